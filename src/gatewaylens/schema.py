@@ -191,7 +191,9 @@ class QuarantineRow(BaseModel):
     source_file: str = Field(description="File the line came from.")
     line_no: int = Field(description="1-based line number.")
     raw_line: str = Field(description="First 8 KiB of the line (invalid UTF-8 replaced).")
-    reason: str = Field(description="Why the line was rejected: category, then detail.")
+    reason: str = Field(description="Why the line was rejected: a stable category such as 'invalid JSON' or 'wrong type: input_tokens'.")
+    detail: str | None = Field(description="The precise explanation for this line (from the pydantic model), with the offending value.")
+    source_format: str | None = Field(description="Format the line was detected as, when known.")
     ingested_at: dt.datetime = Field(description="When the line was rejected, UTC.")
 
 

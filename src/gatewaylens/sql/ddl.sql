@@ -47,6 +47,8 @@ CREATE TABLE IF NOT EXISTS quarantine (
     line_no     BIGINT NOT NULL,
     raw_line    VARCHAR NOT NULL,
     reason      VARCHAR NOT NULL,
+    detail      VARCHAR,
+    source_format VARCHAR,
     ingested_at TIMESTAMPTZ NOT NULL
 );
 

@@ -1,0 +1,75 @@
+# gatewaylens — two commands on a fresh machine: `make demo` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+export GATEWAYLENS_DB ?= data/gatewaylens.duckdb
+export GATEWAYLENS_LANDING ?= data/landing
+export DAGSTER_HOME ?= $(CURDIR)/.dagster
+
+DEMO_DAYS ?= 365
+DEMO_REQUESTS_PER_DAY ?= 2000
+DEMO_SEED ?= 7
+HOST ?= 127.0.0.1
+PORT ?= 8501
+
+.PHONY: setup demo test test-fast dashboard dagster browser-deps bench clean help
+
+help:
+	@echo "make demo   - set up, generate a year of sample logs, materialize via Dagster, serve the dashboard"
+	@echo "make test   - set up and run the whole test suite"
+	@echo "make dagster - Dagster UI + daemon on http://127.0.0.1:3000"
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
+	$(BIN)/python -m pip install -q -e '.[dev]' 2>&1 | grep -v "^WARNING: Location" || true
+	$(BIN)/python -c "import gatewaylens, pipelines, dagster, streamlit, playwright"
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+# Debian's Chromium for the real-browser tests (Playwright's own download does not work offline).
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian chromium for browser tests"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	      || echo "warning: could not install chromium; browser tests will be skipped"; \
+	  else echo "warning: no apt-get; install chromium to run browser tests"; fi; }
+
+test: setup browser-deps
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
+
+test-fast: setup
+	$(BIN)/python -m pytest -n 2 -q -m "not browser and not slow"
+
+demo: setup
+	@mkdir -p $(GATEWAYLENS_LANDING) $(DAGSTER_HOME)
+	@if [ -z "$$(find $(GATEWAYLENS_LANDING) -name '*.jsonl*' -print -quit)" ]; then \
+	  echo "generating $(DEMO_DAYS) days x $(DEMO_REQUESTS_PER_DAY) requests/day into $(GATEWAYLENS_LANDING)"; \
+	  $(BIN)/gatewaylens generate --days $(DEMO_DAYS) --requests-per-day $(DEMO_REQUESTS_PER_DAY) \
+	    --seed $(DEMO_SEED) --bad-rate 0.002 --out $(GATEWAYLENS_LANDING); \
+	else echo "landing folder $(GATEWAYLENS_LANDING) already has logs; not generating"; fi
+	$(BIN)/python -m pipelines.materialize --all-landing
+	@echo ""
+	@echo "Dashboard:  http://$(HOST):$(PORT)"
+	@echo "Dagster UI: make dagster   (then http://127.0.0.1:3000)"
+	@echo "SQL:        $(BIN)/gatewaylens sql \"SELECT * FROM v_adoption_monthly\""
+	@echo ""
+	$(BIN)/streamlit run dashboards/app.py --server.address $(HOST) --server.port $(PORT) --server.headless true
+
+dashboard: setup
+	$(BIN)/streamlit run dashboards/app.py --server.address $(HOST) --server.port $(PORT) --server.headless true
+
+dagster: setup
+	@mkdir -p $(DAGSTER_HOME)
+	$(BIN)/dg dev --host 127.0.0.1 --port 3000
+
+bench: setup
+	$(BIN)/python benchmarks/ingest.py
+
+clean:
+	rm -rf data .dagster

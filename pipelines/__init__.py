@@ -1,0 +1,1 @@
+"""The gatewaylens Dagster project: thin assets over the `gatewaylens` library."""

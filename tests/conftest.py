@@ -1,0 +1,55 @@
+"""Shared fixtures: real DuckDB files in tmp dirs, env pointed at them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from gatewaylens import db as dbmod
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def tmp_db(tmp_path: Path) -> Path:
+    return tmp_path / "warehouse.duckdb"
+
+
+@pytest.fixture
+def con(tmp_db: Path):
+    c = dbmod.connect(tmp_db)
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
+    """GATEWAYLENS_* and DAGSTER_HOME pointed into tmp_path."""
+    paths = {
+        "db": tmp_path / "warehouse.duckdb",
+        "landing": tmp_path / "landing",
+        "dagster_home": tmp_path / "dagster_home",
+    }
+    paths["landing"].mkdir()
+    paths["dagster_home"].mkdir()
+    monkeypatch.setenv("GATEWAYLENS_DB", str(paths["db"]))
+    monkeypatch.setenv("GATEWAYLENS_LANDING", str(paths["landing"]))
+    monkeypatch.setenv("DAGSTER_HOME", str(paths["dagster_home"]))
+    monkeypatch.delenv("GATEWAYLENS_SERVING", raising=False)
+    return paths
+
+
+def write_jsonl(path: Path, records: list) -> Path:
+    """Write records (dicts become JSON; str/bytes are written as-is) one per line."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as fh:
+        for r in records:
+            if isinstance(r, bytes):
+                fh.write(r + b"\n")
+            elif isinstance(r, str):
+                fh.write(r.encode() + b"\n")
+            else:
+                fh.write(json.dumps(r).encode() + b"\n")
+    return path

@@ -1,0 +1,248 @@
+"""Canonical ingest: good lines, every kind of bad line, duplicates, re-ingest, .gz, missing paths."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from gatewaylens.cli import app
+from gatewaylens.ingest import MissingPathError, ingest_paths
+from tests.conftest import write_jsonl
+
+SALT = "test-salt"
+
+
+def good(i: int, **over) -> dict:
+    rec = {
+        "request_id": f"r{i}",
+        "ts": "2026-01-15T08:30:00.000Z",
+        "model": "openai/gpt-5",
+        "provider": "openai",
+        "app": "support-agent",
+        "user": "user-001",
+        "status": "success",
+        "http_status": 200,
+        "finish_reason": "stop",
+        "tools_offered": True,
+        "input_tokens": 1000,
+        "cached_tokens": 200,
+        "output_tokens": 300,
+        "reasoning_tokens": 100,
+        "cost_usd": 0.01,
+        "latency_ms": 1500,
+        "ttft_ms": 300.5,
+        "streamed": True,
+    }
+    rec.update(over)
+    return {k: v for k, v in rec.items() if v is not None}
+
+
+def invariant_holds(con) -> None:
+    rows = con.execute("SELECT path, lines, rows_inserted + duplicates + quarantined + merged FROM ingested_files").fetchall()
+    for path, lines, accounted in rows:
+        assert lines == accounted, f"{path}: {lines} lines but {accounted} accounted for"
+
+
+def test_good_lines_become_rows(con, tmp_path):
+    f = write_jsonl(tmp_path / "a.jsonl", [good(1), good(2, finish_reason="tool_calls", tool_call_count=2)])
+    s = ingest_paths(con, [f], salt=SALT)
+    assert (s.lines, s.rows_inserted, s.duplicates, s.quarantined) == (2, 2, 0, 0)
+    row = con.sql(
+        "SELECT request_id, day::VARCHAR, model, provider, status, finish_reason, tool_call_count, input_tokens, "
+        "cached_tokens, output_tokens, reasoning_tokens, attempts, user_hash, source_format FROM requests ORDER BY request_id"
+    ).fetchall()
+    assert row[0][:12] == ("r1", "2026-01-15", "openai/gpt-5", "openai", "success", "stop", 0, 1000, 200, 300, 100, 1)
+    assert row[1][5:7] == ("tool_calls", 2)
+    import hashlib
+
+    assert row[0][12] == hashlib.sha256((SALT + "user-001").encode()).hexdigest()
+    assert row[0][13] == "canonical"
+    # The raw caller id is stored nowhere.
+    for table in ("requests", "provider_attempts", "quarantine"):
+        dump = str(con.sql(f"SELECT * FROM {table}").fetchall())
+        assert "user-001" not in dump
+    assert con.sql("SELECT count(*) FROM provider_attempts").fetchall()[0][0] == 2
+    invariant_holds(con)
+
+
+def test_timestamps_become_utc(con, tmp_path):
+    f = write_jsonl(tmp_path / "a.jsonl", [good(1, ts="2026-01-15T23:30:00-02:00"), good(2, ts="2026-01-15T10:00:00")])
+    ingest_paths(con, [f], salt=SALT)
+    got = con.sql("SELECT request_id, strftime(ts, '%Y-%m-%dT%H:%M'), day::VARCHAR FROM requests ORDER BY 1").fetchall()
+    assert got == [("r1", "2026-01-16T01:30", "2026-01-16"), ("r2", "2026-01-15T10:00", "2026-01-15")]
+
+
+def test_failover_attempts(con, tmp_path):
+    rec = good(
+        1,
+        provider="together",
+        attempts=[
+            {"provider": "fireworks", "http_status": 503, "latency_ms": 120, "ts": "2026-01-15T08:30:00Z"},
+            {"provider": "together", "http_status": 200, "latency_ms": 900},
+        ],
+    )
+    ingest_paths(con, [write_jsonl(tmp_path / "a.jsonl", [rec])], salt=SALT)
+    assert con.sql("SELECT attempts, provider FROM requests").fetchall() == [(2, "together")]
+    att = con.sql("SELECT attempt_no, provider, http_status FROM provider_attempts ORDER BY attempt_no").fetchall()
+    assert att == [(1, "fireworks", 503), (2, "together", 200)]
+
+
+def test_reasoning_null_zero_and_unknown_finish_reason(con, tmp_path):
+    f = write_jsonl(
+        tmp_path / "a.jsonl",
+        [good(1, reasoning_tokens=None), good(2, reasoning_tokens=0), good(3, finish_reason="end_turn_weird")],
+    )
+    ingest_paths(con, [f], salt=SALT)
+    got = con.sql("SELECT request_id, reasoning_tokens, finish_reason, native_finish_reason FROM requests ORDER BY 1").fetchall()
+    assert got[0][1] is None and got[1][1] == 0
+    assert got[2][2:] == ("other", "end_turn_weird")
+
+
+BAD_LINES = {
+    "not json": ("{\"request_id\": \"x\", \"ts\": ", "invalid JSON"),
+    "not an object": ("[1, 2, 3]", "not a JSON object"),
+    "missing request_id": (json.dumps({k: v for k, v in good(9).items() if k != "request_id"}), "missing required field: request_id"),
+    "missing ts": (json.dumps({k: v for k, v in good(9).items() if k != "ts"}), "missing required field: ts"),
+    "missing model": (json.dumps({k: v for k, v in good(9).items() if k != "model"}), "missing required field: model"),
+    "negative tokens": (json.dumps(good(9, output_tokens=-5, reasoning_tokens=None)), "negative value: output_tokens"),
+    "reasoning > output": (json.dumps(good(9, reasoning_tokens=500)), "reasoning_tokens > output_tokens"),
+    "cached > input": (json.dumps(good(9, cached_tokens=5000)), "cached_tokens > input_tokens"),
+    "bad timestamp": (json.dumps(good(9, ts="yesterday at noon")), "unparseable timestamp: ts"),
+    "wrong type": (json.dumps(good(9, input_tokens="many")), "wrong type: input_tokens must be an integer"),
+    "wrong type bool": (json.dumps(good(9, streamed="yes")), "wrong type: streamed must be true or false"),
+    "empty line": ("", "empty line"),
+    "unrecognised": (json.dumps({"hello": "world"}), "unrecognised format"),
+}
+
+
+@pytest.mark.parametrize("kind", list(BAD_LINES))
+def test_each_bad_line_is_quarantined_with_a_specific_reason(con, tmp_path, kind):
+    line, reason = BAD_LINES[kind]
+    f = write_jsonl(tmp_path / "a.jsonl", [good(1), line, good(2)])
+    s = ingest_paths(con, [f], salt=SALT)
+    assert (s.lines, s.rows_inserted, s.quarantined) == (3, 2, 1)
+    q = con.sql("SELECT line_no, reason, raw_line, detail FROM quarantine").fetchall()
+    assert q[0][:2] == (2, reason)
+    assert q[0][2] == line
+    invariant_holds(con)
+
+
+def test_pydantic_explains_rejections(con, tmp_path):
+    f = write_jsonl(tmp_path / "a.jsonl", [json.dumps(good(9, input_tokens="many"))])
+    ingest_paths(con, [f], salt=SALT)
+    detail = con.sql("SELECT detail FROM quarantine").fetchall()[0][0]
+    assert "input_tokens" in detail and "many" in detail
+
+
+def test_invalid_utf8_and_overlong_lines(con, tmp_path):
+    path = tmp_path / "a.jsonl"
+    path.write_bytes(
+        json.dumps(good(1)).encode() + b"\n"
+        + b'{"request_id": "r2", "app": "caf\xe9"}\n'
+        + b'{"request_id": "r3", "pad": "' + b"x" * (1 << 20) + b'"}\n'
+        + json.dumps(good(4)).encode() + b"\n"
+    )
+    s = ingest_paths(con, [path], salt=SALT)
+    assert (s.lines, s.rows_inserted, s.quarantined) == (4, 2, 2)
+    q = dict(con.sql("SELECT line_no, reason FROM quarantine").fetchall())
+    assert q == {2: "invalid UTF-8", 3: "line longer than 1 MiB"}
+    assert con.sql("SELECT max(length(raw_line)) FROM quarantine").fetchall()[0][0] <= 8192
+    invariant_holds(con)
+
+
+def test_duplicates_within_and_across_files(con, tmp_path):
+    a = write_jsonl(tmp_path / "a.jsonl", [good(1), good(2), good(1, model="other/model")])
+    b = write_jsonl(tmp_path / "b.jsonl", [good(2), good(3)])
+    s = ingest_paths(con, [a, b], salt=SALT)
+    assert [(f.rows_inserted, f.duplicates) for f in s.files] == [(2, 1), (1, 1)]
+    # First occurrence wins.
+    assert con.sql("SELECT model FROM requests WHERE request_id = 'r1'").fetchall() == [("openai/gpt-5",)]
+    assert con.sql("SELECT count(*), count(DISTINCT request_id) FROM requests").fetchall() == [(3, 3)]
+    invariant_holds(con)
+
+
+def test_reingest_identical_content_is_a_noop(con, tmp_path):
+    a = write_jsonl(tmp_path / "a.jsonl", [good(1), "garbage", good(2)])
+    ingest_paths(con, [a], salt=SALT)
+    before = [con.sql(f"SELECT count(*) FROM {t}").fetchall() for t in ("requests", "quarantine", "ingested_files")]
+    s = ingest_paths(con, [a], salt=SALT)
+    assert s.skipped == 1 and s.rows_inserted == 0
+    after = [con.sql(f"SELECT count(*) FROM {t}").fetchall() for t in ("requests", "quarantine", "ingested_files")]
+    assert before == after
+
+
+def test_appended_file_adds_only_new_lines(con, tmp_path):
+    a = write_jsonl(tmp_path / "a.jsonl", [good(1), "garbage"])
+    ingest_paths(con, [a], salt=SALT)
+    write_jsonl(a, [good(1), "garbage", good(2)])
+    s = ingest_paths(con, [a], salt=SALT)
+    assert (s.rows_inserted, s.duplicates, s.quarantined) == (1, 1, 1)
+    assert con.sql("SELECT count(*) FROM quarantine").fetchall()[0][0] == 1  # replaced, not doubled
+    invariant_holds(con)
+
+
+def test_gzip_and_folders(con, tmp_path):
+    day = tmp_path / "landing" / "2026" / "01" / "15"
+    write_jsonl(day / "a.jsonl", [good(1)])
+    gz = day / "b.jsonl.gz"
+    gz.write_bytes(gzip.compress((json.dumps(good(2)) + "\n").encode()))
+    s = ingest_paths(con, [tmp_path / "landing"], salt=SALT)
+    assert (len(s.files), s.rows_inserted) == (2, 2)
+
+
+def test_truncated_gzip_is_quarantined_not_a_crash(con, tmp_path):
+    gz = tmp_path / "c.jsonl.gz"
+    gz.write_bytes(gzip.compress((json.dumps(good(1)) + "\n").encode() * 50)[:40])
+    s = ingest_paths(con, [gz], salt=SALT)
+    assert (s.lines, s.quarantined) == (1, 1)
+    assert con.sql("SELECT reason FROM quarantine").fetchall() == [("unreadable file",)]
+    invariant_holds(con)
+
+
+def test_empty_file_is_recorded_with_zero_lines(con, tmp_path):
+    f = tmp_path / "empty.jsonl"
+    f.write_bytes(b"")
+    s = ingest_paths(con, [f], salt=SALT)
+    assert s.lines == 0
+    assert con.sql("SELECT lines, rows_inserted FROM ingested_files").fetchall() == [(0, 0)]
+
+
+def test_missing_path_is_a_clear_error_and_writes_nothing(con, tmp_path):
+    f = write_jsonl(tmp_path / "a.jsonl", [good(1)])
+    with pytest.raises(MissingPathError, match="nope.jsonl"):
+        ingest_paths(con, [f, tmp_path / "nope.jsonl"], salt=SALT)
+    assert con.sql("SELECT count(*) FROM requests").fetchall() == [(0,)]
+
+
+def test_cli_missing_path_exit_code_2(tmp_path):
+    db = tmp_path / "w.duckdb"
+    res = CliRunner().invoke(app, ["ingest", str(tmp_path / "missing.jsonl"), "--db", str(db)])
+    assert res.exit_code == 2
+    assert "missing.jsonl" in res.output
+    assert not db.exists()
+
+
+def test_cli_ingest_prints_summary(tmp_path):
+    f = write_jsonl(tmp_path / "a.jsonl", [good(1), good(1), "bad"])
+    res = CliRunner().invoke(app, ["ingest", str(f), "--db", str(tmp_path / "w.duckdb")])
+    assert res.exit_code == 0, res.output
+    assert "lines/s" in res.output and "quarantined" in res.output
+
+
+def test_failed_file_rolls_back_whole(con, tmp_path, monkeypatch):
+    """One transaction per file: an error mid-file leaves nothing of that file behind."""
+    import gatewaylens.ingest as ing
+
+    f = write_jsonl(tmp_path / "a.jsonl", [good(1), "bad"])
+
+    def boom(*a, **k):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(ing, "_raw_lines", boom)  # fails after requests were inserted
+    with pytest.raises(RuntimeError):
+        ingest_paths(con, [f], salt=SALT)
+    assert [con.sql(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in ("requests", "provider_attempts", "ingested_files")] == [0, 0, 0]
