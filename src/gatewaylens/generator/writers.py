@@ -1,0 +1,192 @@
+"""Writers: simulated frame -> files in a gateway log format.
+
+Only ``canonical`` exists so far: ``DIR/YYYY/MM/DD/requests.jsonl``, one canonical JSON object
+per line (keys with null values omitted), that day's requests ordered by ``ts``. Bad lines
+(``bad_rate``) are mixed in per day; see :data:`BAD_KINDS`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+TS_FORMAT = "%Y-%m-%dT%H:%M:%S%.3fZ"
+
+# Order matters for determinism (kinds are drawn by index).
+BAD_KINDS: tuple[str, ...] = (
+    "not_json",
+    "json_array",
+    "missing_request_id",
+    "missing_ts",
+    "missing_model",
+    "negative_tokens",
+    "reasoning_gt_output",
+    "cached_gt_input",
+    "bad_timestamp",
+    "wrong_type",
+    "duplicate",
+)
+
+_STR = "str"
+_NUM = "num"
+# (key, kind) in canonical field order
+CANONICAL_FIELDS: tuple[tuple[str, str], ...] = (
+    ("request_id", _STR),
+    ("ts", "ts"),
+    ("app", _STR),
+    ("user", _STR),
+    ("model", _STR),
+    ("provider", _STR),
+    ("status", _STR),
+    ("http_status", _NUM),
+    ("error_type", _STR),
+    ("finish_reason", _STR),
+    ("native_finish_reason", _STR),
+    ("tools_offered", _NUM),
+    ("tool_call_count", _NUM),
+    ("input_tokens", _NUM),
+    ("cached_tokens", _NUM),
+    ("output_tokens", _NUM),
+    ("reasoning_tokens", _NUM),
+    ("cost_usd", _NUM),
+    ("latency_ms", _NUM),
+    ("ttft_ms", _NUM),
+    ("streamed", _NUM),
+)
+
+
+def _value(expr: pl.Expr, kind: str) -> pl.Expr:
+    """JSON text of a value (null stays null). Strings are plain ASCII slugs/ids: no escaping needed."""
+    if kind == _STR:
+        return pl.lit('"') + expr + pl.lit('"')
+    if kind == "ts":
+        return pl.lit('"') + expr.dt.strftime(TS_FORMAT) + pl.lit('"')
+    return expr.cast(pl.String)
+
+
+def _attempt(i: int) -> pl.Expr:
+    a = pl.col("attempts").list.get(i, null_on_oob=True)
+    return pl.concat_str(
+        [
+            pl.lit('{"provider":"'),
+            a.struct.field("provider"),
+            pl.lit('","http_status":'),
+            a.struct.field("http_status").cast(pl.String),
+            pl.lit(',"latency_ms":'),
+            a.struct.field("latency_ms").cast(pl.String),
+            pl.lit(',"ts":"'),
+            a.struct.field("ts").dt.strftime(TS_FORMAT),
+            pl.lit('"}'),
+        ]
+    )
+
+
+def canonical_lines(frame: pl.DataFrame) -> pl.Series:
+    """One canonical JSON line per row (no trailing newline); null values are omitted."""
+    parts: list[pl.Expr] = [pl.lit("{")]
+    for n, (key, kind) in enumerate(CANONICAL_FIELDS):
+        sep = "" if n == 0 else ","
+        parts.append((pl.lit(f'{sep}"{key}":') + _value(pl.col(key), kind)).fill_null(""))
+    attempts = pl.concat_str([_attempt(0), (pl.lit(",") + _attempt(1)).fill_null("")])
+    parts.append((pl.lit(',"attempts":[') + attempts + pl.lit("]")).fill_null(""))
+    parts.append(pl.lit("}"))
+    return frame.select(line=pl.concat_str(parts))["line"]
+
+
+def _bad_line(kind: str, good: str, rng: np.random.Generator, j: int) -> str:
+    if kind == "not_json":
+        return good[: max(1, len(good) // 2)]
+    obj = json.loads(good)
+    obj["request_id"] = f"{obj['request_id']}-bad{j}"
+    if kind == "json_array":
+        return json.dumps([obj], separators=(",", ":"))
+    if kind == "missing_request_id":
+        del obj["request_id"]
+    elif kind == "missing_ts":
+        del obj["ts"]
+    elif kind == "missing_model":
+        del obj["model"]
+    elif kind == "negative_tokens":
+        obj["input_tokens"] = -int(rng.integers(1, 500))
+    elif kind == "reasoning_gt_output":
+        obj["reasoning_tokens"] = int(obj.get("output_tokens", 0)) + int(rng.integers(1, 200))
+    elif kind == "cached_gt_input":
+        obj["cached_tokens"] = int(obj.get("input_tokens", 0)) + int(rng.integers(1, 500))
+    elif kind == "bad_timestamp":
+        obj["ts"] = "yesterday-ish"
+    elif kind == "wrong_type":
+        obj["input_tokens"] = "many"
+    return json.dumps(obj, separators=(",", ":"))
+
+
+def _mix_bad(lines: list[str], bad_rate: float, rng: np.random.Generator, counts: Counter) -> list[str]:
+    n = len(lines)
+    expected = bad_rate * n
+    n_bad = int(expected) + int(rng.random() < expected - int(expected))
+    if n_bad == 0 or n == 0:
+        return lines
+    kinds = rng.integers(0, len(BAD_KINDS), n_bad)
+    src = rng.integers(0, n, n_bad)
+    where = rng.random(n_bad)
+    inserts: list[tuple[int, int, str]] = []  # (insert before good index, order, text)
+    for j in range(n_bad):
+        kind = BAD_KINDS[int(kinds[j])]
+        s = int(src[j])
+        counts[kind] += 1
+        if kind == "duplicate":
+            pos = s + 1 + int(where[j] * (n - s))  # strictly after the original
+            inserts.append((pos, j, lines[s]))
+        else:
+            inserts.append((int(where[j] * (n + 1)), j, _bad_line(kind, lines[s], rng, j)))
+    inserts.sort()
+    out: list[str] = []
+    prev = 0
+    for pos, _, text in inserts:
+        out.extend(lines[prev:pos])
+        out.append(text)
+        prev = max(prev, pos)
+    out.extend(lines[prev:])
+    return out
+
+
+def day_path(out: Path, day) -> Path:
+    return out / f"{day.year:04d}" / f"{day.month:02d}" / f"{day.day:02d}" / "requests.jsonl"
+
+
+def write_canonical_days(
+    frame: pl.DataFrame, out: Path, *, bad_rate: float, seed: int, bad_counts: Counter
+) -> list[Path]:
+    """Write one file per UTC day of ``frame`` (sorted by ts); returns the paths written."""
+    lines = canonical_lines(frame)
+    days = frame["day"]
+    bounds = np.flatnonzero(np.diff(days.to_physical().to_numpy())) + 1
+    starts = np.concatenate([[0], bounds])
+    ends = np.concatenate([bounds, [len(frame)]])
+    paths = []
+    for a, b in zip(starts, ends):
+        day = days[int(a)]
+        path = day_path(out, day)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        chunk = lines.slice(int(a), int(b - a))
+        if bad_rate > 0:
+            rng = np.random.default_rng([seed, 7919, day.toordinal()])
+            text = "\n".join(_mix_bad(chunk.to_list(), bad_rate, rng, bad_counts))
+        else:
+            text = chunk.str.join("\n").item()
+        path.write_text(text + "\n", encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+WRITERS = {"canonical": write_canonical_days}
+
+
+def get_writer(fmt: str):
+    try:
+        return WRITERS[fmt]
+    except KeyError:
+        raise ValueError(f"unknown output format {fmt!r}; available: {sorted(WRITERS)}") from None
