@@ -33,7 +33,9 @@ from gatewaylens.schema import CanonicalLine
 
 MAX_LINE_BYTES = 1 << 20  # 1 MiB
 RAW_LINE_KEEP = 8 << 10  # quarantine keeps the first 8 KiB of a line
-LOG_SUFFIXES = (".jsonl", ".ndjson", ".json", ".log", ".jsonl.gz", ".ndjson.gz", ".json.gz", ".log.gz")
+# Files picked up when a folder is given (a file named explicitly is read whatever its name).
+# Plain .json is left out on purpose: folders hold metadata such as the generator's truth.json.
+LOG_SUFFIXES = (".jsonl", ".ndjson", ".log", ".jsonl.gz", ".ndjson.gz", ".log.gz")
 
 
 class MissingPathError(FileNotFoundError):
