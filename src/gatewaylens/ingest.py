@@ -218,7 +218,7 @@ _NORMALISE = f"""
         c.source_format, c.app,
         CASE WHEN c.user_raw IS NOT NULL THEN sha256(getvariable('gatewaylens_salt') || c.user_raw)
              ELSE c.user_hash END AS user_hash,
-        c.model,
+        {formats.model_sql('c.model')} AS model,  -- alias table (formats/_common.py, data/model_aliases.csv)
         coalesce(c.provider, c.attempt_list[-1].provider) AS provider,
         coalesce(c.status,
                  CASE WHEN c.http_status >= 400 OR c.finish_reason = 'error' THEN 'error' ELSE 'success' END) AS status,

@@ -15,7 +15,10 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from gatewaylens.formats import canonical
+from gatewaylens.formats import canonical, litellm, openrouter
+from gatewaylens.formats._common import model_sql, provider_sql
+
+__all__ = ["FORMATS", "STAGED_COLUMNS", "UNRECOGNISED", "detect_sql", "get", "model_sql", "names", "provider_sql"]
 
 # Columns (name, DuckDB type) every format's staged_sql must produce, in this order.
 STAGED_COLUMNS: list[tuple[str, str]] = [
@@ -48,7 +51,11 @@ STAGED_COLUMNS: list[tuple[str, str]] = [
     ("attempt_list", "STRUCT(provider VARCHAR, http_status INTEGER, latency_ms DOUBLE, ts TIMESTAMPTZ)[]"),
 ]
 
+# Detection order matters: a line takes the first format whose DETECT matches, so the more
+# specific shapes come before canonical (whose DETECT only asks for request_id/ts/model).
 FORMATS: dict[str, ModuleType] = {
+    openrouter.NAME: openrouter,
+    litellm.NAME: litellm,
     canonical.NAME: canonical,
 }
 
@@ -67,17 +74,24 @@ def get(name: str) -> ModuleType:
 
 
 def detect_sql(source: str) -> str:
-    """SELECT line_no, fmt over ``source``: fmt is a format name, or a rejection reason
-    prefixed with '!' (invalid JSON, not an object, unrecognised format)."""
+    """SELECT line_no, fmt over ``source`` (line_no, line): fmt is a format name, or a rejection
+    reason prefixed with '!' (empty line, invalid JSON, not an object, unrecognised format).
+
+    Each format's DETECT is a boolean SQL expression that may use ``keys`` (the line's top-level
+    keys, parsed once here) and ``line``; prefer ``keys``: every extra parse of ``line`` costs.
+    """
     shape_cases = "\n".join(f"WHEN {mod.DETECT} THEN '{name}'" for name, mod in FORMATS.items())
     return f"""
+        WITH k AS (SELECT line_no, line, try(json_keys(line)) AS keys FROM {source})
         SELECT line_no,
             CASE
-                WHEN trim(line, ' ' || chr(9) || chr(10) || chr(13)) = '' THEN '!empty line'
-                WHEN NOT json_valid(line) THEN '!invalid JSON'
-                WHEN json_type(line) <> 'OBJECT' THEN '!not a JSON object'
+                WHEN keys IS NULL THEN CASE
+                    WHEN trim(line, ' ' || chr(9) || chr(10) || chr(13)) = '' THEN '!empty line'
+                    WHEN json_valid(line) THEN '!not a JSON object'
+                    ELSE '!invalid JSON' END
+                WHEN len(keys) = 0 AND json_type(line) <> 'OBJECT' THEN '!not a JSON object'
                 {shape_cases}
                 ELSE '!{UNRECOGNISED}'
             END AS fmt
-        FROM {source}
+        FROM k
     """

@@ -1,0 +1,251 @@
+"""Shared SQL building blocks for the non-canonical formats (OpenRouter, LiteLLM, OTel, envelope).
+
+Every format cuts the fields it needs out of a line in ONE parse: ``json_transform`` with a
+nested structure whose leaves are ``JSON`` (:class:`Fields`). A leaf comes back as the raw JSON
+fragment of that value (``'12'``, ``'"abc"'``, ``'[...]'``) or NULL when absent; JSON ``null``
+becomes the text ``'null'``, which :meth:`Fields.frag` turns into NULL. Types are then checked
+with cheap string tests on the fragment, so a string where a number belongs is rejected rather
+than coerced — the same rule as the canonical format.
+
+All SQL text here is built from constants of this package (field paths, packaged alias tables);
+nothing from the input ever becomes SQL text.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import re
+from pathlib import Path
+
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+MODEL_ALIASES_PATH = DATA_DIR / "model_aliases.csv"
+PROVIDER_ALIASES_PATH = DATA_DIR / "provider_aliases.csv"
+
+KIND_WORDS = {
+    "str": "a string",
+    "int": "an integer",
+    "num": "a number",
+    "bool": "true or false",
+    "list": "a list",
+    "obj": "an object",
+    "ts": "a timestamp",
+}
+
+_PART = re.compile(r"^([^\[\]]+)((?:\[\d+\])*)$")
+
+
+def q(text: str) -> str:
+    """A SQL string literal (for package constants only)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+class Fields:
+    """Named JSON leaves cut out of a JSON column by one ``json_transform``.
+
+    ``paths`` maps a field name to a dotted path (``response.usage.prompt_tokens``;
+    ``choices[0]`` picks the first element of an array; a quoted segment like
+    ``attributes."gen_ai.usage.input_tokens"`` is one key containing dots).
+    """
+
+    def __init__(self, paths: dict[str, str], wrapper: str | None = None):
+        self.paths = paths
+        self.wrapper = wrapper
+        self.tree: dict = {}
+        self.access: dict[str, str] = {}
+        for name, path in paths.items():
+            node = self.tree
+            expr = "j"
+            segments = _split(path)
+            for i, seg in enumerate(segments):
+                m = _PART.match(seg)
+                if m is None:
+                    raise ValueError(f"bad path segment {seg!r} in {path!r}")
+                key, first = m.group(1), m.group(2) == "[0]"
+                if m.group(2) not in ("", "[0]"):
+                    raise ValueError(f"only [0] is supported in paths: {path!r}")
+                expr += f'."{key}"' + ("[1]" if first else "")
+                if i == len(segments) - 1:
+                    if first or node.get(key, "JSON") != "JSON":
+                        raise ValueError(f"conflicting path {path!r}")
+                    node[key] = "JSON"
+                elif first:
+                    node = node.setdefault(key, [{}])[0]
+                else:
+                    node = node.setdefault(key, {})
+                    if node == "JSON":
+                        raise ValueError(f"conflicting path {path!r}")
+            self.access[name] = expr
+        if wrapper is not None:
+            # Accept the same fields one level down, e.g. OpenRouter's {"data": {...}}.
+            self.tree = {**self.tree, wrapper: dict(self.tree)}
+            self.access = {n: f'coalesce(j."{wrapper}"{e[1:]}, {e})' for n, e in self.access.items()}
+
+    def struct(self) -> str:
+        return _spec(self.tree)
+
+    def cut(self, source: str, column: str = "line", keep: str = "line_no, line") -> str:
+        """Subquery over ``source``: ``keep`` columns plus ``f_<name>`` (JSON fragments) cut out
+        of ``column`` by one json_transform."""
+        cols = ", ".join(f"{self.access[n]} AS f_{n}" for n in self.paths)
+        return (
+            f"(SELECT {keep}, {cols} FROM "
+            f"(SELECT {keep}, json_transform({column}, {q(self.struct())}) AS j FROM {source}))"
+        )
+
+    # --- expressions over the f_<name> columns -------------------------------------------
+    @staticmethod
+    def frag(name: str) -> str:
+        """Fragment text; NULL when absent or JSON null."""
+        return f"nullif(CAST(f_{name} AS VARCHAR), 'null')"
+
+    def ok(self, name: str, kind: str) -> str:
+        """True when the field is absent/null or of the right JSON type."""
+        f = self.frag(name)
+        if kind == "str":
+            return f"({f} IS NULL OR starts_with({f}, '\"'))"
+        if kind == "int":
+            return f"({f} IS NULL OR coalesce(TRY_CAST({f} AS DOUBLE) = TRY_CAST({f} AS BIGINT), false))"
+        if kind == "num":
+            return f"({f} IS NULL OR TRY_CAST({f} AS DOUBLE) IS NOT NULL)"
+        if kind == "bool":
+            return f"({f} IS NULL OR {f} IN ('true', 'false'))"
+        if kind == "list":
+            return f"({f} IS NULL OR starts_with({f}, '['))"
+        if kind == "obj":
+            return f"({f} IS NULL OR starts_with({f}, '{{'))"
+        raise ValueError(kind)
+
+    def value(self, name: str, kind: str) -> str:
+        f = self.frag(name)
+        if kind == "str":
+            return f"json_extract_string(f_{name}, '$')"
+        if kind == "int":
+            return f"TRY_CAST(TRY_CAST({f} AS DOUBLE) AS BIGINT)"
+        if kind == "num":
+            return f"TRY_CAST({f} AS DOUBLE)"
+        if kind == "bool":
+            return f"TRY_CAST({f} AS BOOLEAN)"
+        if kind in ("list", "obj"):
+            return f
+        raise ValueError(kind)
+
+    def type_arms(self, kinds: dict[str, str], labels: dict[str, str] | None = None) -> str:
+        """CASE arms rejecting a present value of the wrong JSON type."""
+        labels = labels or {}
+        return "\n".join(
+            f"WHEN NOT {self.ok(n, k)} THEN 'wrong type: {labels.get(n, n)} must be {KIND_WORDS[k]}'"
+            for n, k in kinds.items()
+        )
+
+
+def _split(path: str) -> list[str]:
+    out, cur, quoted = [], "", False
+    for ch in path:
+        if ch == '"':
+            quoted = not quoted
+        elif ch == "." and not quoted:
+            out.append(cur)
+            cur = ""
+        else:
+            cur += ch
+    out.append(cur)
+    return out
+
+
+def _spec(node) -> str:
+    if node == "JSON":
+        return '"JSON"'
+    if isinstance(node, list):
+        return "[" + _spec(node[0]) + "]"
+    return "{" + ", ".join(f'"{k}": {_spec(v)}' for k, v in node.items()) + "}"
+
+
+# --- finish reasons ----------------------------------------------------------------------
+# Native finish/stop reasons of OpenAI (Chat + Responses), Anthropic, Google and OTel
+# instrumentations -> the normalised vocabulary. Anything else passes through unchanged and
+# ingest's common step maps it to 'other' (keeping the native value).
+FINISH_MAP: dict[str, str] = {
+    "stop": "stop",
+    "end_turn": "stop",
+    "stop_sequence": "stop",
+    "completed": "stop",
+    "eos": "stop",
+    "tool_calls": "tool_calls",
+    "tool_use": "tool_calls",
+    "function_call": "tool_calls",
+    "tool_call": "tool_calls",
+    "length": "length",
+    "max_tokens": "length",
+    "max_output_tokens": "length",
+    "model_length": "length",
+    "content_filter": "content_filter",
+    "refusal": "content_filter",
+    "safety": "content_filter",
+    "recitation": "content_filter",
+    "blocklist": "content_filter",
+    "prohibited_content": "content_filter",
+    "error": "error",
+}
+
+
+def finish_sql(expr: str) -> str:
+    """Normalised finish reason of a native one (unknown values pass through -> 'other')."""
+    pairs = ", ".join(f"{q(k)}: {q(v)}" for k, v in FINISH_MAP.items())
+    return f"coalesce(map_extract_value(MAP {{{pairs}}}, lower({expr})), {expr})"
+
+
+# --- alias tables ------------------------------------------------------------------------
+def slug(text: str) -> str:
+    """Provider key form: lower case, spaces and underscores as '-'."""
+    return re.sub(r"[\s_]+", "-", text.strip().lower())
+
+
+@functools.cache
+def model_aliases() -> dict[str, str]:
+    """{alias (lower case): 'vendor/model'} from data/model_aliases.csv."""
+    with MODEL_ALIASES_PATH.open(newline="") as fh:
+        return {r["alias"].strip().lower(): r["model"].strip() for r in csv.DictReader(fh) if r["alias"].strip()}
+
+
+@functools.cache
+def provider_aliases() -> dict[str, str]:
+    """{provider key (slug form): provider slug} from data/provider_aliases.csv."""
+    with PROVIDER_ALIASES_PATH.open(newline="") as fh:
+        return {slug(r["alias"]): r["provider"].strip() for r in csv.DictReader(fh) if r["alias"].strip()}
+
+
+def _map_literal(d: dict[str, str]) -> str:
+    return "MAP {" + ", ".join(f"{q(k)}: {q(v)}" for k, v in sorted(d.items())) + "}"
+
+
+def model_sql(expr: str) -> str:
+    """SQL: the 'vendor/model' slug of a model id through the alias table (unknown ids kept)."""
+    return f"coalesce(map_extract_value({_map_literal(model_aliases())}, lower({expr})), {expr})"
+
+
+def provider_sql(expr: str) -> str:
+    """SQL: the provider slug of a provider name through the alias table.
+
+    Names are first put in slug form (lower case, spaces/underscores -> '-'), so OpenRouter's
+    'Amazon Bedrock' and 'amazon-bedrock' agree; names not in the table are kept in slug form.
+    """
+    key = f"regexp_replace(lower(trim({expr})), '[\\s_]+', '-', 'g')"
+    return f"coalesce(map_extract_value({_map_literal(provider_aliases())}, {key}), {key})"
+
+
+def epoch_or_iso_sql(frag: str) -> str:
+    """TIMESTAMPTZ from a JSON fragment holding an ISO 8601 string or epoch seconds/milliseconds
+    (a number; values above 1e11 are taken as milliseconds). NULL when unparseable."""
+    num = f"TRY_CAST({frag} AS DOUBLE)"
+    return f"""CASE
+        WHEN starts_with({frag}, '"') THEN TRY_CAST(json_extract_string({frag}, '$') AS TIMESTAMPTZ)
+        WHEN {num} IS NULL THEN NULL
+        WHEN {num} > 1e11 THEN make_timestamptz(CAST({num} * 1000 AS BIGINT))
+        ELSE make_timestamptz(CAST({num} * 1e6 AS BIGINT)) END"""
+
+
+def count_in_sql(list_text: str, needle: str) -> str:
+    """Occurrences of the JSON string ``needle`` in a JSON list of strings (text), no lambdas."""
+    n = q(f'"{needle}"')
+    return f"CAST((length({list_text}) - length(replace({list_text}, {n}, ''))) / {len(needle) + 2} AS INTEGER)"

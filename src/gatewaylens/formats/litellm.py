@@ -1,0 +1,194 @@
+"""LiteLLM ``StandardLoggingPayload`` records (what LiteLLM's logging callbacks, S3/GCS loggers emit).
+
+One record per LLM *call*. Records that share a ``trace_id`` (LiteLLM retries and fallbacks of
+one incoming request) are the attempts of ONE logical request: the latest call (by
+``startTime``, then line order) becomes the row of ``requests``; the earlier calls are counted
+as ``merged`` and appear only as rows of ``provider_attempts``. ``request_id`` is the
+``trace_id`` (the call ``id`` when a record has no trace id).
+
+Mapping: ``startTime`` -> ts (epoch seconds as a float, or an ISO 8601 string — both occur;
+naive ISO strings are UTC), latency = last ``endTime`` - first ``startTime``, ttft =
+``completionStartTime`` - first ``startTime`` when ``stream`` is true; ``model`` (a leading
+``<custom_llm_provider>/`` is dropped; then the alias table) -> model; ``custom_llm_provider``
+-> provider (alias table); ``status`` 'failure' -> status error, ``error_information.error_code``
+-> http_status (200 assumed for 'success'), ``error_information.error_class`` -> error_type;
+``response.choices[0].finish_reason`` -> finish_reason; number of
+``response.choices[0].message.tool_calls`` -> tool_call_count; ``prompt_tokens`` /
+``completion_tokens`` -> input/output tokens; ``response.usage.completion_tokens_details.
+reasoning_tokens`` -> reasoning_tokens (NULL when absent);
+``response.usage.prompt_tokens_details.cached_tokens`` -> cached_tokens; sum of
+``response_cost`` over the trace -> cost_usd; ``stream`` -> streamed; ``end_user`` (else
+``metadata.user_api_key_user_id``) -> user (hashed); ``metadata.user_api_key_alias`` (else
+``user_api_key_team_alias``) -> app; ``model_parameters.tools`` -> tools_offered (NULL when
+the record has no ``model_parameters``). Non-generation calls (embeddings, images, audio,
+moderation, rerank, files/batches) are quarantined as 'unsupported call_type'.
+"""
+
+from __future__ import annotations
+
+from gatewaylens.formats._common import Fields, epoch_or_iso_sql, finish_sql, provider_sql
+
+NAME = "litellm"
+
+DETECT = "list_has_any(keys, ['call_type', 'startTime', 'custom_llm_provider', 'model_group', 'standard_logging_object'])"
+
+KINDS: dict[str, str] = {
+    "id": "str",
+    "trace_id": "str",
+    "call_type": "str",
+    "status": "str",
+    "model": "str",
+    "custom_llm_provider": "str",
+    "response_cost": "num",
+    "prompt_tokens": "int",
+    "completion_tokens": "int",
+    "stream": "bool",
+    "end_user": "str",
+    "key_alias": "str",
+    "team_alias": "str",
+    "key_user_id": "str",
+    "error_class": "str",
+    "model_parameters": "obj",
+    "finish_reason": "str",
+    "tool_calls": "list",
+    "reasoning_tokens": "int",
+    "cached_tokens": "int",
+    "usage_prompt_tokens": "int",
+    "usage_completion_tokens": "int",
+    "response_model": "str",
+}
+F = Fields(
+    {
+        "id": "id",
+        "trace_id": "trace_id",
+        "call_type": "call_type",
+        "status": "status",
+        "model": "model",
+        "custom_llm_provider": "custom_llm_provider",
+        "response_cost": "response_cost",
+        "prompt_tokens": "prompt_tokens",
+        "completion_tokens": "completion_tokens",
+        "start": "startTime",
+        "end": "endTime",
+        "completion_start": "completionStartTime",
+        "stream": "stream",
+        "end_user": "end_user",
+        "key_alias": "metadata.user_api_key_alias",
+        "team_alias": "metadata.user_api_key_team_alias",
+        "key_user_id": "metadata.user_api_key_user_id",
+        "error_code": "error_information.error_code",
+        "error_class": "error_information.error_class",
+        "model_parameters": "model_parameters",
+        "finish_reason": "response.choices[0].finish_reason",
+        "tool_calls": "response.choices[0].message.tool_calls",
+        "reasoning_tokens": "response.usage.completion_tokens_details.reasoning_tokens",
+        "cached_tokens": "response.usage.prompt_tokens_details.cached_tokens",
+        "usage_prompt_tokens": "response.usage.prompt_tokens",
+        "usage_completion_tokens": "response.usage.completion_tokens",
+        "response_model": "response.model",
+    },
+    wrapper="standard_logging_object",
+)
+LABELS = {
+    "key_alias": "metadata.user_api_key_alias",
+    "team_alias": "metadata.user_api_key_team_alias",
+    "key_user_id": "metadata.user_api_key_user_id",
+    "error_class": "error_information.error_class",
+    "finish_reason": "response.choices[0].finish_reason",
+    "tool_calls": "response.choices[0].message.tool_calls",
+    "reasoning_tokens": "response.usage.completion_tokens_details.reasoning_tokens",
+    "cached_tokens": "response.usage.prompt_tokens_details.cached_tokens",
+    "usage_prompt_tokens": "response.usage.prompt_tokens",
+    "usage_completion_tokens": "response.usage.completion_tokens",
+    "response_model": "response.model",
+}
+# call_type values that are not text generation (LiteLLM's CallTypes), sync and async forms.
+_NOT_GENERATION = (
+    "^a?(embedding|image_generation|image_edit|image_variation|moderation|transcription|speech|rerank|ocr|search"
+    "|create_batch|retrieve_batch|list_batches|cancel_batch|create_file|file_|create_fine_tuning|video|"
+    "vector_store|realtime|_arealtime|create_assistants|get_assistants|delete_assistant)"
+)
+
+
+def staged_sql(source: str) -> str:
+    v = {n: F.value(n, k) for n, k in KINDS.items()}
+    fr = F.frag
+    status = v["status"]
+    err_code = f"TRY_CAST(json_extract_string(f_error_code, '$') AS INTEGER)"
+    http = f"CASE WHEN {status} = 'failure' THEN CASE WHEN {err_code} BETWEEN 100 AND 599 THEN {err_code} END ELSE 200 END"
+    model = v["model"]
+    cp = v["custom_llm_provider"]
+    return f"""
+        WITH y AS (
+            SELECT *,
+                   {epoch_or_iso_sql(fr('start'))} AS t_start,
+                   {epoch_or_iso_sql(fr('end'))} AS t_end,
+                   {epoch_or_iso_sql(fr('completion_start'))} AS t_first,
+                   coalesce({v['prompt_tokens']}, {v['usage_prompt_tokens']}) AS in_tok,
+                   coalesce({v['completion_tokens']}, {v['usage_completion_tokens']}) AS out_tok
+            FROM {F.cut(source)}
+        ), r AS (
+            SELECT *,
+                   CASE
+                       WHEN {fr('id')} IS NULL AND {fr('trace_id')} IS NULL THEN 'missing required field: id'
+                       WHEN {fr('start')} IS NULL THEN 'missing required field: startTime'
+                       WHEN {fr('model')} IS NULL AND {fr('response_model')} IS NULL THEN 'missing required field: model'
+                       {F.type_arms(KINDS, LABELS)}
+                       WHEN {status} NOT IN ('success', 'failure') THEN 'invalid value: status must be success or failure'
+                       WHEN t_start IS NULL THEN 'unparseable timestamp: startTime'
+                       WHEN t_end IS NULL AND {fr('end')} IS NOT NULL THEN 'unparseable timestamp: endTime'
+                       WHEN t_first IS NULL AND {fr('completion_start')} IS NOT NULL
+                           THEN 'unparseable timestamp: completionStartTime'
+                       WHEN regexp_matches({v['call_type']}, '{_NOT_GENERATION}')
+                           THEN 'unsupported call_type (not a text generation)'
+                       WHEN coalesce({status}, 'success') = 'success' AND in_tok IS NULL AND out_tok IS NULL
+                           THEN 'missing usage: prompt_tokens/completion_tokens'
+                   END AS reason,
+                   coalesce({v['trace_id']}, {v['id']}) AS rid,
+                   {{'provider': {provider_sql(cp)},
+                     'http_status': {http},
+                     'latency_ms': (epoch_us(t_end) - epoch_us(t_start)) / 1000.0,
+                     'ts': t_start}} AS att
+            FROM y
+        ), g AS (
+            SELECT rid,
+                   arg_max(line_no, (t_start, line_no)) AS final_line,
+                   min(t_start) AS t0,
+                   max(t_end) AS t1,
+                   sum({v['response_cost']}) AS cost,
+                   count(*) AS n,
+                   list(att ORDER BY t_start, line_no) AS atts
+            FROM r WHERE reason IS NULL GROUP BY rid
+        )
+        SELECT
+            r.line_no,
+            '{NAME}' AS source_format,
+            r.reason,
+            coalesce(r.line_no <> g.final_line, false) AS merged,
+            r.rid AS request_id,
+            g.t0 AS ts,
+            coalesce({v['key_alias']}, {v['team_alias']}) AS app,
+            coalesce({v['end_user']}, {v['key_user_id']}) AS user_raw,
+            CAST(NULL AS VARCHAR) AS user_hash,
+            coalesce(CASE WHEN starts_with({model}, {cp} || '/') THEN substr({model}, length({cp}) + 2) ELSE {model} END,
+                     {v['response_model']}) AS model,
+            r.att.provider AS provider,
+            CASE WHEN {status} = 'failure' THEN 'error' ELSE 'success' END AS status,
+            r.att.http_status AS http_status,
+            CASE WHEN {status} = 'failure' THEN coalesce({v['error_class']}, 'error') END AS error_type,
+            CASE WHEN {status} = 'failure' THEN 'error' ELSE {finish_sql(v['finish_reason'])} END AS finish_reason,
+            {v['finish_reason']} AS native_finish_reason,
+            CASE WHEN {fr('model_parameters')} IS NOT NULL
+                 THEN coalesce(json_array_length(f_model_parameters, '$.tools') > 0, false) END AS tools_offered,
+            CASE WHEN starts_with({fr('tool_calls')}, '[') THEN CAST(json_array_length(f_tool_calls) AS INTEGER) END AS tool_call_count,
+            r.in_tok AS input_tokens,
+            {v['cached_tokens']} AS cached_tokens,
+            r.out_tok AS output_tokens,
+            {v['reasoning_tokens']} AS reasoning_tokens,
+            g.cost AS cost_usd,
+            (epoch_us(g.t1) - epoch_us(g.t0)) / 1000.0 AS latency_ms,
+            CASE WHEN {v['stream']} THEN (epoch_us(r.t_first) - epoch_us(g.t0)) / 1000.0 END AS ttft_ms,
+            {v['stream']} AS streamed,
+            g.atts AS attempt_list
+        FROM r LEFT JOIN g ON g.rid = r.rid AND r.reason IS NULL
+    """
