@@ -1,0 +1,1 @@
+"""Adapters: turn third-party request traces into canonical JSONL lines (then `gatewaylens ingest`)."""

@@ -1,0 +1,51 @@
+-- cost_daily
+-- Grain: one row per (day, app, model, provider, cost_source). Additive.
+--   cost_source = 'logged'  : the gateway logged cost_usd for the request (used as is);
+--                 'catalog' : not logged; estimated from model_catalog list prices:
+--                             ((input_tokens - cached_tokens) * input_usd_per_mtok
+--                              + cached_tokens * cached_input_usd_per_mtok
+--                              + output_tokens * output_usd_per_mtok) / 1e6   (cached_tokens NULL = 0);
+--                 'unknown' : not logged and the model is not in the catalog (cost_usd NULL).
+-- Caveats: catalog estimates are list prices (no discounts, batch or regional pricing) and
+-- overestimate when the provider does not report cached_tokens; the catalog is read at build
+-- time, so rebuild past days after changing prices.
+-- Bind: SET VARIABLE start_day = DATE '...'; SET VARIABLE end_day = DATE '...';
+
+CREATE TABLE IF NOT EXISTS cost_daily (
+    day           DATE NOT NULL,     -- UTC day of the requests (partition).
+    app           VARCHAR NOT NULL,  -- Calling application; '(unknown)' when not logged.
+    model         VARCHAR NOT NULL,  -- Model slug 'vendor/model'.
+    provider      VARCHAR NOT NULL,  -- Provider that served the request; '(unknown)' when not logged.
+    cost_source   VARCHAR NOT NULL,  -- 'logged' | 'catalog' | 'unknown' (see the header).
+    requests      BIGINT NOT NULL,   -- Requests, errors included.
+    input_tokens  BIGINT NOT NULL,   -- Prompt tokens (cached included), tokens.
+    cached_tokens BIGINT NOT NULL,   -- Reported cached prompt tokens (NULL counted as 0), tokens.
+    output_tokens BIGINT NOT NULL,   -- Completion tokens (reasoning included), tokens.
+    cost_usd      DOUBLE             -- Cost in USD (logged or catalog estimate); NULL when cost_source = 'unknown'.
+);
+
+DELETE FROM cost_daily
+WHERE day BETWEEN getvariable('start_day') AND getvariable('end_day');
+
+INSERT INTO cost_daily
+SELECT
+    r.day,
+    coalesce(r.app, '(unknown)') AS app,
+    r.model,
+    coalesce(r.provider, '(unknown)') AS provider,
+    CASE WHEN r.cost_usd IS NOT NULL THEN 'logged'
+         WHEN c.model IS NOT NULL THEN 'catalog'
+         ELSE 'unknown' END AS cost_source,
+    count(*) AS requests,
+    sum(r.input_tokens) AS input_tokens,
+    coalesce(sum(r.cached_tokens), 0) AS cached_tokens,
+    sum(r.output_tokens) AS output_tokens,
+    sum(CASE WHEN r.cost_usd IS NOT NULL THEN r.cost_usd
+             ELSE ((r.input_tokens - coalesce(r.cached_tokens, 0)) * c.input_usd_per_mtok
+                   + coalesce(r.cached_tokens, 0) * coalesce(c.cached_input_usd_per_mtok, c.input_usd_per_mtok)
+                   + r.output_tokens * c.output_usd_per_mtok) / 1e6 END) AS cost_usd
+FROM requests r
+LEFT JOIN model_catalog c ON c.model = r.model
+WHERE r.day BETWEEN getvariable('start_day') AND getvariable('end_day')
+GROUP BY ALL
+ORDER BY 1, 2, 3, 4, 5;
