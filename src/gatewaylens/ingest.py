@@ -18,7 +18,6 @@ import hashlib
 import time
 import zlib
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +28,7 @@ import pyarrow.compute as pc
 from pydantic import ValidationError
 
 from gatewaylens import formats
+from gatewaylens.formats import canonical
 from gatewaylens.schema import CanonicalLine
 
 MAX_LINE_BYTES = 1 << 20  # 1 MiB
@@ -53,6 +53,7 @@ class FileResult:
     quarantined: int = 0
     merged: int = 0
     skipped: bool = False  # identical content already ingested
+    fast_path: bool = False  # parsed by read_json straight from the file (clean canonical file)
     seconds: float = 0.0
 
 
@@ -109,6 +110,34 @@ def find_input_files(paths: Iterable[str | Path]) -> list[Path]:
         else:
             found.append(p)
     return sorted(dict.fromkeys(found))
+
+
+@dataclass
+class _Probe:
+    """What one streaming pass over a file tells: identity and line count."""
+
+    sha256: str
+    bytes: int
+    lines: int
+    gzipped: bool
+
+
+def probe_file(path: Path, chunk: int = 1 << 23) -> _Probe:
+    """sha256 of the decompressed content, its size and its number of lines, in one streaming pass."""
+    with path.open("rb") as fh:
+        gzipped = fh.read(2) == b"\x1f\x8b"
+    opener = gzip.open if gzipped else open
+    digest = hashlib.sha256()
+    size = newlines = 0
+    last = b"\n"
+    with opener(path, "rb") as fh:
+        while block := fh.read(chunk):
+            digest.update(block)
+            size += len(block)
+            newlines += block.count(b"\n")
+            last = block[-1:]
+    lines = newlines + (0 if last == b"\n" else 1)
+    return _Probe(digest.hexdigest(), size, lines, gzipped)
 
 
 def read_content(path: Path) -> bytes:
@@ -240,13 +269,46 @@ _NORMALISE = f"""
         c.reasoning_tokens, c.cost_usd, c.latency_ms, c.ttft_ms, c.streamed,
         coalesce(len(c.attempt_list), 1) AS attempts,
         c.attempt_list
-    FROM _gl_checked c
-    WHERE c.final_reason IS NULL AND NOT c.merged
+    FROM _gl_staged c
+    WHERE NOT c.merged AND ({_COMMON_CHECKS}) IS NULL
 """
 
 
 def _file_already_ingested(con: duckdb.DuckDBPyConnection, sha: str) -> bool:
     return bool(con.execute("SELECT count(*) FROM ingested_files WHERE content_sha256 = ?", [sha]).fetchall()[0][0])
+
+
+def _stage_fast(con: duckdb.DuckDBPyConnection, path: Path, probe: _Probe) -> bool:
+    """Fast path for clean canonical files: DuckDB's parallel read_json cuts every field out as
+    a JSON fragment straight from the file, and canonical.staged_from_fragments checks them.
+
+    Taken only when it maps 1:1 onto the file's lines: read_json raises on invalid JSON, invalid
+    UTF-8, over-long or non-object lines; skipped blank lines show as a row-count mismatch; every
+    row must carry request_id, ts and model and none of the keys that mark another format. Any
+    doubt returns False and the caller takes the per-line path, which explains every line.
+    """
+    names = [n for n, _ in canonical.FIELDS] + list(canonical.FOREIGN_KEYS)
+    columns = "{" + ", ".join(f"'{n}': 'JSON'" for n in names) + "}"
+    renamed = ", ".join(f'"{n}" AS f_{n}' for n in names)
+    unfit = " OR ".join(
+        [f"f_{n} IS NULL" for n in canonical.REQUIRED] + [f"f_{k} IS NOT NULL" for k in canonical.FOREIGN_KEYS]
+    )
+    fragments = f"""(SELECT row_number() OVER () AS line_no, {renamed}
+                     FROM read_json(?, format = 'newline_delimited', records = true, columns = {columns},
+                                    compression = ?, maximum_object_size = {MAX_LINE_BYTES}))"""
+    try:
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _gl_staged AS "
+            + canonical.staged_from_fragments(fragments, extra=f"({unfit}) AS _unfit"),
+            [str(path), "gzip" if probe.gzipped else "none"],
+        )
+    except duckdb.Error:
+        return False
+    rows, unfit_rows = con.execute("SELECT count(*), count(*) FILTER (WHERE _unfit) FROM _gl_staged").fetchall()[0]
+    if rows != probe.lines or unfit_rows:
+        con.execute("DROP TABLE _gl_staged")
+        return False
+    return True
 
 
 def _stage(con: duckdb.DuckDBPyConnection, fmt: str | None) -> None:
@@ -298,94 +360,119 @@ def ingest_file(
     path = Path(path)
     source = str(path)
     try:
-        content = read_content(path)
+        probe = probe_file(path)
     except (OSError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
         return _record_unreadable(con, path, exc, started)
-    # Hash on a second core while the lines are split (hashlib releases the GIL).
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        sha_future = pool.submit(lambda: hashlib.sha256(content).hexdigest())
-        lines = split_lines(content)
-        sha = sha_future.result()
-    result = FileResult(path=source, content_sha256=sha, bytes=len(content))
-    if not force and _file_already_ingested(con, sha):
+    result = FileResult(path=source, content_sha256=probe.sha256, bytes=probe.bytes, lines=probe.lines)
+    if not force and _file_already_ingested(con, probe.sha256):
         result.skipped = True
+        result.lines = 0
         result.seconds = time.perf_counter() - started
         return result
 
-    result.lines = lines.count
     now = dt.datetime.now(dt.timezone.utc)
     con.execute("SET VARIABLE gatewaylens_salt = ?", [salt])
-    con.register("_gl_lines", lines.table)
+    lines: _Lines | None = None
+    registered = False
     try:
+        # Staging writes only temp tables; the transaction covers every write to the warehouse.
+        fast = probe.lines > 0 and fmt in (None, canonical.NAME) and _stage_fast(con, path, probe)
+        if not fast:
+            lines = split_lines(read_content(path))
+            con.register("_gl_lines", lines.table)
+            registered = True
+            _stage(con, fmt)
         con.execute("BEGIN TRANSACTION")
-        _stage(con, fmt)
+        # New rows = rows that pass every check, minus duplicates: a request_id repeated in the
+        # file (first occurrence wins) or already stored. Only their line numbers are kept.
         con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE _gl_checked AS
-                SELECT *, {_COMMON_CHECKS} AS final_reason FROM _gl_staged"""
+            f"""CREATE OR REPLACE TEMP TABLE _gl_new AS
+                SELECT min(line_no) AS line_no FROM _gl_staged
+                WHERE NOT merged AND ({_COMMON_CHECKS}) IS NULL
+                GROUP BY request_id
+                HAVING request_id NOT IN (SELECT request_id FROM requests)"""
         )
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _gl_good AS {_NORMALISE}")
-        # Duplicates: repeated within the file (first occurrence wins) or already stored.
-        con.execute(
-            """CREATE OR REPLACE TEMP TABLE _gl_new AS
-               SELECT g.* FROM _gl_good g
-               WHERE g.line_no IN (SELECT min(line_no) FROM _gl_good GROUP BY request_id)
-                 AND g.request_id NOT IN (SELECT request_id FROM requests)"""
+        good, merged, new = (
+            int(x)
+            for x in con.execute(
+                f"""SELECT count(*) FILTER (WHERE NOT merged AND ({_COMMON_CHECKS}) IS NULL),
+                           count(*) FILTER (WHERE merged),
+                           (SELECT count(*) FROM _gl_new)
+                    FROM _gl_staged"""
+            ).fetchall()[0]
         )
-        counts = con.execute(
-            """SELECT (SELECT count(*) FROM _gl_good), (SELECT count(*) FROM _gl_new),
-                      (SELECT count(*) FROM _gl_checked WHERE merged)"""
-        ).fetchall()[0]
-        good, new, merged = (int(x) for x in counts)
         con.execute(
-            """INSERT INTO requests
-               SELECT request_id, ts, day, source_format, app, user_hash, model, provider, status,
-                      http_status, error_type, finish_reason, native_finish_reason, tools_offered,
-                      tool_call_count, input_tokens, cached_tokens, output_tokens, reasoning_tokens,
-                      cost_usd, latency_ms, ttft_ms, streamed, attempts, ?, line_no, ?
-               FROM _gl_new ORDER BY ts""",
+            f"""INSERT INTO requests
+                SELECT request_id, ts, day, source_format, app, user_hash, model, provider, status,
+                       http_status, error_type, finish_reason, native_finish_reason, tools_offered,
+                       tool_call_count, input_tokens, cached_tokens, output_tokens, reasoning_tokens,
+                       cost_usd, latency_ms, ttft_ms, streamed, attempts, ?, line_no, ?
+                FROM ({_NORMALISE}) WHERE line_no IN (SELECT line_no FROM _gl_new)""",
             [source, now],
         )
         con.execute(
             """INSERT INTO provider_attempts
-               SELECT request_id, 1, provider, http_status, latency_ms, ts, day
-               FROM _gl_new WHERE attempt_list IS NULL AND provider IS NOT NULL
+               SELECT request_id, 1, provider, http_status, latency_ms, ts, CAST(timezone('UTC', ts) AS DATE)
+               FROM _gl_staged
+               WHERE attempt_list IS NULL AND provider IS NOT NULL AND line_no IN (SELECT line_no FROM _gl_new)
                UNION ALL
-               SELECT request_id, CAST(a.i AS INTEGER), a.att.provider, a.att.http_status,
-                      a.att.latency_ms, coalesce(a.att.ts, ts), day
-               FROM (SELECT request_id, ts, day,
-                            unnest(attempt_list) AS att, unnest(range(1, len(attempt_list) + 1)) AS i
-                     FROM _gl_new WHERE attempt_list IS NOT NULL) a"""
+               SELECT request_id, CAST(i AS INTEGER), att.provider, att.http_status, att.latency_ms,
+                      coalesce(att.ts, ts), CAST(timezone('UTC', ts) AS DATE)
+               FROM (SELECT request_id, ts, unnest(attempt_list) AS att, unnest(range(1, len(attempt_list) + 1)) AS i
+                     FROM _gl_staged WHERE attempt_list IS NOT NULL AND line_no IN (SELECT line_no FROM _gl_new))"""
         )
         # A changed file is re-read whole: its earlier quarantine rows are replaced.
         con.execute("DELETE FROM quarantine WHERE source_file = ?", [source])
         bad = con.execute(
-            """SELECT line_no, final_reason, source_format
-               FROM _gl_checked WHERE final_reason IS NOT NULL ORDER BY line_no"""
+            f"""SELECT line_no, final_reason, source_format
+                FROM (SELECT line_no, source_format, {_COMMON_CHECKS} AS final_reason FROM _gl_staged)
+                WHERE final_reason IS NOT NULL ORDER BY line_no"""
         ).fetchall()
-        raw = _raw_lines(lines.table, [ln for ln, _, _ in bad])
+        if bad and lines is None:  # fast path: read the few rejected lines' text back
+            lines = split_lines(read_content(path))
+        raw = _raw_lines(lines.table, [ln for ln, _, _ in bad]) if bad else {}
         quarantine_rows = [
             (source, ln, raw[ln], reason, _explain(raw[ln], reason, sf), sf, now) for ln, reason, sf in bad
         ]
-        quarantine_rows += [(source, ln, raw, reason, detail, None, now) for ln, raw, reason, detail in lines.rejected]
-        if quarantine_rows:
-            con.executemany("INSERT INTO quarantine VALUES (?, ?, ?, ?, ?, ?, ?)", quarantine_rows)
+        if lines is not None:
+            quarantine_rows += [(source, ln, text, reason, detail, None, now) for ln, text, reason, detail in lines.rejected]
+        _insert_quarantine(con, quarantine_rows)
         result.rows_inserted = new
         result.duplicates = good - new
         result.quarantined = len(quarantine_rows)
         result.merged = merged
         con.execute(
             "INSERT INTO ingested_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [source, sha, result.bytes, result.lines, result.rows_inserted, result.duplicates,
+            [source, probe.sha256, result.bytes, result.lines, result.rows_inserted, result.duplicates,
              result.quarantined, result.merged, now],
         )
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        _rollback(con)
         raise
     finally:
-        con.unregister("_gl_lines")
+        if registered:
+            con.unregister("_gl_lines")
+    result.fast_path = fast
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _insert_quarantine(con: duckdb.DuckDBPyConnection, rows: list[tuple], chunk: int = 256) -> None:
+    """Multi-row VALUES inserts (executemany is slow on a connection with registered Arrow data)."""
+    for i in range(0, len(rows), chunk):
+        part = rows[i : i + chunk]
+        con.execute(
+            "INSERT INTO quarantine VALUES " + ", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * len(part)),
+            [value for row in part for value in row],
+        )
+
+
+def _rollback(con: duckdb.DuckDBPyConnection) -> None:
+    try:
+        con.execute("ROLLBACK")
+    except duckdb.TransactionException:
+        pass  # the failure happened before BEGIN
 
 
 def _record_unreadable(con: duckdb.DuckDBPyConnection, path: Path, exc: Exception, started: float) -> FileResult:

@@ -1,8 +1,11 @@
 """The canonical JSONL format (see ``schema.CanonicalLine`` and the published JSON Schema).
 
-Vectorised: one ``json_extract_string`` and one ``json_type`` call per line extract every field
-in a single parse each; types are checked against the JSON type of each value, so a string
-where a number belongs is rejected rather than coerced.
+Vectorised in two steps. First every top-level field is cut out of the line as a raw JSON
+fragment — by one ``json_transform`` per line (:func:`staged_sql`), or by DuckDB's parallel
+``read_json`` reader for a whole file (ingest's fast path). Then :func:`staged_from_fragments`
+checks each fragment's JSON type with cheap string tests and casts it, so a string where a
+number belongs is rejected rather than coerced (``"12"`` is not an integer; ``1.5`` is not an
+integer; ``1.0`` is).
 """
 
 from __future__ import annotations
@@ -10,9 +13,10 @@ from __future__ import annotations
 NAME = "canonical"
 
 # A line is canonical when it is an object carrying any of the canonical key fields.
-DETECT = "list_has_any(json_keys(line), ['request_id', 'ts', 'model'])"
+# `keys` is the list of the line's top-level keys (computed once by formats.detect_sql).
+DETECT = "list_has_any(keys, ['request_id', 'ts', 'model'])"
 
-# (field, kind). Kinds: str, int, num, bool, ts, list. Order = index in the extracted lists.
+# (field, kind). Kinds: str, ts, int, num, bool, list.
 FIELDS: list[tuple[str, str]] = [
     ("request_id", "str"),
     ("ts", "ts"),
@@ -40,14 +44,13 @@ FIELDS: list[tuple[str, str]] = [
 ]
 REQUIRED = ("request_id", "ts", "model")
 
-_JSON_TYPES = {
-    "str": ("VARCHAR",),
-    "ts": ("VARCHAR",),
-    "int": ("UBIGINT", "BIGINT"),
-    "num": ("UBIGINT", "BIGINT", "DOUBLE"),
-    "bool": ("BOOLEAN",),
-    "list": ("ARRAY",),
-}
+# Top-level keys that mark another format's records (OpenRouter, LiteLLM, OTel, envelopes).
+# ingest's read_json fast path falls back to per-line detection when any is present.
+FOREIGN_KEYS: tuple[str, ...] = (
+    "data", "response", "resourceSpans", "attributes", "trace_id", "call_type", "provider_responses",
+    "created_at", "startTime", "span_id", "spans",
+)
+
 _KIND_WORDS = {
     "str": "a string",
     "ts": "an ISO 8601 string",
@@ -56,99 +59,123 @@ _KIND_WORDS = {
     "bool": "true or false",
     "list": "a list of attempts",
 }
-_CAST = {"str": "VARCHAR", "int": "BIGINT", "num": "DOUBLE", "bool": "BOOLEAN"}
 
-_ATTEMPT_STRUCT = '[{"provider":"VARCHAR","http_status":"INTEGER","latency_ms":"DOUBLE","ts":"VARCHAR"}]'
-
-
-def _idx(name: str) -> int:
-    return [f for f, _ in FIELDS].index(name) + 1  # DuckDB lists are 1-based
+_ATTEMPT_STRUCT = '[{"provider":"VARCHAR","http_status":"JSON","latency_ms":"JSON","ts":"VARCHAR"}]'
 
 
-def _v(name: str) -> str:
-    return f"v[{_idx(name)}]"
+def fragment_struct() -> str:
+    """json_transform structure that cuts every canonical field out as a JSON fragment."""
+    return "{" + ", ".join(f'"{name}": "JSON"' for name, _ in FIELDS) + "}"
 
 
-def _t(name: str) -> str:
-    return f"t[{_idx(name)}]"
+def _f(name: str) -> str:
+    """The fragment of a field as text (NULL when absent or JSON null)."""
+    return f"nullif(CAST(f_{name} AS VARCHAR), 'null')"
 
 
-def _type_checks() -> str:
-    """CASE arms: a present, non-null value of the wrong JSON type rejects the line."""
-    arms = []
-    for name, kind in FIELDS:
-        allowed = ", ".join(f"'{t}'" for t in _JSON_TYPES[kind])
-        arms.append(
-            f"WHEN {_t(name)} IS NOT NULL AND {_t(name)} <> 'NULL' AND {_t(name)} NOT IN ({allowed}) "
-            f"THEN 'wrong type: {name} must be {_KIND_WORDS[kind]}'"
-        )
-    return "\n".join(arms)
+def _ok(name: str, kind: str) -> str:
+    """SQL: true when the field is absent/null or of the right JSON type."""
+    f = _f(name)
+    if kind in ("str", "ts"):
+        return f"({f} IS NULL OR starts_with({f}, '\"'))"
+    if kind == "int":
+        return f"({f} IS NULL OR coalesce(TRY_CAST({f} AS DOUBLE) = TRY_CAST({f} AS BIGINT), false))"
+    if kind == "num":
+        return f"({f} IS NULL OR TRY_CAST({f} AS DOUBLE) IS NOT NULL)"
+    if kind == "bool":
+        return f"({f} IS NULL OR {f} IN ('true', 'false'))"
+    if kind == "list":
+        return f"({f} IS NULL OR starts_with({f}, '['))"
+    raise ValueError(kind)
 
 
-def staged_sql(source: str) -> str:
-    paths = ", ".join(f"'$.{name}'" for name, _ in FIELDS)
-    missing = "\n".join(
-        f"WHEN {_t(name)} IS NULL OR {_t(name)} = 'NULL' THEN 'missing required field: {name}'" for name in REQUIRED
+def _value(name: str, kind: str) -> str:
+    f = _f(name)
+    if kind in ("str", "ts"):
+        return f"json_extract_string(f_{name}, '$')"
+    if kind == "int":
+        return f"TRY_CAST({f} AS BIGINT)"
+    if kind == "num":
+        return f"TRY_CAST({f} AS DOUBLE)"
+    if kind == "bool":
+        return f"TRY_CAST({f} AS BOOLEAN)"
+    raise ValueError(kind)
+
+
+def staged_from_fragments(source: str, extra: str = "") -> str:
+    """SELECT producing formats.STAGED_COLUMNS from ``source``: columns line_no and
+    f_<field> (JSON fragment) for every field of FIELDS. ``extra`` appends more select items
+    (expressions over the source's columns) after the staged columns."""
+    missing = "\n".join(f"WHEN {_f(n)} IS NULL THEN 'missing required field: {n}'" for n in REQUIRED)
+    wrong = "\n".join(
+        f"WHEN NOT {_ok(n, k)} THEN 'wrong type: {n} must be {_KIND_WORDS[k]}'" for n, k in FIELDS
     )
-    cols = {name: f"TRY_CAST({_v(name)} AS {_CAST[kind]})" for name, kind in FIELDS if kind in _CAST}
+    v = {n: _value(n, k) for n, k in FIELDS if k != "list"}
     return f"""
-        WITH x AS (
-            SELECT line_no, line,
-                   json_type(line, [{paths}]) AS t,
-                   json_extract_string(line, [{paths}]) AS v
-            FROM {source}
-        ), y AS (
+        WITH y AS (
             SELECT *,
-                   TRY_CAST({_v('ts')} AS TIMESTAMPTZ) AS ts_parsed,
-                   CASE WHEN {_t('attempts')} = 'ARRAY'
-                        THEN json_transform(json_extract(line, '$.attempts'), '{_ATTEMPT_STRUCT}') END AS att
-            FROM x
+                   TRY_CAST({v['ts']} AS TIMESTAMPTZ) AS ts_parsed,
+                   CASE WHEN starts_with({_f('attempts')}, '[')
+                        THEN try(json_transform(f_attempts, '{_ATTEMPT_STRUCT}')) END AS att
+            FROM {source}
         )
         SELECT
             line_no,
             '{NAME}' AS source_format,
             CASE
                 {missing}
-                {_type_checks()}
-                WHEN ts_parsed IS NULL
-                    THEN 'unparseable timestamp: ts'
-                WHEN att IS NOT NULL AND len(att) = 0 THEN 'wrong type: attempts must list at least one attempt'
-                WHEN att IS NOT NULL AND NOT list_bool_and(list_transform(att, lambda a: a.provider IS NOT NULL))
-                    THEN 'wrong type: every attempt needs a provider string'
-                WHEN att IS NOT NULL AND NOT list_bool_and(list_transform(att,
-                        lambda a: a.ts IS NULL OR TRY_CAST(a.ts AS TIMESTAMPTZ) IS NOT NULL))
+                {wrong}
+                WHEN ts_parsed IS NULL THEN 'unparseable timestamp: ts'
+                WHEN att IS NULL AND {_f('attempts')} IS NOT NULL
+                    THEN 'wrong type: attempts must be a list of attempt objects'
+                WHEN len(att) = 0 THEN 'wrong type: attempts must list at least one attempt'
+                WHEN NOT list_bool_and([a.provider IS NOT NULL
+                        AND (a.http_status IS NULL OR TRY_CAST(CAST(a.http_status AS VARCHAR) AS INTEGER) IS NOT NULL)
+                        AND (a.latency_ms IS NULL OR TRY_CAST(CAST(a.latency_ms AS VARCHAR) AS DOUBLE) IS NOT NULL)
+                        FOR a IN att])
+                    THEN 'wrong type: every attempt needs a provider string and numeric http_status/latency_ms'
+                WHEN NOT list_bool_and([a.ts IS NULL OR TRY_CAST(a.ts AS TIMESTAMPTZ) IS NOT NULL FOR a IN att])
                     THEN 'unparseable timestamp: attempts[].ts'
-                WHEN {_v('status')} IS NOT NULL AND {_v('status')} NOT IN ('success', 'error')
+                WHEN {v['status']} NOT IN ('success', 'error')
                     THEN 'invalid value: status must be success or error'
             END AS reason,
             false AS merged,
-            {_v('request_id')} AS request_id,
+            {v['request_id']} AS request_id,
             ts_parsed AS ts,
-            {_v('app')} AS app,
-            {_v('user')} AS user_raw,
-            {_v('user_hash')} AS user_hash,
-            {_v('model')} AS model,
-            {_v('provider')} AS provider,
-            {_v('status')} AS status,
-            TRY_CAST({_v('http_status')} AS INTEGER) AS http_status,
-            {_v('error_type')} AS error_type,
-            {_v('finish_reason')} AS finish_reason,
-            {_v('native_finish_reason')} AS native_finish_reason,
-            {cols['tools_offered']} AS tools_offered,
-            TRY_CAST({_v('tool_call_count')} AS INTEGER) AS tool_call_count,
-            {cols['input_tokens']} AS input_tokens,
-            {cols['cached_tokens']} AS cached_tokens,
-            {cols['output_tokens']} AS output_tokens,
-            {cols['reasoning_tokens']} AS reasoning_tokens,
-            {cols['cost_usd']} AS cost_usd,
-            {cols['latency_ms']} AS latency_ms,
-            {cols['ttft_ms']} AS ttft_ms,
-            {cols['streamed']} AS streamed,
-            list_transform(att, lambda a: {{
+            {v['app']} AS app,
+            {v['user']} AS user_raw,
+            {v['user_hash']} AS user_hash,
+            {v['model']} AS model,
+            {v['provider']} AS provider,
+            {v['status']} AS status,
+            TRY_CAST({v['http_status']} AS INTEGER) AS http_status,
+            {v['error_type']} AS error_type,
+            {v['finish_reason']} AS finish_reason,
+            {v['native_finish_reason']} AS native_finish_reason,
+            {v['tools_offered']} AS tools_offered,
+            TRY_CAST({v['tool_call_count']} AS INTEGER) AS tool_call_count,
+            {v['input_tokens']} AS input_tokens,
+            {v['cached_tokens']} AS cached_tokens,
+            {v['output_tokens']} AS output_tokens,
+            {v['reasoning_tokens']} AS reasoning_tokens,
+            {v['cost_usd']} AS cost_usd,
+            {v['latency_ms']} AS latency_ms,
+            {v['ttft_ms']} AS ttft_ms,
+            {v['streamed']} AS streamed,
+            [{{
                 'provider': a.provider,
-                'http_status': a.http_status,
-                'latency_ms': a.latency_ms,
+                'http_status': TRY_CAST(CAST(a.http_status AS VARCHAR) AS INTEGER),
+                'latency_ms': TRY_CAST(CAST(a.latency_ms AS VARCHAR) AS DOUBLE),
                 'ts': TRY_CAST(a.ts AS TIMESTAMPTZ)
-            }}) AS attempt_list
+            }} FOR a IN att] AS attempt_list
+            {"," + extra if extra else ""}
         FROM y
     """
+
+
+def staged_sql(source: str) -> str:
+    """Per-line path: ``source`` has columns line_no, line (one JSON object per line)."""
+    cols = ", ".join(f"j.{name} AS f_{name}" for name, _ in FIELDS)
+    return staged_from_fragments(
+        f"(SELECT line_no, {cols} FROM (SELECT line_no, json_transform(line, '{fragment_struct()}') AS j FROM {source}))"
+    )

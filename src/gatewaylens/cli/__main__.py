@@ -1,0 +1,3 @@
+from gatewaylens.cli import main
+
+main()
