@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from gatewaylens.formats import canonical, litellm, openrouter
+from gatewaylens.formats import canonical, envelope, litellm, openrouter, otel
 from gatewaylens.formats._common import model_sql, provider_sql
 
 __all__ = ["FORMATS", "STAGED_COLUMNS", "UNRECOGNISED", "detect_sql", "get", "model_sql", "names", "provider_sql"]
@@ -56,6 +56,8 @@ STAGED_COLUMNS: list[tuple[str, str]] = [
 FORMATS: dict[str, ModuleType] = {
     openrouter.NAME: openrouter,
     litellm.NAME: litellm,
+    envelope.NAME: envelope,
+    otel.NAME: otel,
     canonical.NAME: canonical,
 }
 

@@ -48,9 +48,12 @@ class Fields:
     ``attributes."gen_ai.usage.input_tokens"`` is one key containing dots).
     """
 
-    def __init__(self, paths: dict[str, str], wrapper: str | None = None):
+    def __init__(self, paths: dict[str, str], wrapper: str | None = None, nodes: dict[str, str] | None = None):
         self.paths = paths
         self.wrapper = wrapper
+        # nodes: name -> path of an object/array that other paths go through; ``has_<name>``
+        # says whether the line carries it (a JSON null or a missing key count as absent).
+        self.nodes = {n: "j" + "".join(f'."{k}"' for k in _split(p)) for n, p in (nodes or {}).items()}
         self.tree: dict = {}
         self.access: dict[str, str] = {}
         for name, path in paths.items():
@@ -87,7 +90,8 @@ class Fields:
     def cut(self, source: str, column: str = "line", keep: str = "line_no, line") -> str:
         """Subquery over ``source``: ``keep`` columns plus ``f_<name>`` (JSON fragments) cut out
         of ``column`` by one json_transform."""
-        cols = ", ".join(f"{self.access[n]} AS f_{n}" for n in self.paths)
+        cols = ", ".join([f"{self.access[n]} AS f_{n}" for n in self.paths]
+                         + [f"({e} IS NOT NULL) AS has_{n}" for n, e in self.nodes.items()])
         return (
             f"(SELECT {keep}, {cols} FROM "
             f"(SELECT {keep}, json_transform({column}, {q(self.struct())}) AS j FROM {source}))"

@@ -1,0 +1,308 @@
+"""OpenTelemetry GenAI spans, in two encodings (both detected per line):
+
+* **OTLP/JSON** export lines (what the collector's file exporter writes):
+  ``{"resourceSpans": [{"resource": {"attributes": [...]}, "scopeSpans": [{"spans": [...]}]}]}``;
+  attributes are ``{"key", "value": {"stringValue"|"intValue"|"doubleValue"|"boolValue"|"arrayValue"}}``
+  lists, times are unix nanoseconds (``startTimeUnixNano``, a string or a number), ids are hex,
+  ``status.code`` 2 (``STATUS_CODE_ERROR``) is an error.
+* **Flattened span objects**, one per line (e.g. the Python SDK's ``span.to_json()``):
+  ``{"name", "context": {"trace_id", "span_id"}, "parent_id", "start_time", "end_time",
+  "attributes": {...}, "status": {"status_code"}, "resource": {"attributes": {...}}}`` with ISO
+  8601 or unix-nanosecond times; ``trace_id``/``span_id``/``parent_span_id`` at the top level are
+  accepted too.
+
+Semantics (GenAI semantic conventions): spans whose ``gen_ai.operation.name`` is ``chat``,
+``text_completion`` or ``generate_content`` are model calls and become requests; ``execute_tool``
+spans add one to the tool-call count of the model call they belong to (their parent span when
+it is a model call, else the latest model call of the same trace that started before them).
+A failed model-call span (``error.type`` set or status ERROR) followed, under the same parent
+and for the same requested model, by another model-call span is an earlier *attempt* of that
+request (gateway failover / retry spans): the request is the last span, ``attempts`` counts them.
+
+Mapping: ``gen_ai.response.model`` (else ``gen_ai.request.model``) -> model (alias table);
+``gen_ai.provider.name`` (older: ``gen_ai.system``) -> provider (alias table);
+``gen_ai.response.finish_reasons[0]`` -> finish_reason (normalised); ``gen_ai.usage.input_tokens``
+(older ``prompt_tokens``; includes cached per the conventions) -> input_tokens;
+``gen_ai.usage.output_tokens`` (older ``completion_tokens``) -> output_tokens;
+``gen_ai.usage.cache_read.input_tokens`` -> cached_tokens; ``gen_ai.usage.reasoning.output_tokens``
+-> reasoning_tokens (NULL when absent); ``error.type`` -> error_type;
+``http.response.status_code`` (else a numeric ``error.type``) -> http_status; span start -> ts;
+first start to last end of the request's spans -> latency_ms; resource ``service.name`` -> app;
+``user.id`` (older ``enduser.id``) -> user (hashed); request_id = ``<traceId>-<spanId>`` of the
+request's span. Not carried (NULL): cost_usd, ttft_ms, streamed, tools_offered.
+
+Lines and requests: each line must hold at most ONE request (its model-call spans plus any
+tool spans); a line whose spans all fold into requests of other lines is ``merged``. Lines with
+several requests, with no model-call or tool span, or whose tool spans have no model call in
+the file, are quarantined with a reason saying so.
+"""
+
+from __future__ import annotations
+
+from gatewaylens.formats._common import finish_sql, provider_sql
+
+NAME = "otel"
+
+DETECT = (
+    "list_has(keys, 'resourceSpans') OR "
+    "(list_has(keys, 'attributes') AND list_has_any(keys, ['start_time', 'startTimeUnixNano', 'context', 'span_id']))"
+)
+
+MODEL_CALL_OPS = ("chat", "text_completion", "generate_content")
+
+# Attribute -> kind of value expected.
+ATTRS: dict[str, str] = {
+    "gen_ai.operation.name": "str",
+    "gen_ai.provider.name": "str",
+    "gen_ai.system": "str",
+    "gen_ai.request.model": "str",
+    "gen_ai.response.model": "str",
+    "gen_ai.response.finish_reasons": "list",
+    "gen_ai.usage.input_tokens": "int",
+    "gen_ai.usage.prompt_tokens": "int",
+    "gen_ai.usage.output_tokens": "int",
+    "gen_ai.usage.completion_tokens": "int",
+    "gen_ai.usage.cache_read.input_tokens": "int",
+    "gen_ai.usage.reasoning.output_tokens": "int",
+    "error.type": "str",
+    "http.response.status_code": "int",
+    "user.id": "str",
+    "enduser.id": "str",
+}
+_INT_ATTRS = [a for a, k in ATTRS.items() if k == "int"]
+
+
+def _a(name: str) -> str:
+    """Value text of attribute ``name`` (lists k/v hold the span's keys and value texts)."""
+    return f"v[list_position(k, '{name}')]"
+
+
+def _spans(source: str) -> str:
+    """One row per span of every line: OTLP lines are unnested, flattened lines are one span."""
+    otlp_scalars = "['$.traceId', '$.spanId', '$.parentSpanId', '$.name', '$.startTimeUnixNano', '$.endTimeUnixNano', '$.status.code']"
+    flat_scalars = (
+        "['$.context.trace_id', '$.trace_id', '$.context.span_id', '$.span_id', '$.parent_id', '$.parent_span_id',"
+        " '$.name', '$.start_time', '$.end_time', '$.status.status_code', '$.resource.attributes.\"service.name\"']"
+    )
+    return f"""
+        otlp_lines AS (
+            SELECT line_no, line FROM {source}
+            WHERE CASE WHEN starts_with(line, '{{"resourceSpans"') THEN true ELSE json_exists(line, '$.resourceSpans') END
+        ),
+        otlp_raw AS (
+            SELECT line_no,
+                   json_extract(line, '$.resourceSpans[*].scopeSpans[*].spans[*]') AS spans,
+                   json_extract_string(line, '$.resourceSpans[0].resource') AS res
+            FROM otlp_lines
+        ),
+        otlp AS (
+            SELECT line_no, res, unnest(spans) AS sp, unnest(range(len(spans))) AS span_idx
+            FROM otlp_raw
+        ),
+        otlp_spans AS (
+            SELECT line_no, span_idx, 'otlp' AS shape,
+                   s[1] AS trace_id, s[2] AS span_id, nullif(s[3], '') AS parent_id, s[4] AS name,
+                   s[5] AS start_raw, s[6] AS end_raw, s[7] AS status_code,
+                   json_extract_string(sp, '$.attributes[*].key') AS k,
+                   json_extract_string(sp, '$.attributes[*].value.*') AS v,
+                   json_extract_string(res, '$.attributes[*].key') AS rk,
+                   json_extract_string(res, '$.attributes[*].value.*') AS rv,
+                   json_type(sp, '$.attributes') AS attr_type
+            FROM (SELECT *, json_extract_string(sp, {otlp_scalars}) AS s FROM otlp)
+        ),
+        flat_spans AS (
+            SELECT line_no, 0 AS span_idx, 'flat' AS shape,
+                   coalesce(s[1], s[2]) AS trace_id, coalesce(s[3], s[4]) AS span_id,
+                   nullif(coalesce(s[5], s[6]), '') AS parent_id, s[7] AS name,
+                   s[8] AS start_raw, s[9] AS end_raw, s[10] AS status_code,
+                   json_keys(line, '$.attributes') AS k,
+                   json_extract_string(line, '$.attributes.*') AS v,
+                   ['service.name'] AS rk, [s[11]] AS rv,
+                   json_type(line, '$.attributes') AS attr_type
+            FROM (SELECT line_no, line, json_extract_string(line, {flat_scalars}) AS s
+                  FROM {source} WHERE line_no NOT IN (SELECT line_no FROM otlp_lines))
+        )
+    """
+
+
+def _ts(raw: str) -> str:
+    """TIMESTAMPTZ from unix nanoseconds (string or number) or an ISO 8601 string."""
+    return f"""CASE
+        WHEN TRY_CAST({raw} AS HUGEINT) IS NOT NULL THEN make_timestamptz(CAST(TRY_CAST({raw} AS HUGEINT) // 1000 AS BIGINT))
+        ELSE TRY_CAST({raw} AS TIMESTAMPTZ) END"""
+
+
+def _first_finish(text: str) -> str:
+    """First entry of gen_ai.response.finish_reasons: an OTLP arrayValue, a JSON list, or a bare string."""
+    return f"""CASE
+        WHEN starts_with({text}, '{{') THEN json_extract_string({text}, '$.values[0].stringValue')
+        WHEN starts_with({text}, '[') THEN json_extract_string({text}, '$[0]')
+        ELSE {text} END"""
+
+
+def staged_sql(source: str) -> str:
+    int_checks = "\n".join(
+        f"WHEN {_a(a)} IS NOT NULL AND TRY_CAST({_a(a)} AS BIGINT) IS NULL THEN 'wrong type: {a} must be an integer'"
+        for a in _INT_ATTRS
+    )
+    ops = ", ".join(f"'{o}'" for o in MODEL_CALL_OPS)
+    line_ids = f"SELECT DISTINCT line_no FROM {source}"
+    return f"""
+        WITH {_spans(source)},
+        spans AS (
+            SELECT *,
+                   {_a('gen_ai.operation.name')} AS op,
+                   lower(regexp_replace(trace_id, '^0x', '')) AS tid,
+                   lower(regexp_replace(span_id, '^0x', '')) AS sid,
+                   coalesce(lower(regexp_replace(parent_id, '^0x', '')), '') AS pid,
+                   {_ts('start_raw')} AS t_start,
+                   {_ts('end_raw')} AS t_end,
+                   coalesce({_a('error.type')} IS NOT NULL, false)
+                       OR coalesce(TRY_CAST({_a('http.response.status_code')} AS INTEGER) >= 400, false)
+                       OR coalesce(status_code IN ('2', 'ERROR', 'STATUS_CODE_ERROR', 'StatusCode.ERROR'), false) AS failed,
+                   coalesce({_a('gen_ai.request.model')}, {_a('gen_ai.response.model')}) AS req_model
+            FROM (SELECT * FROM otlp_spans UNION ALL BY NAME SELECT * FROM flat_spans)
+        ),
+        checked AS (
+            SELECT *,
+                   CASE
+                       WHEN attr_type IS NOT NULL AND attr_type NOT IN ('ARRAY', 'OBJECT', 'NULL')
+                           THEN 'wrong type: attributes must be a key/value list or an object'
+                       WHEN len(k) <> len(v) THEN 'wrong type: every attribute needs exactly one value'
+                       WHEN op IS NULL OR op NOT IN ({ops}, 'execute_tool') THEN NULL
+                       WHEN trace_id IS NULL THEN 'missing required field: traceId'
+                       WHEN span_id IS NULL THEN 'missing required field: spanId'
+                       WHEN start_raw IS NULL THEN 'missing required field: startTimeUnixNano'
+                       WHEN t_start IS NULL THEN 'unparseable timestamp: startTimeUnixNano'
+                       WHEN end_raw IS NOT NULL AND t_end IS NULL THEN 'unparseable timestamp: endTimeUnixNano'
+                       WHEN op = 'execute_tool' THEN NULL
+                       WHEN req_model IS NULL THEN 'missing required field: gen_ai.request.model'
+                       {int_checks}
+                       WHEN NOT failed AND {_a('gen_ai.usage.input_tokens')} IS NULL AND {_a('gen_ai.usage.prompt_tokens')} IS NULL
+                            AND {_a('gen_ai.usage.output_tokens')} IS NULL AND {_a('gen_ai.usage.completion_tokens')} IS NULL
+                           THEN 'missing usage: gen_ai.usage.input_tokens/output_tokens'
+                   END AS span_reason
+            FROM spans
+        ),
+        bad_lines AS (
+            SELECT line_no, arg_min(span_reason, span_idx) AS reason
+            FROM checked WHERE span_reason IS NOT NULL GROUP BY line_no
+        ),
+        calls AS (
+            SELECT c.* FROM checked c
+            WHERE c.op IN ({ops}) AND c.line_no NOT IN (SELECT line_no FROM bad_lines)
+        ),
+        calls_g AS (
+            SELECT *,
+                   coalesce(sum(CASE WHEN failed THEN 0 ELSE 1 END) OVER (
+                       PARTITION BY tid, pid, req_model ORDER BY t_start, sid
+                       ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS grp
+            FROM calls
+        ),
+        groups AS (
+            SELECT tid, pid, req_model, grp,
+                   arg_max(line_no, (t_start, sid)) AS rep_line,
+                   arg_max(sid, (t_start, sid)) AS rep_sid,
+                   min(t_start) AS t0,
+                   max(coalesce(t_end, t_start)) AS t1,
+                   list({{
+                       'provider': {provider_sql(f"coalesce({_a('gen_ai.provider.name')}, {_a('gen_ai.system')})")},
+                       'http_status': coalesce(TRY_CAST({_a('http.response.status_code')} AS INTEGER),
+                                               CASE WHEN TRY_CAST({_a('error.type')} AS INTEGER) BETWEEN 100 AND 599
+                                                    THEN TRY_CAST({_a('error.type')} AS INTEGER) END,
+                                               CASE WHEN NOT failed THEN 200 END),
+                       'latency_ms': (epoch_us(t_end) - epoch_us(t_start)) / 1000.0,
+                       'ts': t_start
+                   }} ORDER BY t_start, sid) AS atts
+            FROM calls_g GROUP BY ALL
+        ),
+        call_rep AS (
+            SELECT c.tid, c.sid, g.rep_sid, c.line_no
+            FROM calls_g c JOIN groups g USING (tid, pid, req_model, grp)
+        ),
+        tools AS (
+            SELECT * FROM checked
+            WHERE op = 'execute_tool' AND line_no NOT IN (SELECT line_no FROM bad_lines)
+        ),
+        tool_by_parent AS (
+            SELECT t.line_no, t.tid, t.sid, t.t_start, r.rep_sid
+            FROM tools t LEFT JOIN call_rep r ON r.tid = t.tid AND r.sid = t.pid
+        ),
+        tool_by_time AS (
+            SELECT t.line_no, t.tid, t.sid, t.t_start, c.rep_sid
+            FROM (SELECT * FROM tool_by_parent WHERE rep_sid IS NULL) t
+            ASOF LEFT JOIN (SELECT c.tid, c.t_start, r.rep_sid FROM calls c JOIN call_rep r USING (tid, sid)) c
+                ON c.tid = t.tid AND t.t_start >= c.t_start
+        ),
+        tool_rep AS (
+            SELECT * FROM tool_by_parent WHERE rep_sid IS NOT NULL
+            UNION ALL SELECT * FROM tool_by_time
+        ),
+        tool_counts AS (
+            SELECT tid, rep_sid, count(*) AS n FROM tool_rep WHERE rep_sid IS NOT NULL GROUP BY ALL
+        ),
+        line_use AS (
+            SELECT line_no,
+                   count(*) FILTER (WHERE kind = 'rep') AS reps,
+                   count(*) FILTER (WHERE kind = 'orphan') AS orphans,
+                   count(*) AS used
+            FROM (
+                SELECT rep_line AS line_no, 'rep' AS kind FROM groups
+                UNION ALL SELECT line_no, 'call' FROM calls
+                UNION ALL SELECT line_no, CASE WHEN rep_sid IS NULL THEN 'orphan' ELSE 'tool' END FROM tool_rep
+            ) GROUP BY line_no
+        ),
+        reps AS (
+            SELECT c.*, g.t0, g.t1, g.atts, tc.n AS tools_n
+            FROM groups g
+            JOIN calls c ON c.tid = g.tid AND c.sid = g.rep_sid
+            LEFT JOIN tool_counts tc ON tc.tid = g.tid AND tc.rep_sid = g.rep_sid
+            WHERE g.rep_line IN (SELECT line_no FROM line_use WHERE reps = 1)
+        ),
+        lines AS (
+            SELECT l.line_no,
+                   CASE
+                       WHEN b.reason IS NOT NULL THEN b.reason
+                       WHEN u.line_no IS NULL
+                           THEN 'no model-call span (gen_ai.operation.name chat, text_completion or generate_content)'
+                       WHEN u.reps > 1 THEN 'several requests in one line (export one trace per line)'
+                       WHEN u.reps = 0 AND u.orphans > 0 THEN 'execute_tool span without its model call in this file'
+                   END AS reason,
+                   coalesce(u.reps, 0) = 0 AS no_rep
+            FROM ({line_ids}) l
+            LEFT JOIN bad_lines b USING (line_no)
+            LEFT JOIN line_use u USING (line_no)
+        )
+        SELECT
+            l.line_no,
+            '{NAME}' AS source_format,
+            l.reason,
+            l.reason IS NULL AND l.no_rep AS merged,
+            r.tid || '-' || r.sid AS request_id,
+            r.t0 AS ts,
+            r.rv[list_position(r.rk, 'service.name')] AS app,
+            coalesce(r.v[list_position(r.k, 'user.id')], r.v[list_position(r.k, 'enduser.id')]) AS user_raw,
+            CAST(NULL AS VARCHAR) AS user_hash,
+            coalesce(r.v[list_position(r.k, 'gen_ai.response.model')], r.req_model) AS model,
+            r.atts[-1].provider AS provider,
+            CASE WHEN r.failed THEN 'error' ELSE 'success' END AS status,
+            r.atts[-1].http_status AS http_status,
+            CASE WHEN r.failed THEN coalesce(r.v[list_position(r.k, 'error.type')], 'error') END AS error_type,
+            CASE WHEN r.failed THEN 'error'
+                 ELSE {finish_sql(_first_finish("r.v[list_position(r.k, 'gen_ai.response.finish_reasons')]"))} END AS finish_reason,
+            {_first_finish("r.v[list_position(r.k, 'gen_ai.response.finish_reasons')]")} AS native_finish_reason,
+            CAST(NULL AS BOOLEAN) AS tools_offered,
+            CAST(r.tools_n AS INTEGER) AS tool_call_count,
+            TRY_CAST(coalesce(r.v[list_position(r.k, 'gen_ai.usage.input_tokens')],
+                              r.v[list_position(r.k, 'gen_ai.usage.prompt_tokens')]) AS BIGINT) AS input_tokens,
+            TRY_CAST(r.v[list_position(r.k, 'gen_ai.usage.cache_read.input_tokens')] AS BIGINT) AS cached_tokens,
+            TRY_CAST(coalesce(r.v[list_position(r.k, 'gen_ai.usage.output_tokens')],
+                              r.v[list_position(r.k, 'gen_ai.usage.completion_tokens')]) AS BIGINT) AS output_tokens,
+            TRY_CAST(r.v[list_position(r.k, 'gen_ai.usage.reasoning.output_tokens')] AS BIGINT) AS reasoning_tokens,
+            CAST(NULL AS DOUBLE) AS cost_usd,
+            (epoch_us(r.t1) - epoch_us(r.t0)) / 1000.0 AS latency_ms,
+            CAST(NULL AS DOUBLE) AS ttft_ms,
+            CAST(NULL AS BOOLEAN) AS streamed,
+            r.atts AS attempt_list
+        FROM lines l LEFT JOIN reps r ON r.line_no = l.line_no AND l.reason IS NULL
+    """
