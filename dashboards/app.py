@@ -1,17 +1,53 @@
-"""gatewaylens dashboard: a router only. Run: streamlit run dashboards/app.py"""
+"""gatewaylens dashboard: the router. Run: streamlit run dashboards/app.py
 
+Pages live in views/; the shared sidebar filters are drawn here (once, for the chart pages) and
+read by the views through ``sidebar.current()``. A page whose data is missing shows the friendly
+"no data yet" state instead of a traceback.
+"""
+
+import sys
 from pathlib import Path
 
-import streamlit as st
+HERE = Path(__file__).resolve().parent
+if str(HERE.parent) not in sys.path:  # `streamlit run` puts only dashboards/ on sys.path
+    sys.path.insert(0, str(HERE.parent))
 
-HERE = Path(__file__).parent
+import duckdb  # noqa: E402
+import streamlit as st  # noqa: E402
+
+from dashboards.charts import data, sidebar  # noqa: E402
 
 st.set_page_config(page_title="gatewaylens", page_icon=":material/insights:", layout="wide")
 
+V = HERE / "views"
 pages = {
     "Adoption": [
-        st.Page(HERE / "views" / "overview.py", title="Overview", icon=":material/trending_up:", default=True),
+        st.Page(V / "overview.py", title="Overview", icon=":material/trending_up:", default=True),
+        st.Page(V / "tool_calling.py", title="Tool calling", icon=":material/build:"),
+        st.Page(V / "reasoning.py", title="Reasoning", icon=":material/psychology:"),
+        st.Page(V / "model_mix.py", title="Model mix", icon=":material/donut_small:"),
+    ],
+    "Operations": [
+        st.Page(V / "providers.py", title="Providers", icon=":material/dns:"),
+        st.Page(V / "load.py", title="Load", icon=":material/bolt:"),
+    ],
+    "Data": [
+        st.Page(V / "data_quality.py", title="Data quality", icon=":material/rule:"),
+        st.Page(V / "sql.py", title="SQL", icon=":material/terminal:"),
     ],
 }
+FILTERED_PAGES = {"Overview", "Tool calling", "Reasoning", "Model mix", "Providers", "Load"}
 
-st.navigation(pages).run()
+page = st.navigation(pages)
+try:
+    if page.title in FILTERED_PAGES:
+        sidebar.render()
+    page.run()
+except data.DataUnavailable as exc:
+    st.info(str(exc), icon=":material/hourglass_empty:")
+except duckdb.Error as exc:  # e.g. a mart built by an older version lacks a column
+    st.warning(
+        "This page could not read its data from the marts. Rebuild them (`gatewaylens build --all`) "
+        f"or wait for the nightly run, then reload. DuckDB said: {str(exc).splitlines()[0]}",
+        icon=":material/warning:",
+    )

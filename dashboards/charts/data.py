@@ -1,11 +1,17 @@
-"""Read-only data access for the views: short-lived connections to the serving snapshot.
+"""Read-only data access for the views: short-lived connections, cached results.
 
-Every query is parameterised; views never build SQL from user input.
+* The file read is the serving snapshot (``config.settings().serving_path``) when it has been
+  published, else the warehouse itself (opened read-only).
+* Every query opens a fresh read-only connection, fetches to the end and closes it; results are
+  cached for a few minutes keyed by (file, its mtime, SQL text, bind parameters), so a new
+  snapshot is picked up as soon as it is published. No long-lived connection is ever cached.
+* SQL text comes from the views (fixed strings); filter values are bind parameters only.
+* A missing database, a missing table or a locked warehouse raises :class:`DataUnavailable`,
+  which the router turns into the friendly "no data yet" state.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import duckdb
@@ -13,9 +19,14 @@ import polars as pl
 import streamlit as st
 
 from gatewaylens.config import settings
-from gatewaylens.db import connect_readonly
+from gatewaylens.db import WarehouseLockedError, connect_readonly
 
 NO_DATA = "No data yet — run `make demo` or wait for the nightly run."
+CACHE_TTL_S = 300
+
+
+class DataUnavailable(RuntimeError):
+    """The data a page needs is not there (yet); ``str(exc)`` says what is missing."""
 
 
 def database_path() -> Path:
@@ -26,40 +37,90 @@ def database_path() -> Path:
     return cfg.db
 
 
-def query(sql: str, params: dict | list | None = None) -> pl.DataFrame:
-    """Run one read-only query and return a polars frame (cached for 60 s)."""
-    path = database_path()
-    mtime = path.stat().st_mtime_ns if path.exists() else 0
-    return _cached_query(str(path), mtime, sql, _freeze(params))
+def _mtime(path: Path) -> int:
+    try:
+        return path.stat().st_mtime_ns
+    except FileNotFoundError:
+        return 0
 
 
-def _freeze(params: dict | list | None):
+def _freeze(params: dict | None) -> tuple | None:
+    if not params:
+        return None
+    return tuple(sorted((k, tuple(v) if isinstance(v, list | tuple) else v) for k, v in params.items()))
+
+
+def _thaw(params: tuple | None) -> dict | None:
     if params is None:
         return None
-    if isinstance(params, dict):
-        return tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in params.items()))
-    return tuple(tuple(v) if isinstance(v, list) else v for v in params)
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in params}
 
 
-@st.cache_data(ttl=60, show_spinner=False)
-def _cached_query(path: str, mtime: int, sql: str, params) -> pl.DataFrame:
-    if params is not None and isinstance(params, tuple) and params and isinstance(params[0], tuple) and len(params[0]) == 2 and isinstance(params[0][0], str):
-        bound: dict | list | None = {k: list(v) if isinstance(v, tuple) else v for k, v in params}
-    else:
-        bound = [list(v) if isinstance(v, tuple) else v for v in params] if params else None
-    con = connect_readonly(path)
+def _open(path: str) -> duckdb.DuckDBPyConnection:
     try:
+        return connect_readonly(path)
+    except FileNotFoundError:
+        raise DataUnavailable(NO_DATA) from None
+    except WarehouseLockedError:
+        raise DataUnavailable(
+            "The warehouse is busy (a pipeline run is writing it and no serving snapshot is published yet). "
+            "Reload in a minute."
+        ) from None
+
+
+@st.cache_data(ttl=CACHE_TTL_S, show_spinner=False, max_entries=512)
+def _cached_query(path: str, mtime: int, sql: str, params: tuple | None) -> pl.DataFrame:
+    con = _open(path)
+    try:
+        bound = _thaw(params)
         return con.sql(sql, params=bound).pl() if bound else con.sql(sql).pl()
     finally:
         con.close()
 
 
-def has_table(name: str) -> bool:
+def query(sql: str, params: dict | None = None) -> pl.DataFrame:
+    """Run one read-only query (fixed SQL text + bind parameters) and return a polars frame."""
     path = database_path()
     if not path.exists():
-        return False
+        raise DataUnavailable(NO_DATA)
+    return _cached_query(str(path), _mtime(path), sql, _freeze(params))
+
+
+@st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
+def _cached_tables(path: str, mtime: int) -> frozenset[str]:
+    con = _open(path)
     try:
-        frame = query("SELECT count(*) AS n FROM information_schema.tables WHERE table_name = $name", {"name": name})
-    except (duckdb.Error, FileNotFoundError):
-        return False
-    return bool(frame["n"][0])
+        rows = con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_catalog = current_database()"
+        ).fetchall()
+        return frozenset(r[0] for r in rows)
+    finally:
+        con.close()
+
+
+def tables() -> frozenset[str]:
+    """Names of the tables and views in the file the dashboard reads (empty when there is none)."""
+    path = database_path()
+    if not path.exists():
+        return frozenset()
+    try:
+        return _cached_tables(str(path), _mtime(path))
+    except DataUnavailable:
+        return frozenset()
+
+
+def has_table(name: str) -> bool:
+    return name in tables()
+
+
+def require(*names: str) -> None:
+    """Raise :class:`DataUnavailable` naming the tables that are not there."""
+    present = tables()
+    missing = [n for n in names if n not in present]
+    if not present:
+        raise DataUnavailable(NO_DATA)
+    if missing:
+        raise DataUnavailable(
+            f"{NO_DATA} (missing table{'s' if len(missing) > 1 else ''}: {', '.join(missing)} — "
+            "the marts have not been built into this database yet)"
+        )

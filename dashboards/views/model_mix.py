@@ -1,0 +1,63 @@
+"""Model mix: request, token and cost share by model and by tier over time (stacked areas), and
+per-app multi-model adoption ("frontier plans, small executes").
+
+Shares are computed from cost_daily (which has every filter dimension) within the filtered
+traffic; tiers come from model_mix_daily (model_catalog, 'other' when uncatalogued). The per-app
+chart reads app_model_mix_daily (app filter only).
+"""
+
+import streamlit as st
+
+from dashboards.charts import data, sidebar, ui
+from dashboards.charts.figures import MIX_MEASURES, build_app_mix_figure, build_model_mix_figure
+from dashboards.charts.filters import bucket
+
+PAGE = "model_mix"
+ALL = ("model", "provider", "app")
+APP = ("app",)
+
+data.require("cost_daily", "model_mix_daily", "app_model_mix_daily")
+filters = sidebar.current()
+
+st.title("Model mix")
+ui.period_caption(filters)
+
+measure = st.segmented_control(
+    "Share of", list(MIX_MEASURES), default="requests", key=f"{PAGE}.measure", required=True,
+    format_func=lambda m: {"requests": "requests", "total_tokens": "tokens", "cost_usd": "cost"}[m],
+) or "requests"
+assert measure in MIX_MEASURES  # allow-listed column name
+
+for by, label in (("model", "model"), ("model_tier", "tier")):
+    mix = data.query(
+        f"""
+        WITH tiers AS (SELECT model, any_value(model_tier) AS model_tier FROM model_mix_daily GROUP BY model),
+        c AS (
+            SELECT {bucket(filters.grain)} AS period, model, coalesce(tiers.model_tier, 'other') AS model_tier,
+                   requests, input_tokens + output_tokens AS total_tokens, cost_usd
+            FROM cost_daily LEFT JOIN tiers USING (model)
+            WHERE {filters.where(ALL)}
+        )
+        SELECT period, {by}, sum({measure}) AS {measure},
+               sum({measure}) / nullif(sum(sum({measure})) OVER (PARTITION BY period), 0) AS share
+        FROM c GROUP BY period, {by} ORDER BY period, {by}
+        """,
+        filters.params(ALL),
+    )
+    ui.chart(build_model_mix_figure(mix, by=by, measure=measure), mix, f"{measure}_share_by_{label}", PAGE)
+
+st.subheader("Multi-model apps")
+st.caption(
+    "Per app over the period: requests to frontier vs small models, and the small models' share of the "
+    "app's tool calls (high = the app plans with a frontier model and executes tool calls with small ones)."
+)
+apps = data.query(
+    "SELECT app, max(models_used) AS models_used, sum(frontier_requests) AS frontier_requests, "
+    "sum(small_requests) AS small_requests, sum(tool_call_requests) AS tool_call_requests, "
+    "sum(small_tool_call_requests) AS small_tool_call_requests, "
+    "sum(small_tool_call_requests) / nullif(sum(tool_call_requests), 0) AS small_share_of_tool_calls "
+    f"FROM app_model_mix_daily WHERE {filters.where(APP)} GROUP BY app ORDER BY app",
+    filters.params(APP),
+)
+ui.chart(build_app_mix_figure(apps), apps, "app_model_mix", PAGE)
+ui.ignored_note(filters, APP, "app_model_mix_daily")

@@ -1,0 +1,125 @@
+"""SQL console over the serving snapshot: read-only, one SELECT at a time, row and time limits.
+
+Statements are inspected by gatewaylens.sqlguard (DuckDB's own parser) and refused with a clear
+message when they write, change settings, attach, load extensions or read files/URLs; accepted
+ones run on a fresh read-only connection with external access off. The schema browser lists
+every table and view with its data-dictionary text.
+"""
+
+import duckdb
+import polars as pl
+import streamlit as st
+
+from dashboards.charts import data, ui
+from dashboards.charts.figures import build_result_figure
+from gatewaylens import sqlguard
+from gatewaylens.schema import column_docs
+
+PAGE = "sql"
+TIME_LIMIT_S = 10.0
+
+data.require()  # raises the no-data state when there is no database at all
+present = data.tables()
+
+
+def _docs() -> dict[str, dict[str, str]]:
+    docs = dict(column_docs())
+    try:
+        from gatewaylens import marts
+
+        docs.update(marts.mart_docs())
+    except Exception:  # the marts module may not expose docs: fall back to DuckDB comments
+        pass
+    return docs
+
+
+def default_query() -> str:
+    if "v_adoption_monthly" in present:
+        return "SELECT *\nFROM v_adoption_monthly\nORDER BY month"
+    if "tool_call_rate_daily" in present:
+        return (
+            "SELECT day, sum(tool_call_requests) / sum(successful_requests) AS tool_call_rate\n"
+            "FROM tool_call_rate_daily\nGROUP BY day\nORDER BY day"
+        )
+    return "SELECT table_name, table_type FROM information_schema.tables ORDER BY table_name"
+
+
+st.title("SQL console")
+st.caption(
+    f"Read-only over `{data.database_path().name}`. One SELECT (WITH, FROM, DESCRIBE, SUMMARIZE ...) at a time; "
+    f"writes, settings, ATTACH, extensions and file/URL reads are refused. Stops after {TIME_LIMIT_S:g} s."
+)
+
+main, browser = st.columns([3, 2])
+with main:
+    with st.form(f"{PAGE}.form"):
+        sql = st.text_area("SQL", value=default_query(), height=160, key=f"{PAGE}.text")
+        row_limit = st.number_input("Row limit", min_value=1, max_value=100_000, value=1_000, step=500, key=f"{PAGE}.limit")
+        submitted = st.form_submit_button("Run", type="primary", icon=":material/play_arrow:")
+
+    state_key = f"{PAGE}.result"
+    if submitted or state_key not in st.session_state:
+        try:
+            res = sqlguard.run_guarded(data.database_path(), sql, row_limit=int(row_limit), time_limit_s=TIME_LIMIT_S)
+            st.session_state[state_key] = ("ok", res)
+        except sqlguard.RefusedStatement as exc:
+            st.session_state[state_key] = ("refused", str(exc))
+        except TimeoutError as exc:
+            st.session_state[state_key] = ("timeout", str(exc))
+        except (duckdb.Error, FileNotFoundError) as exc:
+            st.session_state[state_key] = ("error", f"The query failed: {str(exc).splitlines()[0]}")
+
+    kind, payload = st.session_state[state_key]
+    if kind == "ok":
+        res: sqlguard.QueryResult = payload
+        msg = f"{res.frame.height:,} rows in {res.seconds:.2f} s"
+        if res.truncated:
+            st.warning(f"{msg} — truncated: more rows exist than the row limit ({res.row_limit:,}).", icon=":material/content_cut:")
+        else:
+            st.caption(msg)
+        st.dataframe(res.frame, hide_index=True, key=f"{PAGE}.table")
+        st.download_button(
+            "Download CSV", res.frame.write_csv(), file_name="query_result.csv", mime="text/csv",
+            key=f"{PAGE}.csv", on_click="ignore", icon=":material/download:",
+        )
+        numeric = [c for c, t in res.frame.schema.items() if t.is_numeric() and c != res.frame.columns[0]]
+        if res.frame.height and numeric:
+            with st.expander("Chart the result", expanded=True):
+                rates = [c for c in numeric if c.endswith(("_rate", "_share"))]
+                ys = st.multiselect("Columns to plot", numeric, default=rates or numeric[:1], key=f"{PAGE}.ys")
+                st.plotly_chart(build_result_figure(res.frame, ys=ys), key=f"{PAGE}.chart", config=ui.PLOTLY_CONFIG)
+    elif kind == "refused":
+        st.error(payload, icon=":material/block:")
+    elif kind == "timeout":
+        st.error(payload, icon=":material/timer_off:")
+    else:
+        st.error(payload, icon=":material/error:")
+
+with browser:
+    st.subheader("Schema")
+    docs = _docs()
+    cols = data.query(
+        "SELECT c.table_name, c.column_name, c.data_type, c.ordinal_position, t.table_type, col.comment "
+        "FROM information_schema.columns c JOIN information_schema.tables t USING (table_catalog, table_schema, table_name) "
+        "LEFT JOIN duckdb_columns() col ON col.table_name = c.table_name AND col.column_name = c.column_name "
+        "AND col.schema_name = c.table_schema AND col.database_name = c.table_catalog "
+        "WHERE c.table_catalog = current_database() ORDER BY c.table_name, c.ordinal_position"
+    )
+    search = st.text_input("Find a table or column", key=f"{PAGE}.find", placeholder="e.g. tool_call")
+    for table in cols["table_name"].unique(maintain_order=True).to_list():
+        part = cols.filter(pl.col("table_name") == table)
+        tdocs = docs.get(table, {})
+        part = part.with_columns(
+            pl.struct("column_name", "comment")
+            .map_elements(lambda r, d=tdocs: d.get(r["column_name"]) or r["comment"] or "", return_dtype=pl.String)
+            .alias("description")
+        )
+        if search and search.lower() not in table.lower() and not part["column_name"].str.contains(search.lower(), literal=True).any():
+            continue
+        kind_label = "view" if part["table_type"][0] == "VIEW" else "table"
+        with st.expander(f"`{table}` · {kind_label} · {part.height} columns"):
+            st.dataframe(
+                part.select(pl.col("column_name").alias("column"), pl.col("data_type").alias("type"), "description"),
+                hide_index=True,
+                key=f"{PAGE}.schema.{table}",
+            )
