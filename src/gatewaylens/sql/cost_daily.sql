@@ -40,10 +40,11 @@ SELECT
     sum(r.input_tokens) AS input_tokens,
     coalesce(sum(r.cached_tokens), 0) AS cached_tokens,
     sum(r.output_tokens) AS output_tokens,
-    sum(CASE WHEN r.cost_usd IS NOT NULL THEN r.cost_usd
+    -- summed as DECIMAL: exact, so a rebuild gives bit-identical results whatever the thread order
+    CAST(sum(CAST(CASE WHEN r.cost_usd IS NOT NULL THEN r.cost_usd
              ELSE ((r.input_tokens - coalesce(r.cached_tokens, 0)) * c.input_usd_per_mtok
                    + coalesce(r.cached_tokens, 0) * coalesce(c.cached_input_usd_per_mtok, c.input_usd_per_mtok)
-                   + r.output_tokens * c.output_usd_per_mtok) / 1e6 END) AS cost_usd
+                   + r.output_tokens * c.output_usd_per_mtok) / 1e6 END AS DECIMAL(38, 12))) AS DOUBLE) AS cost_usd
 FROM requests r
 LEFT JOIN model_catalog c ON c.model = r.model
 WHERE r.day BETWEEN getvariable('start_day') AND getvariable('end_day')

@@ -39,7 +39,7 @@ WITH per_model AS (
     GROUP BY day, model
 ), costs AS (
     SELECT day, model,
-           sum(cost_usd) AS cost_usd,
+           sum(CAST(cost_usd AS DECIMAL(38, 12))) AS cost_usd,  -- exact: rebuilds are bit-identical
            coalesce(sum(requests) FILTER (WHERE cost_source = 'unknown'), 0) AS unknown_cost_requests
     FROM cost_daily
     WHERE day BETWEEN getvariable('start_day') AND getvariable('end_day')
@@ -55,11 +55,11 @@ SELECT
     p.input_tokens,
     p.output_tokens,
     p.input_tokens + p.output_tokens AS total_tokens,
-    k.cost_usd,
+    CAST(k.cost_usd AS DOUBLE) AS cost_usd,
     coalesce(k.unknown_cost_requests, 0) AS unknown_cost_requests,
     p.requests / sum(p.requests) OVER (PARTITION BY p.day) AS request_share,
     (p.input_tokens + p.output_tokens) / nullif(sum(p.input_tokens + p.output_tokens) OVER (PARTITION BY p.day), 0) AS token_share,
-    k.cost_usd / nullif(sum(k.cost_usd) OVER (PARTITION BY p.day), 0) AS cost_share
+    CAST(k.cost_usd / nullif(sum(k.cost_usd) OVER (PARTITION BY p.day), 0) AS DOUBLE) AS cost_share
 FROM per_model p
 LEFT JOIN model_catalog c ON c.model = p.model
 LEFT JOIN costs k ON k.day = p.day AND k.model = p.model
