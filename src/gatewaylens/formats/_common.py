@@ -209,7 +209,9 @@ def slug(text: str) -> str:
 def model_aliases() -> dict[str, str]:
     """{alias (lower case): 'vendor/model'} from data/model_aliases.csv."""
     with MODEL_ALIASES_PATH.open(newline="") as fh:
-        return {r["alias"].strip().lower(): r["model"].strip() for r in csv.DictReader(fh) if r["alias"].strip()}
+        rows = {r["alias"].strip().lower(): r["model"].strip() for r in csv.DictReader(fh) if r["alias"].strip()}
+    # Every target slug maps to itself, so case variants ('Qwen/Qwen3-235B-A22B') normalise too.
+    return {**{m.lower(): m for m in rows.values()}, **rows}
 
 
 @functools.cache

@@ -167,7 +167,8 @@ def staged_sql(source: str) -> str:
                       THEN coalesce(json_extract_string(f_error, '$.code'), 'failed') END AS error_type,
             CASE shape
                 WHEN 'error' THEN 'error'
-                WHEN 'chat' THEN {finish_sql(v['chat_finish'])}
+                WHEN 'chat' THEN CASE WHEN tools_called > 0 AND coalesce({finish_sql(v['chat_finish'])}, 'stop') = 'stop'
+                                      THEN 'tool_calls' ELSE {finish_sql(v['chat_finish'])} END
                 WHEN 'anthropic' THEN {finish_sql(v['stop_reason'])}
                 WHEN 'responses' THEN CASE {v['r_status']}
                     WHEN 'completed' THEN CASE WHEN tools_called > 0 THEN 'tool_calls' ELSE 'stop' END

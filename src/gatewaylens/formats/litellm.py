@@ -176,7 +176,10 @@ def staged_sql(source: str) -> str:
             CASE WHEN {status} = 'failure' THEN 'error' ELSE 'success' END AS status,
             r.att.http_status AS http_status,
             CASE WHEN {status} = 'failure' THEN coalesce({v['error_class']}, 'error') END AS error_type,
-            CASE WHEN {status} = 'failure' THEN 'error' ELSE {finish_sql(v['finish_reason'])} END AS finish_reason,
+            CASE WHEN {status} = 'failure' THEN 'error'
+                 WHEN starts_with({fr('tool_calls')}, '[') AND json_array_length(f_tool_calls) > 0
+                      AND coalesce({finish_sql(v['finish_reason'])}, 'stop') = 'stop' THEN 'tool_calls'
+                 ELSE {finish_sql(v['finish_reason'])} END AS finish_reason,
             {v['finish_reason']} AS native_finish_reason,
             CASE WHEN {fr('model_parameters')} IS NOT NULL
                  THEN coalesce(json_array_length(f_model_parameters, '$.tools') > 0, false) END AS tools_offered,

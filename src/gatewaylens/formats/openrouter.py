@@ -23,7 +23,7 @@ from gatewaylens.formats._common import Fields, epoch_or_iso_sql, finish_sql, pr
 NAME = "openrouter"
 
 # Keys that only an OpenRouter generation record carries (or the {"data": ...} wrapper).
-_KEYS = "['provider_responses', 'native_tokens_prompt', 'tokens_prompt', 'generation_time', 'native_finish_reason', 'is_byok']"
+_KEYS = "['provider_responses', 'native_tokens_prompt', 'tokens_prompt', 'generation_time', 'is_byok']"
 DETECT = (
     f"list_has_any(keys, {_KEYS}) OR (keys = ['data'] AND "
     f"list_has_any(json_keys(line, '$.data'), {_KEYS}))"

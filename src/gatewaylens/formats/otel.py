@@ -289,6 +289,10 @@ def staged_sql(source: str) -> str:
             r.atts[-1].http_status AS http_status,
             CASE WHEN r.failed THEN coalesce(r.v[list_position(r.k, 'error.type')], 'error') END AS error_type,
             CASE WHEN r.failed THEN 'error'
+                 -- a response whose tool calls were executed is a tool call, whatever the native
+                 -- reason (Gemini reports STOP alongside function calls)
+                 WHEN r.tools_n > 0 AND coalesce({finish_sql(_first_finish("r.v[list_position(r.k, 'gen_ai.response.finish_reasons')]"))}, 'stop') = 'stop'
+                     THEN 'tool_calls'
                  ELSE {finish_sql(_first_finish("r.v[list_position(r.k, 'gen_ai.response.finish_reasons')]"))} END AS finish_reason,
             {_first_finish("r.v[list_position(r.k, 'gen_ai.response.finish_reasons')]")} AS native_finish_reason,
             CAST(NULL AS BOOLEAN) AS tools_offered,

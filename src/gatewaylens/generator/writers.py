@@ -186,7 +186,10 @@ WRITERS = {"canonical": write_canonical_days}
 
 
 def get_writer(fmt: str):
-    try:
+    if fmt in WRITERS:
         return WRITERS[fmt]
-    except KeyError:
-        raise ValueError(f"unknown output format {fmt!r}; available: {sorted(WRITERS)}") from None
+    from gatewaylens.generator import formats as gateway_formats  # real gateway formats (lazy: it imports this module)
+
+    if fmt in gateway_formats.FORMATS:
+        return gateway_formats.make_writer(fmt)
+    raise ValueError(f"unknown output format {fmt!r}; available: {sorted([*WRITERS, *gateway_formats.FORMATS])}")
