@@ -148,3 +148,51 @@ def open_page(page, base: str, title: str, path: str, *, timeout_s: float = 30.0
     errors = [e.inner_text()[:500] for e in page.query_selector_all(ERRORS)]
     charts = len(page.query_selector_all(".js-plotly-plot"))
     return PageLoad(title, url, seconds, charts, errors)
+
+
+def build_demo_warehouse(
+    db: Path, *, days: int, requests_per_day: int, seed: int = 7, start=None, landing: Path | None = None,
+    bad_lines: bool = True,
+) -> dict:
+    """Generate traffic with the project's generator, ingest it and build every mart into ``db``.
+
+    ``bad_lines`` adds one small hand-made file with malformed lines (for the data-quality page).
+    Returns counts and timings. Used by the browser test and the dashboard benchmark.
+    """
+    import datetime as dt
+    import json
+
+    from gatewaylens import db as dbmod, marts
+    from gatewaylens.generator import generate
+    from gatewaylens.ingest import ingest_paths
+
+    start = start or dt.date(2025, 1, 1)
+    landing = landing or db.parent / "landing"
+    t0 = time.perf_counter()
+    gen = generate(days, requests_per_day, seed, landing, start=start)
+    t1 = time.perf_counter()
+    paths: list[Path] = list(gen.files)
+    if bad_lines:
+        bad = landing / "bad" / "broken.jsonl"
+        bad.parent.mkdir(parents=True, exist_ok=True)
+        good = json.loads(gen.files[0].read_text().splitlines()[0])
+        lines = [json.dumps({**good, "request_id": "bad-1", "input_tokens": "many"}), "{not json", "[1, 2, 3]"]
+        bad.write_text("\n".join(lines) + "\n")
+        paths.append(bad)
+    con = dbmod.connect(db)
+    try:
+        summary = ingest_paths(con, paths, salt="dashboard-test-salt")
+        t2 = time.perf_counter()
+        marts.build_all(con, start, start + dt.timedelta(days=days - 1))
+    finally:
+        con.close()
+    t3 = time.perf_counter()
+    return {
+        "rows": summary.rows_inserted,
+        "quarantined": summary.quarantined,
+        "generate_s": t1 - t0,
+        "ingest_s": t2 - t1,
+        "marts_s": t3 - t2,
+        "start": start,
+        "end": start + dt.timedelta(days=days - 1),
+    }

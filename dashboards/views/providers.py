@@ -38,11 +38,12 @@ if as_of is None:
 models = data.query(
     "SELECT model, sum(requests) AS requests FROM provider_variance WHERE day = $as_of "
     "AND (len(CAST($models AS VARCHAR[])) = 0 OR list_contains(CAST($models AS VARCHAR[]), model)) "
-    "GROUP BY model HAVING count(*) > 1 ORDER BY requests DESC, model",
-    {"as_of": as_of, "models": list(filters.models)},
+    "GROUP BY model HAVING count(*) > 1 AND (len(CAST($providers AS VARCHAR[])) = 0 "
+    "OR bool_or(list_contains(CAST($providers AS VARCHAR[]), provider))) ORDER BY requests DESC, model",
+    {"as_of": as_of, "models": list(filters.models), "providers": list(filters.providers)},
 )["model"].to_list()
 if not models:
-    st.info("No model in the selection is served by more than one provider in this window.")
+    st.info("No model in the selection is served by more than one provider (one of them selected) in this window.")
     st.stop()
 model = st.selectbox("Model", models, key=f"{PAGE}.model", help="models served by two or more providers, busiest first")
 

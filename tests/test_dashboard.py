@@ -1,0 +1,282 @@
+"""Every dashboard page under Streamlit's AppTest, on a warehouse built by the project's own
+generator + ingest + marts (once per module): no exception, expected metrics/widgets, filters
+change the numbers, filter values reach SQL only as parameters, friendly state when data is missing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboards.charts import data
+from dashboards.charts.filters import Filters
+from dashboards.harness import build_demo_warehouse
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.xdist_group("dashboard_apptest")
+
+APP = str(ROOT / "dashboards" / "app.py")
+DAYS, RPD = 42, 250
+START = dt.date(2025, 1, 1)
+
+PAGES = {
+    "overview": ["Requests", "Tokens", "Tool-call rate", "Reasoning share", "Cost", "Success rate"],
+    "tool_calling": ["Tool-call requests", "Tool-call rate", "Rate when tools offered"],
+    "reasoning": ["Reasoning share", "Reporting coverage", "Reasoning tokens"],
+    "model_mix": [],
+    "providers": ["Providers", "Flagged providers", "Recommended pool"],
+    "load": ["Busiest hour of day (UTC)", "Median peak-to-mean", "Traffic in batch window"],
+    "data_quality": ["Files ingested", "Rows inserted", "Quarantined lines", "Last ingest"],
+    "sql": [],
+}
+MIN_CHARTS = {"overview": 1, "tool_calling": 3, "reasoning": 2, "model_mix": 3, "providers": 6, "load": 3, "data_quality": 2, "sql": 1}
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory: pytest.TempPathFactory):
+    root = tmp_path_factory.mktemp("dash")
+    db = root / "warehouse.duckdb"
+    info = build_demo_warehouse(db, days=DAYS, requests_per_day=RPD, start=START)
+    assert info["rows"] == DAYS * RPD and info["quarantined"] >= 3
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GATEWAYLENS_DB", str(db))
+        mp.delenv("GATEWAYLENS_SERVING", raising=False)
+        yield {"db": db, **info}
+
+
+def page(name: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=90).run()
+    if name != "overview":
+        at.switch_page(f"views/{name}.py").run()
+    return at
+
+
+def assert_clean(at: AppTest) -> None:
+    assert not at.exception, [e.message for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    assert not at.warning or all("Flagged" in w.value for w in at.warning), [w.value for w in at.warning]
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def charts(at: AppTest) -> list[dict]:
+    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+
+
+@pytest.mark.parametrize("name", list(PAGES))
+def test_every_page_renders_its_metrics_charts_and_downloads(warehouse, name: str) -> None:
+    at = page(name)
+    assert_clean(at)
+    values = metrics(at)
+    for label in PAGES[name]:
+        assert label in values, (label, values)
+        assert values[label] not in ("", "n/a"), (label, values)
+    figs = charts(at)
+    assert len(figs) >= MIN_CHARTS[name]
+    assert all(f["layout"]["title"]["text"] for f in figs)
+    assert sum(len(t.get("x", []) or t.get("y", []) or []) for f in figs for t in f["data"]) > 0
+    assert len(at.get("download_button")) >= (MIN_CHARTS[name] if name != "data_quality" else 3)
+    if name in ("overview", "tool_calling", "reasoning", "model_mix", "providers", "load"):
+        for key in ("filters.period", "filters.models", "filters.providers", "filters.apps", "filters.grain"):
+            assert any(getattr(w, "key", None) == key for w in at.sidebar.get(_kind(key))), key
+
+
+def _kind(key: str) -> str:
+    return {"filters.period": "date_input", "filters.grain": "button_group"}.get(key, "multiselect")
+
+
+def test_overview_numbers_match_the_marts_and_deltas_compare_equal_periods(warehouse) -> None:
+    at = page("overview")
+    period = (START + dt.timedelta(days=21), START + dt.timedelta(days=DAYS - 1))  # 21 days, previous 21 days exist
+    at.sidebar.date_input(key="filters.period").set_value(period).run()
+    assert_clean(at)
+    con = duckdb.connect(str(warehouse["db"]), read_only=True)
+
+    def req(a: dt.date, b: dt.date) -> int:
+        return con.execute("SELECT count(*) FROM requests WHERE day BETWEEN ? AND ?", [a, b]).fetchall()[0][0]
+
+    cur, prev = req(*period), req(START, START + dt.timedelta(days=20))
+    con.close()
+    m = {x.label: x for x in at.metric}
+    assert m["Requests"].value == f"{cur / 1000:,.2f}k"
+    assert m["Requests"].delta == f"{(cur - prev) / prev:+.1%}"
+    assert m["Tool-call rate"].delta.endswith(" pp")
+
+
+@pytest.mark.parametrize(
+    "name,widget,label",
+    [
+        ("overview", "filters.models", "Requests"),
+        ("tool_calling", "filters.apps", "Tool-call requests"),
+        ("reasoning", "filters.providers", "Reasoning tokens"),
+        ("providers", "filters.providers", "Providers"),
+        ("data_quality", None, "Files ingested"),
+    ],
+)
+def test_changing_a_filter_changes_the_numbers(warehouse, name: str, widget: str | None, label: str) -> None:
+    at = page(name)
+    before = metrics(at)[label]
+    if widget is None:  # data quality is not filtered: prove it stays put while the others move
+        at.switch_page("views/overview.py").run()
+        at.sidebar.multiselect(key="filters.models").set_value(at.sidebar.multiselect(key="filters.models").options[:1]).run()
+        at.switch_page("views/data_quality.py").run()
+        assert metrics(at)[label] == before
+        return
+    ms = at.sidebar.multiselect(key=widget)
+    choice = ms.options[:1] if name != "providers" else [p for p in ms.options if "vertex" in p or "bedrock" in p][:1] or ms.options[:1]
+    ms.set_value(choice).run()
+    assert_clean(at)
+    assert metrics(at)[label] != before
+
+
+@pytest.mark.parametrize("name", ["model_mix", "load"])
+def test_filter_changes_the_charts_of_pages_without_kpis(warehouse, name: str) -> None:
+    at = page(name)
+    before = [f["data"] for f in charts(at)]
+    at.sidebar.multiselect(key="filters.apps").set_value(at.sidebar.multiselect(key="filters.apps").options[:1]).run()
+    assert_clean(at)
+    after = [f["data"] for f in charts(at)]
+    assert after != before
+
+
+def test_filters_persist_across_pages(warehouse) -> None:
+    at = page("overview")
+    model = at.sidebar.multiselect(key="filters.models").options[0]
+    at.sidebar.multiselect(key="filters.models").set_value([model]).run()
+    at.switch_page("views/sql.py").run()  # a page without filters
+    at.switch_page("views/tool_calling.py").run()
+    assert at.sidebar.multiselect(key="filters.models").value == [model]
+    legend = {t["name"] for t in charts(at)[0]["data"]}
+    assert legend == {model}
+
+
+def test_time_grain_toggle_changes_the_number_of_points(warehouse) -> None:
+    at = page("overview")
+    points = {}
+    for grain in ("day", "week", "month"):
+        at.sidebar.button_group(key="filters.grain").set_value(grain).run()
+        assert_clean(at)
+        points[grain] = len(charts(at)[0]["data"][0]["x"])
+    assert points["day"] > points["week"] > points["month"] >= 1
+
+
+def test_injection_through_the_filters_matches_nothing(warehouse) -> None:
+    """A model named like an injection is a bound value: it matches no row and breaks nothing."""
+    evil = "x' OR 1=1 --"
+    f = Filters(START, START + dt.timedelta(days=DAYS - 1), models=(evil,))
+    sql = f"SELECT count(*) AS n, coalesce(sum(requests), 0) AS requests FROM tool_call_rate_daily WHERE {f.where()}"
+    assert data.query(sql, f.params()).row(0) == (0, 0)
+    everything = Filters(START, START + dt.timedelta(days=DAYS - 1))
+    assert data.query(sql, everything.params()).row(0)[1] == DAYS * RPD
+    # The app itself: a value that is not an option never reaches the query; the table survives.
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.session_state["filters.models"] = [evil]
+    at.run()
+    assert not at.exception
+    con = duckdb.connect(str(warehouse["db"]), read_only=True)
+    assert con.execute("SELECT count(*) FROM requests").fetchall()[0][0] == DAYS * RPD
+    con.close()
+
+
+def test_providers_page_shows_flags_pool_and_uptime(warehouse) -> None:
+    at = page("providers")
+    models = at.selectbox(key="providers.model").options
+    assert models
+    seen_pool = False
+    for model in models:
+        at.selectbox(key="providers.model").set_value(model).run()
+        assert_clean(at)
+        figs = charts(at)
+        titles = [f["layout"]["title"]["text"] for f in figs]
+        assert any("95% CI" in t for t in titles) and any("uptime" in t.lower() for t in titles)
+        assert any("Failovers" in t for t in titles)
+        ci = figs[0]["data"]
+        assert all("error_y" in t for t in ci)
+        seen_pool |= metrics(at)["Recommended pool"] != ""
+    assert seen_pool
+
+
+def test_sql_console_refuses_writes_and_runs_reads(warehouse) -> None:
+    at = page("sql")
+    assert_clean(at)
+    assert at.dataframe, "the default query shows a result table"
+    at.text_area(key="sql.text").set_value("DROP TABLE requests")  # form widgets commit on submit
+    _submit(at)
+    assert any("Refused" in e.value and "DROP" in e.value for e in at.error)
+    at.text_area(key="sql.text").set_value("SELECT * FROM read_csv('/etc/passwd')")
+    _submit(at)
+    assert any("read_csv" in e.value for e in at.error)
+    at.text_area(key="sql.text").set_value("SELECT day, sum(requests) AS requests FROM tool_call_rate_daily GROUP BY day ORDER BY day")
+    at.number_input(key="sql.limit").set_value(10)
+    _submit(at)
+    assert not at.error
+    assert any("truncated" in w.value for w in at.warning)
+    table = at.dataframe[0].value
+    assert len(table) == 10
+
+
+def _submit(at: AppTest) -> None:
+    for b in at.button:
+        if b.label == "Run":
+            b.click().run()
+            return
+    raise AssertionError("no Run button")
+
+
+def test_schema_browser_lists_tables_with_dictionary_text(warehouse) -> None:
+    at = page("sql")
+    labels = [e.label for e in at.expander]
+    for table in ("requests", "tool_call_rate_daily", "provider_variance", "quarantine"):
+        assert any(f"`{table}`" in label for label in labels), table
+    frames = {e.label: e for e in at.expander}
+    req = next(v for k, v in frames.items() if k.startswith("`requests`"))
+    described = req.dataframe[0].value
+    assert (described["description"].str.len() > 0).all()
+
+
+# ------------------------------------------------------------------ missing / partial data
+
+
+ALL_PAGES = list(PAGES)
+
+
+@pytest.mark.parametrize("name", ALL_PAGES)
+def test_missing_database_is_a_friendly_state_on_every_page(env, name: str) -> None:
+    at = page(name)
+    assert not at.exception
+    assert any("No data yet" in i.value and "make demo" in i.value for i in at.info)
+
+
+def test_database_without_marts_and_with_a_missing_mart(env, tmp_path: Path) -> None:
+    from gatewaylens import db as dbmod
+
+    con = dbmod.connect(env["db"])  # base tables only
+    con.close()
+    for name in ALL_PAGES:
+        at = page(name)
+        assert not at.exception, name
+        if name in ("data_quality", "sql"):
+            assert not at.error, name
+        else:
+            assert any("No data yet" in i.value for i in at.info), name
+
+
+def test_one_missing_mart_names_the_table(warehouse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    copy = tmp_path / "partial.duckdb"
+    copy.write_bytes(Path(warehouse["db"]).read_bytes())
+    con = duckdb.connect(str(copy))
+    con.execute("DROP TABLE cost_daily")
+    con.close()
+    monkeypatch.setenv("GATEWAYLENS_DB", str(copy))
+    at = page("overview")
+    assert not at.exception
+    assert any("No data yet" in i.value and "cost_daily" in i.value for i in at.info)
+    at.switch_page("views/tool_calling.py").run()  # does not need cost_daily
+    assert_clean(at)
+    assert "Tool-call rate" in metrics(at)
