@@ -21,5 +21,5 @@ def resolve_db(db: Path | None) -> Path:
 
 def fail(message: str, code: int = 2) -> None:
     """Print an error that says what is wrong and what to do, and exit."""
-    console.print(f"[bold red]error:[/] {message}")
+    console.print(f"[bold red]error:[/] {message}", soft_wrap=True)
     raise typer.Exit(code)
