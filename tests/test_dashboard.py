@@ -198,7 +198,8 @@ def test_providers_page_shows_flags_pool_and_uptime(warehouse) -> None:
         assert any("Failovers" in t for t in titles)
         ci = figs[0]["data"]
         assert all("error_y" in t for t in ci)
-        seen_pool |= metrics(at)["Recommended pool"] != ""
+        seen_pool |= not metrics(at)["Recommended pool"].startswith("0 of")
+        assert any("Recommended pool" in m.value for m in at.markdown)
     assert seen_pool
 
 
@@ -280,3 +281,18 @@ def test_one_missing_mart_names_the_table(warehouse, tmp_path: Path, monkeypatch
     at.switch_page("views/tool_calling.py").run()  # does not need cost_daily
     assert_clean(at)
     assert "Tool-call rate" in metrics(at)
+
+
+def test_reads_the_serving_snapshot_when_published(warehouse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    snapshot = tmp_path / "snap.serving.duckdb"
+    snapshot.write_bytes(Path(warehouse["db"]).read_bytes())
+    con = duckdb.connect(str(snapshot))
+    con.execute("DELETE FROM tool_call_rate_daily WHERE day > ?", [START + dt.timedelta(days=9)])
+    con.close()
+    at = page("overview")
+    full = metrics(at)["Requests"]
+    monkeypatch.setenv("GATEWAYLENS_SERVING", str(snapshot))
+    assert data.database_path() == snapshot
+    at = page("overview")
+    assert_clean(at)
+    assert metrics(at)["Requests"] != full

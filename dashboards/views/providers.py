@@ -36,16 +36,17 @@ if as_of is None:
     st.stop()
 
 models = data.query(
-    "SELECT model, sum(requests) AS requests FROM provider_variance WHERE day = $as_of "
+    "SELECT model, sum(requests) AS requests, bool_or(flagged OR error_flagged) AS any_flag "
+    "FROM provider_variance WHERE day = $as_of "
     "AND (len(CAST($models AS VARCHAR[])) = 0 OR list_contains(CAST($models AS VARCHAR[]), model)) "
     "GROUP BY model HAVING count(*) > 1 AND (len(CAST($providers AS VARCHAR[])) = 0 "
-    "OR bool_or(list_contains(CAST($providers AS VARCHAR[]), provider))) ORDER BY requests DESC, model",
+    "OR bool_or(list_contains(CAST($providers AS VARCHAR[]), provider))) ORDER BY any_flag DESC, requests DESC, model",
     {"as_of": as_of, "models": list(filters.models), "providers": list(filters.providers)},
 )["model"].to_list()
 if not models:
     st.info("No model in the selection is served by more than one provider (one of them selected) in this window.")
     st.stop()
-model = st.selectbox("Model", models, key=f"{PAGE}.model", help="models served by two or more providers, busiest first")
+model = st.selectbox("Model", models, key=f"{PAGE}.model", help="models served by two or more providers: those with a flagged provider first, then the busiest")
 
 pv = data.query(
     "SELECT provider, window_start, window_end, requests, successful_requests, tool_call_requests, tool_call_rate, "
@@ -75,7 +76,10 @@ ranking = data.query(
     {"as_of": as_of, "model": model},
 )
 pool = ranking.filter(ranking["recommended"])["provider"].to_list()
-c3.metric("Recommended pool", ", ".join(pool) if pool else "none (fall back to rank 1)")
+c3.metric("Recommended pool", f"{len(pool)} of {ranking.height}", help="providers a router should use for this model")
+st.markdown(
+    f"**Recommended pool** for `{model}`: " + (", ".join(f"`{p}`" for p in pool) if pool else "none eligible — fall back to rank 1")
+)
 
 tool = pv.select("provider", "requests", "tool_call_rate", "ci_low", "ci_high", "other_tool_call_rate", "rate_delta", "p_value", "p_adjusted", "flagged")
 ui.chart(build_provider_tool_call_figure(tool), tool, f"provider_tool_call_rate_{model.replace('/', '_')}", PAGE)
