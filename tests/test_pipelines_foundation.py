@@ -17,7 +17,7 @@ def test_materialize_requests_and_tool_call_rate_for_one_day(env):
     from pipelines.defs import assets, resources
 
     result = dg.materialize(
-        [assets.requests, assets.tool_call_rate_daily],
+        [assets.requests, assets.mart_asset("tool_call_rate_daily")],
         resources={"duckdb": resources.warehouse_resource()},
         partition_key="2026-01-15",
         instance=dg.DagsterInstance.ephemeral(),

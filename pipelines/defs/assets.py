@@ -1,107 +1,264 @@
-"""Assets: landing files -> requests -> marts. Each asset calls the library; no metric logic here.
+"""Assets: landing files -> requests -> one asset per mart -> serving_snapshot.
 
-Day-grain assets accept a partition key range (single-run backfills): each day in the range is
-still processed on its own, so the work per day stays O(day).
+Every asset calls the library (gatewaylens.ingest / marts / serving); no metric logic lives here.
+Day-grain assets share the daily partitions and accept a partition key range (single-run
+backfills): a range is one run, each day's files are still ingested on their own, and marts are
+rebuilt for exactly the days of the range (delete + insert: re-running is idempotent).
 """
 
 import datetime as dt
+import re
 import time
-from pathlib import Path
+from datetime import timedelta
 
 import dagster as dg
+import duckdb
 from dagster_duckdb import DuckDBResource
 
-from gatewaylens import marts
+from gatewaylens import checks, marts, serving
 from gatewaylens.config import settings
+from gatewaylens.db import sql_text
 from gatewaylens.ingest import IngestSummary, find_input_files, ingest_file
 from gatewaylens.report import frame_to_markdown
 
+from .landing import landing_folder
 from .partitions import daily
-from .resources import warehouse
+from .resources import POOL, with_warehouse
+
+# Marts: yesterday's partition materialized by 06:00 UTC (the nightly run starts at 02:00).
+MART_FRESHNESS = dg.FreshnessPolicy.cron(deadline_cron="0 6 * * *", lower_bound_delta=timedelta(hours=4))
 
 
-def _days(context: dg.AssetExecutionContext) -> list[dt.date]:
+def run_days(context: dg.AssetExecutionContext) -> list[dt.date]:
+    """The UTC days of the run's partition (or partition range)."""
     window = context.partition_time_window
-    start = window.start.date()
-    end = window.end.date()
+    start, end = window.start.date(), window.end.date()
     return [start + dt.timedelta(days=i) for i in range((end - start).days)]
 
 
-def landing_folder(day: dt.date) -> Path:
-    return settings().landing / f"{day:%Y}" / f"{day:%m}" / f"{day:%d}"
+# ------------------------------------------------------------------------------- requests
 
 
 @dg.asset(
     partitions_def=daily,
     backfill_policy=dg.BackfillPolicy.single_run(),
     group_name="ingest",
-    kinds={"duckdb"},
+    kinds={"duckdb", "python"},
+    pool=POOL,
     description=(
-        "Gateway requests ingested from the landing folder of each UTC day (YYYY/MM/DD/). "
-        "Grain: one row per request (request_id unique). Also writes provider_attempts, "
-        "quarantine and ingested_files."
+        "Gateway requests ingested from the landing folder of each UTC day (GATEWAYLENS_LANDING/"
+        "YYYY/MM/DD/). Grain: one row per request (request_id unique); tokens are counts, costs "
+        "USD, latencies ms. Also writes provider_attempts (one row per provider attempt), "
+        "quarantine (one row per rejected line, with the reason) and ingested_files (one row per "
+        "file read: lines = rows_inserted + duplicates + quarantined + merged). A file whose "
+        "content was already ingested is skipped, so re-running a day is a no-op; a changed or "
+        "late file is read whole and only its new request_ids are inserted."
     ),
 )
 def requests(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
     cfg = settings()
-    summary = IngestSummary()
-    started = time.perf_counter()
-    days = _days(context)
-    with warehouse(duckdb) as con:
+    days = run_days(context)
+
+    def work(con):
+        summary = IngestSummary()
+        started = time.perf_counter()
+        missing = []
         for day in days:
             folder = landing_folder(day)
             files = find_input_files([folder]) if folder.exists() else []
             if not files:
-                context.log.warning(f"no landing files for {day} in {folder}")
+                missing.append(day)
             for f in files:
                 res = ingest_file(con, f, salt=cfg.salt)
                 summary.files.append(res)
-                context.log.info(
-                    f"{f}: {res.lines} lines, {res.rows_inserted} rows, {res.duplicates} duplicates, "
-                    f"{res.quarantined} quarantined" + (" (already ingested)" if res.skipped else "")
-                )
-        rows = con.execute(
-            "SELECT count(*) FROM requests WHERE day BETWEEN ? AND ?", [days[0], days[-1]]
-        ).fetchall()[0][0]
-    summary.seconds = time.perf_counter() - started
+                if not res.skipped:
+                    context.log.debug(
+                        f"{f}: {res.lines} lines, {res.rows_inserted} rows, {res.duplicates} duplicates, "
+                        f"{res.quarantined} quarantined, {res.merged} merged"
+                    )
+        summary.seconds = time.perf_counter() - started
+        per_day = con.sql(
+            "SELECT day, count(*) AS requests, count(DISTINCT source_file) AS files, "
+            "count(*) FILTER (WHERE status = 'error') AS errors FROM requests "
+            "WHERE day BETWEEN $start AND $end GROUP BY day ORDER BY day DESC",
+            params={"start": days[0], "end": days[-1]},
+        ).pl()
+        return summary, missing, per_day
+
+    summary, missing, per_day = with_warehouse(context, duckdb, work, what=f"ingest {days[0]}..{days[-1]}")
+    if missing:
+        shown = ", ".join(str(d) for d in missing[:10]) + (" ..." if len(missing) > 10 else "")
+        context.log.warning(f"no landing files for {len(missing)} day(s): {shown} (under {cfg.landing})")
+    context.log.info(
+        f"{len(summary.files)} files ({summary.skipped} already ingested): {summary.lines:,} lines, "
+        f"{summary.rows_inserted:,} rows, {summary.duplicates:,} duplicates, {summary.quarantined:,} quarantined, "
+        f"{summary.lines_per_second:,.0f} lines/s"
+    )
     return dg.MaterializeResult(
         metadata={
-            "dagster/row_count": int(rows),
+            "dagster/row_count": int(per_day["requests"].sum() or 0),
+            "days": len(days),
+            "days_without_files": len(missing),
             "files": len(summary.files),
             "files_skipped": summary.skipped,
             "lines": summary.lines,
             "rows_inserted": summary.rows_inserted,
             "duplicates": summary.duplicates,
             "quarantined": summary.quarantined,
+            "merged": summary.merged,
+            "seconds": round(summary.seconds, 3),
             "lines_per_second": round(summary.lines_per_second, 1),
+            "preview": dg.MetadataValue.md(frame_to_markdown(per_day)),
         }
     )
 
 
+# ------------------------------------------------------------------------------- marts
+
+
+def mart_description(name: str) -> str:
+    """The mart's documentation (grain, units, definitions): from the marts module
+    (``marts.mart_descriptions()``, parsed from the SQL file) when it exposes it, else the leading
+    comment block of its SQL file."""
+    describe = getattr(marts, "mart_descriptions", None)
+    if callable(describe):
+        text = describe().get(name)
+        if text:
+            return str(text)
+    lines = []
+    for line in sql_text(f"{name}.sql").splitlines():
+        stripped = line.strip()
+        if not stripped.startswith("--"):
+            if lines:
+                break
+            continue
+        lines.append(stripped[2:].strip())
+    return "\n".join(lines).strip() or f"Metric mart {name} (src/gatewaylens/sql/{name}.sql)."
+
+
+def mart_columns(name: str) -> dg.TableSchema | None:
+    """Column descriptions of the mart (``marts.mart_docs()``), shown in the asset's schema tab."""
+    docs = getattr(marts, "mart_docs", None)
+    if not callable(docs):
+        return None
+    cols = docs().get(name) or {}
+    return dg.TableSchema(columns=[dg.TableColumn(name=c, description=d) for c, d in cols.items()]) if cols else None
+
+
+def mart_deps(name: str) -> list[str]:
+    """Marts that ``name`` reads: from the marts module when it exposes them, else the marts listed
+    before it in MARTS (dependency order) whose name appears as a word in its SQL file."""
+    for attr in ("MART_DEPS", "DEPS", "DEPENDENCIES"):
+        deps = getattr(marts, attr, None)
+        if isinstance(deps, dict):
+            return [d for d in deps.get(name, ()) if d in marts.MARTS and d != name]
+    fn = getattr(marts, "mart_deps", None) or getattr(marts, "deps", None)
+    if callable(fn):
+        return [d for d in fn(name) if d in marts.MARTS and d != name]
+    text = re.sub(r"--[^\n]*", "", sql_text(f"{name}.sql"))
+    earlier = marts.MARTS[: marts.MARTS.index(name)]
+    return [m for m in earlier if re.search(rf"\b{re.escape(m)}\b", text)]
+
+
+def _preview(con: duckdb.DuckDBPyConnection, name: str, start: dt.date, end: dt.date):
+    columns = checks.table_columns(con, name)
+    col = checks.time_column(columns)
+    where = f'CAST("{col}" AS DATE) BETWEEN $start AND $end' if col else "TRUE"
+    params = {"start": start, "end": end} if col else None
+    order = f'"{col}" DESC' if col else "ALL"
+    sql = f'SELECT * FROM "{name}" WHERE {where} ORDER BY {order} LIMIT 10'  # name from MARTS
+    return con.sql(sql, params=params).pl() if params else con.sql(sql).pl()
+
+
+def _mart_metadata(name: str) -> dict:
+    meta: dict = {"sql_file": f"src/gatewaylens/sql/{name}.sql"}
+    schema = mart_columns(name)
+    if schema is not None:
+        meta["dagster/column_schema"] = schema
+    return meta
+
+
+def build_mart_asset(name: str) -> dg.AssetsDefinition:
+    """One asset per mart: rebuilds the mart's rows for the days of the run."""
+    if name not in marts.MARTS:
+        raise ValueError(f"unknown mart {name!r}")
+
+    @dg.asset(
+        name=name,
+        partitions_def=daily,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        deps=["requests", *mart_deps(name)],
+        group_name="marts",
+        kinds={"duckdb", "sql"},
+        pool=POOL,
+        freshness_policy=MART_FRESHNESS,
+        description=mart_description(name),
+        metadata=_mart_metadata(name),
+    )
+    def _mart(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
+        days = run_days(context)
+
+        def work(con):
+            result = marts.build_mart(con, name, days[0], days[-1])
+            return result, _preview(con, name, days[0], days[-1])
+
+        result, preview = with_warehouse(context, duckdb, work, what=f"build {name} {days[0]}..{days[-1]}")
+        return dg.MaterializeResult(
+            metadata={
+                "dagster/row_count": result.rows,
+                "days": len(days),
+                "seconds": round(result.seconds, 3),
+                "preview": dg.MetadataValue.md(frame_to_markdown(preview)),
+            }
+        )
+
+    return _mart
+
+
+mart_assets = [build_mart_asset(name) for name in marts.MARTS]
+
+
+def mart_asset(name: str) -> dg.AssetsDefinition:
+    """The asset of mart ``name``."""
+    return mart_assets[marts.MARTS.index(name)]
+
+
+# ------------------------------------------------------------------------------- serving
+
+
 @dg.asset(
-    partitions_def=daily,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    deps=[requests],
-    group_name="marts",
+    deps=["requests", *marts.MARTS],
+    group_name="serving",
     kinds={"duckdb"},
+    pool=POOL,
     description=(
-        "Tool-call rate per (day, model, provider, app): requests, successful_requests, "
-        "tool_call_requests, tool_call_rate = tool_call_requests / successful_requests (0-1)."
+        "Read-only serving snapshot of the whole warehouse (GATEWAYLENS_SERVING, default "
+        "<db>.serving.duckdb), published atomically at the end of every run: the warehouse is "
+        "copied into a temporary DuckDB file (COPY FROM DATABASE) which then replaces the snapshot "
+        "with os.replace. The dashboard and `gatewaylens sql` open it read-only and see the old or "
+        "the new snapshot, never a half-written one. Not partitioned: it always holds every day."
     ),
 )
-def tool_call_rate_daily(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
-    days = _days(context)
-    with warehouse(duckdb) as con:
-        result = marts.build_mart(con, "tool_call_rate_daily", days[0], days[-1])
-        preview = con.sql(
-            "SELECT day, model, provider, sum(requests) AS requests, sum(tool_call_requests) AS tool_calls "
-            "FROM tool_call_rate_daily WHERE day BETWEEN $start AND $end GROUP BY ALL ORDER BY requests DESC LIMIT 10",
-            params={"start": days[0], "end": days[-1]},
-        ).pl()
+def serving_snapshot(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
+    target = settings().serving_path
+
+    def work(con):
+        views = getattr(marts, "ensure_views", None)
+        if callable(views):
+            views(con)  # analyst views (v_requests, v_adoption_monthly, ...) exist even before any mart ran
+        return serving.publish_snapshot(con, target)
+
+    result = with_warehouse(context, duckdb, work, what=f"publish snapshot {target}")
+    context.log.info(f"published {result.path} ({result.bytes / 1e6:.1f} MB) in {result.seconds:.2f} s")
     return dg.MaterializeResult(
         metadata={
-            "dagster/row_count": result.rows,
+            "path": str(result.path),
+            "bytes": result.bytes,
             "seconds": round(result.seconds, 3),
-            "preview": dg.MetadataValue.md(frame_to_markdown(preview)),
+            "dagster/row_count": result.tables.get("requests", 0),
+            "tables": dg.MetadataValue.md(
+                "| table | rows |\n|---|---|\n" + "\n".join(f"| {t} | {n} |" for t, n in result.tables.items())
+            ),
+            "views": ", ".join(result.views),
         }
     )
