@@ -79,22 +79,26 @@ class Fields:
                     if node == "JSON":
                         raise ValueError(f"conflicting path {path!r}")
             self.access[name] = expr
-        if wrapper is not None:
-            # Accept the same fields one level down, e.g. OpenRouter's {"data": {...}}.
-            self.tree = {**self.tree, wrapper: dict(self.tree)}
-            self.access = {n: f'coalesce(j."{wrapper}"{e[1:]}, {e})' for n, e in self.access.items()}
+        self.wrapper = wrapper
 
     def struct(self) -> str:
         return _spec(self.tree)
 
-    def cut(self, source: str, column: str = "line", keep: str = "line_no, line") -> str:
+    def cut(self, source: str, column: str = "line", keep: str = "line_no") -> str:
         """Subquery over ``source``: ``keep`` columns plus ``f_<name>`` (JSON fragments) cut out
-        of ``column`` by one json_transform."""
+        of ``column`` by one json_transform. With a ``wrapper`` key, a line that is just
+        ``{"<wrapper>": {...}}`` is read from inside the wrapper (a cheap prefix test decides;
+        only wrapped lines pay for the extra extraction)."""
         cols = ", ".join([f"{self.access[n]} AS f_{n}" for n in self.paths]
                          + [f"({e} IS NOT NULL) AS has_{n}" for n, e in self.nodes.items()])
+        doc = column
+        if self.wrapper is not None:
+            pattern = q(f'^\\s*\\{{\\s*"{self.wrapper}"\\s*:')
+            doc = (f"CASE WHEN regexp_matches({column}, {pattern}) "
+                   f"THEN coalesce(json_extract({column}, {q('$.' + self.wrapper)}), {column}) ELSE {column} END")
         return (
             f"(SELECT {keep}, {cols} FROM "
-            f"(SELECT {keep}, json_transform({column}, {q(self.struct())}) AS j FROM {source}))"
+            f"(SELECT {keep}, json_transform({doc}, {q(self.struct())}) AS j FROM {source}))"
         )
 
     # --- expressions over the f_<name> columns -------------------------------------------
@@ -201,8 +205,8 @@ def finish_sql(expr: str) -> str:
 
 # --- alias tables ------------------------------------------------------------------------
 def slug(text: str) -> str:
-    """Provider key form: lower case, spaces and underscores as '-'."""
-    return re.sub(r"[\s_]+", "-", text.strip().lower())
+    """Provider key form: lower case, each space or underscore as '-'."""
+    return text.strip().lower().replace(" ", "-").replace("_", "-")
 
 
 @functools.cache
@@ -236,7 +240,7 @@ def provider_sql(expr: str) -> str:
     Names are first put in slug form (lower case, spaces/underscores -> '-'), so OpenRouter's
     'Amazon Bedrock' and 'amazon-bedrock' agree; names not in the table are kept in slug form.
     """
-    key = f"regexp_replace(lower(trim({expr})), '[\\s_]+', '-', 'g')"
+    key = f"replace(replace(lower(trim({expr})), ' ', '-'), '_', '-')"
     return f"coalesce(map_extract_value({_map_literal(provider_aliases())}, {key}), {key})"
 
 

@@ -54,6 +54,14 @@ F = Fields({**{k: k for k in KINDS}, "app_id": "app_id"}, wrapper="data")
 _RESPONSES = '[{"provider_name": "VARCHAR", "status": "JSON", "latency": "JSON"}]'
 
 
+def _attempt(r: str) -> str:
+    return f"""{{
+        'provider': {provider_sql(f'{r}.provider_name')},
+        'http_status': TRY_CAST(CAST({r}.status AS VARCHAR) AS INTEGER),
+        'latency_ms': TRY_CAST(CAST({r}.latency AS VARCHAR) AS DOUBLE),
+        'ts': CAST(NULL AS TIMESTAMPTZ)}}"""
+
+
 def staged_sql(source: str) -> str:
     v = {n: F.value(n, k) for n, k in KINDS.items()}
     fr = F.frag
@@ -68,12 +76,12 @@ def staged_sql(source: str) -> str:
             FROM {F.cut(source)}
         ), z AS (
             SELECT *,
-                   [{{
-                       'provider': {provider_sql('r.provider_name')},
-                       'http_status': TRY_CAST(CAST(r.status AS VARCHAR) AS INTEGER),
-                       'latency_ms': TRY_CAST(CAST(r.latency AS VARCHAR) AS DOUBLE),
-                       'ts': CAST(NULL AS TIMESTAMPTZ)
-                   }} FOR r IN pr] AS att
+                   -- one or two attempts (almost every record) without a per-element lambda
+                   CASE len(pr)
+                       WHEN 1 THEN [{_attempt('pr[1]')}]
+                       WHEN 2 THEN [{_attempt('pr[1]')}, {_attempt('pr[2]')}]
+                       ELSE [{_attempt('r')} FOR r IN pr]
+                   END AS att
             FROM y
         )
         SELECT
