@@ -26,7 +26,8 @@ Envelope fields: ``ts``/``timestamp`` (ISO 8601, or epoch seconds/milliseconds) 
 ``status`` (an HTTP status number, or 'success'/'error'), ``latency_ms``, ``ttft_ms``,
 ``cost_usd`` (optional), ``attempts`` (optional, same shape as the canonical format's),
 ``request.tools`` -> tools_offered (NULL when there is no ``request``), ``request.stream`` ->
-streamed. Model: ``response.model``, else ``request.model`` (alias table). Message content
+streamed. Model: ``response.model``, else ``request.model``, else a top-level ``model``
+(alias table). Message content
 is never read.
 """
 
@@ -51,6 +52,7 @@ _P = {
     "status": "status",
     "attempts": "attempts",
     "req_model": "request.model",
+    "env_model": "model",
     "req_tools": "request.tools",
     "req_stream": "request.stream",
     "object": "response.object",
@@ -80,7 +82,7 @@ _P = {
 F = Fields(_P, nodes={"request": "request", "choices": "response.choices"})
 KINDS: dict[str, str] = {
     "request_id": "str", "provider": "str", "app": "str", "user": "str", "latency_ms": "num", "ttft_ms": "num",
-    "cost_usd": "num", "attempts": "list", "req_model": "str",
+    "cost_usd": "num", "attempts": "list", "req_model": "str", "env_model": "str",
     "req_tools": "list", "req_stream": "bool", "model": "str", "chat_finish": "str", "chat_tool_calls": "list",
     "prompt_tokens": "int", "completion_tokens": "int", "chat_reasoning": "int", "chat_cached": "int",
     "r_status": "str", "incomplete_reason": "str", "output": "list", "input_tokens": "int",
@@ -140,7 +142,8 @@ def staged_sql(source: str) -> str:
                 WHEN NOT ({fr('status')} IS NULL OR {status_num} IS NOT NULL OR {status_word} IN ('success', 'error'))
                     THEN 'wrong type: status must be an HTTP status code or success/error'
                 WHEN ts_parsed IS NULL THEN 'unparseable timestamp: ts'
-                WHEN {fr('model')} IS NULL AND {fr('req_model')} IS NULL THEN 'missing required field: model'
+                WHEN {fr('model')} IS NULL AND {fr('req_model')} IS NULL AND {fr('env_model')} IS NULL
+                    THEN 'missing required field: model'
                 WHEN shape IS NULL
                     THEN 'unrecognised response object (expected Chat Completions, Responses or Anthropic Messages)'
                 WHEN att IS NULL AND {fr('attempts')} IS NOT NULL THEN 'wrong type: attempts must be a list of attempt objects'
@@ -155,7 +158,7 @@ def staged_sql(source: str) -> str:
             {v['app']} AS app,
             {v['user']} AS user_raw,
             CAST(NULL AS VARCHAR) AS user_hash,
-            coalesce({v['model']}, {v['req_model']}) AS model,
+            coalesce({v['model']}, {v['req_model']}, {v['env_model']}) AS model,
             {provider_sql(v['provider'])} AS provider,
             CASE WHEN shape = 'error' OR {status_num} >= 400 OR {status_word} = 'error'
                       OR (shape = 'responses' AND {v['r_status']} = 'failed') THEN 'error'

@@ -425,6 +425,7 @@ def envelope_lines(frame: pl.DataFrame) -> pl.DataFrame:
         _lit('"ts":'), _s(_iso(pl.col("ts"))),
         _lit(',"request_id":'), _s(pl.col("request_id")),
         _lit(',"provider":'), _s(pl.col("provider")),
+        _lit(',"model":'), _s(_request_model(pl.col("model"))),
         _lit(',"app":'), _s(pl.col("app")),
         _lit(',"user":'), _s(pl.col("user")),
         _lit(',"latency_ms":'), _n(pl.col("latency_ms")),
