@@ -65,8 +65,9 @@ dashboard: setup
 	$(BIN)/streamlit run dashboards/app.py --server.address $(HOST) --server.port $(PORT) --server.headless true
 
 dagster: setup
-	@mkdir -p $(DAGSTER_HOME)
-	$(BIN)/dg dev --host 127.0.0.1 --port 3000
+	@$(BIN)/python -m pipelines.instance  # writes $(DAGSTER_HOME)/dagster.yaml if missing (one writer run at a time)
+	@echo "Dagster UI + daemon (schedules, sensors) on http://127.0.0.1:3000 - instance state in $(DAGSTER_HOME)"
+	VIRTUAL_ENV=$(CURDIR)/$(VENV) PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/dg dev --host 127.0.0.1 --port 3000
 
 bench: setup
 	$(BIN)/python benchmarks/ingest.py

@@ -228,6 +228,7 @@ def mart_asset(name: str) -> dg.AssetsDefinition:
 
 @dg.asset(
     deps=["requests", *marts.MARTS],
+    backfill_policy=dg.BackfillPolicy.single_run(),
     group_name="serving",
     kinds={"duckdb"},
     pool=POOL,

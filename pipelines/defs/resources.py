@@ -13,10 +13,10 @@
 """
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from typing import TypeVar
-
 import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TypeVar
 
 import dagster as dg
 import duckdb
@@ -39,6 +39,7 @@ def warehouse_resource() -> DuckDBResource:
 @contextmanager
 def warehouse(resource: DuckDBResource) -> Iterator[duckdb.DuckDBPyConnection]:
     """A write connection with UTC session time zone and the base tables in place."""
+    Path(resource.database).parent.mkdir(parents=True, exist_ok=True)
     with resource.get_connection() as con:
         con.execute("SET TimeZone = 'UTC'")
         ensure_schema(con)
