@@ -230,15 +230,25 @@ def _submit(at: AppTest) -> None:
     raise AssertionError("no Run button")
 
 
+def _schema_frame(at: AppTest):
+    frames = [d.value for d in at.dataframe if list(d.value.columns) == ["column", "type", "description"]]
+    assert len(frames) == 1
+    return frames[0]
+
+
 def test_schema_browser_lists_tables_with_dictionary_text(warehouse) -> None:
     at = page("sql")
-    labels = [e.label for e in at.expander]
-    for table in ("requests", "tool_call_rate_daily", "provider_variance", "quarantine"):
-        assert any(f"`{table}`" in label for label in labels), table
-    frames = {e.label: e for e in at.expander}
-    req = next(v for k, v in frames.items() if k.startswith("`requests`"))
-    described = req.dataframe[0].value
+    pick = at.selectbox(key="sql.table_pick")
+    for table in ("requests", "tool_call_rate_daily", "provider_variance", "quarantine", "v_adoption_monthly"):
+        assert any(o.startswith(f"{table} · ") for o in pick.options), table
+    pick.set_value("requests").run()
+    described = _schema_frame(at)
+    assert "request_id" in described["column"].to_list()
     assert (described["description"].str.len() > 0).all()
+    at.selectbox(key="sql.table_pick").set_value("tool_call_rate_daily").run()
+    described = _schema_frame(at)
+    rate = described[described["column"] == "tool_call_rate"]["description"].iloc[0]
+    assert "tool_call_requests" in rate
 
 
 # ------------------------------------------------------------------ missing / partial data

@@ -291,6 +291,7 @@ def build_provider_tool_call_figure(frame: pl.DataFrame) -> go.Figure:
                 },
                 text=[f"p={p:.1e}" if p is not None else "" for p in part["p_value"].to_list()] if flagged and part.height else None,
                 textposition="middle right",
+                cliponaxis=False,
                 customdata=list(
                     zip(part["ci_low"].to_list(), part["ci_high"].to_list(), part["other_tool_call_rate"].to_list(),
                         part["p_value"].to_list(), part["p_adjusted"].to_list(), part["requests"].to_list(), strict=True)
@@ -476,6 +477,7 @@ def build_quarantine_figure(frame: pl.DataFrame) -> go.Figure:
             name="quarantined lines",
         )
     )
+    fig.update_xaxes(tickformat=",d", rangemode="tozero")
     return _layout(fig, "Quarantined lines by reason", "lines (count)", "reason")
 
 
@@ -494,6 +496,7 @@ def build_ingest_figure(frame: pl.DataFrame) -> go.Figure:
             )
         )
     fig.update_layout(barmode="stack")
+    fig.update_xaxes(type="category")
     return _layout(fig, "Ingested lines by outcome, per ingestion day", "ingestion day (UTC)", "lines (count)")
 
 

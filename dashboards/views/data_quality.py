@@ -59,7 +59,7 @@ with left:
     ui.chart(build_quarantine_figure(reasons), reasons, "quarantine_by_reason", PAGE)
 with right:
     ingest = data.query(
-        "SELECT CAST(ingested_at AS DATE) AS ingested_day, count(*) AS files, sum(lines) AS lines, "
+        "SELECT strftime(CAST(ingested_at AS DATE), '%Y-%m-%d') AS ingested_day, count(*) AS files, sum(lines) AS lines, "
         "sum(rows_inserted) AS rows_inserted, sum(duplicates) AS duplicates, sum(merged) AS merged, "
         "sum(quarantined) AS quarantined FROM ingested_files GROUP BY ALL ORDER BY ingested_day"
     )
@@ -77,7 +77,10 @@ else:
 
 st.subheader("Marts")
 if freshness is not None:
-    st.dataframe(freshness, hide_index=True, key=f"{PAGE}.freshness")
+    st.dataframe(
+        freshness, hide_index=True, key=f"{PAGE}.freshness",
+        column_config={"last_partition": st.column_config.DateColumn("last partition (UTC day)", format="YYYY-MM-DD")},
+    )
 else:
     st.info("No mart has been built yet: run `gatewaylens build --all` or wait for the nightly run.")
 

@@ -22,15 +22,20 @@ data.require()  # raises the no-data state when there is no database at all
 present = data.tables()
 
 
-def _docs() -> dict[str, dict[str, str]]:
+def _docs() -> tuple[dict[str, dict[str, str]], dict[str, str]]:
+    """({table: {column: description}}, {table: grain/definition text}) from the data dictionary."""
+    from gatewaylens.schema import TABLE_MODELS
+
     docs = dict(column_docs())
+    descriptions = {t: (m.__doc__ or "").strip() for t, m in TABLE_MODELS.items()}
     try:
         from gatewaylens import marts
 
         docs.update(marts.mart_docs())
+        descriptions.update(marts.mart_descriptions())
     except Exception:  # the marts module may not expose docs: fall back to DuckDB comments
         pass
-    return docs
+    return docs, descriptions
 
 
 def default_query() -> str:
@@ -97,7 +102,7 @@ with main:
 
 with browser:
     st.subheader("Schema")
-    docs = _docs()
+    docs, descriptions = _docs()
     cols = data.query(
         "SELECT c.table_name, c.column_name, c.data_type, c.ordinal_position, t.table_type, col.comment "
         "FROM information_schema.columns c JOIN information_schema.tables t USING (table_catalog, table_schema, table_name) "
@@ -105,21 +110,27 @@ with browser:
         "AND col.schema_name = c.table_schema AND col.database_name = c.table_catalog "
         "WHERE c.table_catalog = current_database() ORDER BY c.table_name, c.ordinal_position"
     )
-    search = st.text_input("Find a table or column", key=f"{PAGE}.find", placeholder="e.g. tool_call")
-    for table in cols["table_name"].unique(maintain_order=True).to_list():
+    counts = cols.group_by("table_name", maintain_order=True).agg(pl.len().alias("n"), pl.col("table_type").first())
+    labels = {
+        r["table_name"]: f"{r['table_name']} · {'view' if r['table_type'] == 'VIEW' else 'table'} · {r['n']} columns"
+        for r in counts.iter_rows(named=True)
+    }
+    table = st.selectbox(
+        "Table or view", list(labels), format_func=labels.get, key=f"{PAGE}.table_pick",
+        index=list(labels).index("v_adoption_monthly") if "v_adoption_monthly" in labels else 0,
+        help="type to search",
+    )
+    if table:
         part = cols.filter(pl.col("table_name") == table)
         tdocs = docs.get(table, {})
-        part = part.with_columns(
+        described = part.select(
+            pl.col("column_name").alias("column"),
+            pl.col("data_type").alias("type"),
             pl.struct("column_name", "comment")
-            .map_elements(lambda r, d=tdocs: d.get(r["column_name"]) or r["comment"] or "", return_dtype=pl.String)
-            .alias("description")
+            .map_elements(lambda r: tdocs.get(r["column_name"]) or r["comment"] or "", return_dtype=pl.String)
+            .alias("description"),
         )
-        if search and search.lower() not in table.lower() and not part["column_name"].str.contains(search.lower(), literal=True).any():
-            continue
-        kind_label = "view" if part["table_type"][0] == "VIEW" else "table"
-        with st.expander(f"`{table}` · {kind_label} · {part.height} columns"):
-            st.dataframe(
-                part.select(pl.col("column_name").alias("column"), pl.col("data_type").alias("type"), "description"),
-                hide_index=True,
-                key=f"{PAGE}.schema.{table}",
-            )
+        if descriptions.get(table):
+            with st.expander("About this table", expanded=False):
+                st.text(descriptions[table])
+        st.dataframe(described, hide_index=True, key=f"{PAGE}.schema", height=min(38 + 35 * described.height, 600))
