@@ -201,3 +201,13 @@ def test_filters_sql_is_fixed_text_and_values_are_parameters() -> None:
     assert f.ignored(("model", "provider")) == ["app"]
     with pytest.raises(ValueError):
         bucket("year; DROP TABLE requests")
+
+
+def test_catalog_models_and_known_providers_get_distinct_colours() -> None:
+    from gatewaylens.catalog import CATALOG_PATH
+
+    models = pl.read_csv(CATALOG_PATH)["model"].to_list()
+    assert len({color_for(m) for m in models}) == len(models)
+    providers = ["openai", "anthropic", "google-vertex", "google-ai-studio", "amazon-bedrock", "azure", "together",
+                 "fireworks", "deepinfra", "novita", "mistral", "deepseek"]
+    assert len({color_for(p) for p in providers}) == len(providers)

@@ -303,6 +303,7 @@ def build_provider_tool_call_figure(frame: pl.DataFrame) -> go.Figure:
                 ),
             )
         )
+    fig.update_xaxes(categoryorder="category ascending")
     return _layout(fig, "Tool-call rate by provider with 95% CI (flagged pairs in red)", "provider", "tool-call rate (%)", yfmt=".0%")
 
 
