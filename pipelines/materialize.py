@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
 
-    job = defs().get_job_def(JOB)
+    job = defs().resolve_job_def(JOB)
     print(f"materializing {start}..{end} ({(end - start).days + 1} days) into {settings().db} "
           f"via Dagster job {JOB}; instance {dagster_home()}", flush=True)
     started = time.perf_counter()

@@ -2,10 +2,11 @@
 
 * ``duckdb`` — a :class:`DuckDBResource` on ``GATEWAYLENS_DB`` (its connect retries a lock held
   by another process with backoff).
-* :func:`with_warehouse` — runs a step's work on a write connection; a lock or write-conflict
-  error raised *later* (not only at connect) is retried with backoff, because every step's work is
-  idempotent (delete + insert of its days, file-level transactions). A lock that does not go away,
-  or any other DuckDB error, fails the run with a message that says what to do.
+* :func:`with_warehouse` — runs a step's work on a write connection. A lock held at connect is
+  retried by DuckDBResource (exponential backoff, ~100 s in all); a lock or write-conflict error
+  raised *later*, during the work, is retried here with backoff — every step's work is idempotent
+  (delete + insert of its days, file-level transactions). A lock that does not go away, or any
+  other DuckDB error, fails the run with a message that says what to do.
 * Runs use the in-process executor: one process (one DuckDB writer) per run, steps in order.
   Across runs, every asset and check is in the ``gatewaylens_warehouse`` pool; with the instance
   config the Makefile writes (``concurrency.pools.granularity: run``, ``default_limit: 1``) only
@@ -67,11 +68,14 @@ def with_warehouse(
     """Run ``work(con)`` on a warehouse write connection, retrying lock errors with backoff."""
     delay = base_delay
     for attempt in range(retries + 1):
+        connected = False
         try:
             with warehouse(resource) as con:
+                connected = True
                 return work(con)
         except duckdb.Error as exc:
-            if is_lock_error(exc) and attempt < retries:
+            # At connect, DuckDBResource has already retried a held lock with backoff (~100 s).
+            if is_lock_error(exc) and connected and attempt < retries:
                 context.log.warning(
                     f"{what}: warehouse busy ({exc}); retry {attempt + 1}/{retries} in {delay:.1f} s"
                 )
