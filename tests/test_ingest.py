@@ -246,3 +246,12 @@ def test_failed_file_rolls_back_whole(con, tmp_path, monkeypatch):
     with pytest.raises(RuntimeError):
         ingest_paths(con, [f], salt=SALT)
     assert [con.sql(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in ("requests", "provider_attempts", "ingested_files")] == [0, 0, 0]
+
+
+def test_forced_format_still_rejects_lines_that_are_not_objects(con, tmp_path):
+    f = write_jsonl(tmp_path / "a.jsonl", [good(1), "{truncated", "[1]", "", {"hello": 1}])
+    s = ingest_paths(con, [f], salt=SALT, fmt="canonical")
+    assert (s.lines, s.rows_inserted, s.quarantined) == (5, 1, 4)
+    reasons = dict(con.sql("SELECT line_no, reason FROM quarantine").fetchall())
+    assert reasons == {2: "invalid JSON", 3: "not a JSON object", 4: "empty line", 5: "missing required field: request_id"}
+    invariant_holds(con)

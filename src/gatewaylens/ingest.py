@@ -29,6 +29,7 @@ from pydantic import ValidationError
 
 from gatewaylens import formats
 from gatewaylens.formats import canonical
+from gatewaylens.redact import redact_line
 from gatewaylens.schema import CanonicalLine
 
 MAX_LINE_BYTES = 1 << 20  # 1 MiB
@@ -173,7 +174,7 @@ def split_lines(content: bytes) -> _Lines:
     keep = lengths <= MAX_LINE_BYTES
     rejected: list[tuple[int, str, str, str]] = []
     for i in np.flatnonzero(~keep):
-        raw = parts[i][:RAW_LINE_KEEP].decode("utf-8", errors="replace")
+        raw = redact_line(parts[i][: 4 * RAW_LINE_KEEP].decode("utf-8", errors="replace"))[:RAW_LINE_KEEP]
         rejected.append((int(i) + 1, raw, "line longer than 1 MiB", f"{int(lengths[i])} bytes; the limit is {MAX_LINE_BYTES}"))
     try:
         content.decode("utf-8")
@@ -184,7 +185,7 @@ def split_lines(content: bytes) -> _Lines:
             except UnicodeDecodeError as exc:
                 keep[i] = False
                 rejected.append(
-                    (int(i) + 1, parts[i][:RAW_LINE_KEEP].decode("utf-8", errors="replace"), "invalid UTF-8",
+                    (int(i) + 1, redact_line(parts[i].decode("utf-8", errors="replace"))[:RAW_LINE_KEEP], "invalid UTF-8",
                      f"byte {exc.start}: {exc.reason}; re-encode the file as UTF-8")
                 )
     # One Arrow string column over the original buffer: line i spans offsets[i]..offsets[i+1],
@@ -320,10 +321,8 @@ def _stage(con: duckdb.DuckDBPyConnection, fmt: str | None) -> None:
     """Create temp table _gl_staged (formats.STAGED_COLUMNS) from the registered _gl_lines."""
     cols = ", ".join(f"{n} {t}" for n, t in formats.STAGED_COLUMNS)
     con.execute(f"CREATE OR REPLACE TEMP TABLE _gl_staged ({cols})")
-    if fmt is not None:
-        con.execute(f"INSERT INTO _gl_staged {formats.get(fmt).staged_sql('_gl_lines')}")
-        return
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _gl_detected AS {formats.detect_sql('_gl_lines')}")
+    # Lines that are not JSON objects are rejected first, also when a format is forced.
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _gl_detected AS {formats.detect_sql('_gl_lines', forced=fmt)}")
     present = [r[0] for r in con.execute("SELECT DISTINCT fmt FROM _gl_detected").fetchall()]
     shapes = [name for name in present if not name.startswith("!")]
     for name in shapes:  # names come from formats.FORMATS, never from input
@@ -342,12 +341,13 @@ def _stage(con: duckdb.DuckDBPyConnection, fmt: str | None) -> None:
 
 
 def _raw_lines(table: pa.Table, line_nos: list[int]) -> dict[int, str]:
-    """Text of the given lines (for quarantine), without their line terminator."""
+    """Text of the given lines (for quarantine), without their line terminator and with message
+    content redacted (redact.py)."""
     if not line_nos:
         return {}
     picked = table.filter(pc.is_in(table["line_no"], value_set=pa.array(line_nos, pa.int64())))
     return {
-        int(n): (t or "").rstrip("\r\n")[:RAW_LINE_KEEP]
+        int(n): redact_line((t or "").rstrip("\r\n"))[:RAW_LINE_KEEP]
         for n, t in zip(picked["line_no"].to_pylist(), picked["line"].to_pylist())
     }
 

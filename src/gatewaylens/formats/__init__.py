@@ -75,14 +75,19 @@ def get(name: str) -> ModuleType:
         raise ValueError(f"unknown format {name!r}; choose one of: {', '.join(FORMATS)}") from None
 
 
-def detect_sql(source: str) -> str:
+def detect_sql(source: str, forced: str | None = None) -> str:
     """SELECT line_no, fmt over ``source`` (line_no, line): fmt is a format name, or a rejection
     reason prefixed with '!' (empty line, invalid JSON, not an object, unrecognised format).
+    With ``forced`` (a format name), every JSON object is taken as that format.
 
     Each format's DETECT is a boolean SQL expression that may use ``keys`` (the line's top-level
     keys, parsed once here) and ``line``; prefer ``keys``: every extra parse of ``line`` costs.
     """
-    shape_cases = "\n".join(f"WHEN {mod.DETECT} THEN '{name}'" for name, mod in FORMATS.items())
+    if forced is not None:
+        shape_cases = f"ELSE '{get(forced).NAME}'"
+    else:
+        shape_cases = "\n".join(f"WHEN {mod.DETECT} THEN '{name}'" for name, mod in FORMATS.items())
+        shape_cases += f"\nELSE '!{UNRECOGNISED}'"
     return f"""
         WITH k AS (SELECT line_no, line, try(json_keys(line)) AS keys FROM {source})
         SELECT line_no,
@@ -93,7 +98,6 @@ def detect_sql(source: str) -> str:
                     ELSE '!invalid JSON' END
                 WHEN len(keys) = 0 AND json_type(line) <> 'OBJECT' THEN '!not a JSON object'
                 {shape_cases}
-                ELSE '!{UNRECOGNISED}'
             END AS fmt
         FROM k
     """
