@@ -211,3 +211,15 @@ def test_catalog_models_and_known_providers_get_distinct_colours() -> None:
     providers = ["openai", "anthropic", "google-vertex", "google-ai-studio", "amazon-bedrock", "azure", "together",
                  "fireworks", "deepinfra", "novita", "mistral", "deepseek"]
     assert len({color_for(p) for p in providers}) == len(providers)
+
+
+def test_reasoning_coverage_separates_zero_from_not_reported() -> None:
+    fig = F.build_reasoning_coverage_figure(
+        pl.DataFrame({
+            "model": ["b/small", "a/big"], "nonzero_reasoning_requests": [0, 70], "zero_reasoning_requests": [40, 0],
+            "not_reporting_requests": [60, 30], "reporting_coverage": [0.4, 0.7],
+        })
+    )
+    assert [t.name for t in fig.data] == ["reported > 0", "reported zero", "not reported"]
+    assert list(fig.data[0].x) == ["a/big", "b/small"] and list(fig.data[1].y) == [0, 40] and list(fig.data[2].y) == [30, 60]
+    assert fig.layout.barmode == "stack"

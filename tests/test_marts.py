@@ -111,6 +111,7 @@ def test_reasoning_share_daily(wh, req) -> None:
     exp = with_unknown(req).group_by(keys).agg(
         requests=pl.len(),
         reporting_requests=rep.sum(),
+        zero_reasoning_requests=(pl.col("reasoning_tokens") == 0).fill_null(False).sum(),
         output_tokens=pl.col("output_tokens").sum(),
         output_tokens_reporting=pl.col("output_tokens").filter(rep).sum(),
         reasoning_tokens=pl.col("reasoning_tokens").sum(),

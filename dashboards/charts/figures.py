@@ -167,13 +167,18 @@ def build_reasoning_share_figure(frame: pl.DataFrame) -> go.Figure:
 
 
 def build_reasoning_coverage_figure(frame: pl.DataFrame) -> go.Figure:
-    """Per model: requests that report reasoning tokens (0 included) vs requests that do not.
+    """Per model: requests reporting reasoning > 0, reporting exactly 0, and not reporting at all.
 
-    Columns: model, reporting_requests, not_reporting_requests, reporting_coverage.
+    Columns: model, nonzero_reasoning_requests, zero_reasoning_requests, not_reporting_requests,
+    reporting_coverage.
     """
     f = frame.sort("model") if frame.height else frame
     fig = go.Figure()
-    for name, col in [("reported", "reporting_requests"), ("not reported", "not_reporting_requests")]:
+    for name, col in [
+        ("reported > 0", "nonzero_reasoning_requests"),
+        ("reported zero", "zero_reasoning_requests"),
+        ("not reported", "not_reporting_requests"),
+    ]:
         fig.add_trace(
             go.Bar(
                 x=f["model"].to_list() if f.height else [],

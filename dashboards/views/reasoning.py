@@ -44,6 +44,8 @@ st.caption("Models that never report reasoning tokens have no line: their share 
 
 coverage = data.query(
     "SELECT model, sum(requests) AS requests, sum(reporting_requests) AS reporting_requests, "
+    "sum(reporting_requests) - sum(zero_reasoning_requests) AS nonzero_reasoning_requests, "
+    "sum(zero_reasoning_requests) AS zero_reasoning_requests, "
     "sum(requests) - sum(reporting_requests) AS not_reporting_requests, "
     "sum(reporting_requests) / nullif(sum(requests), 0) AS reporting_coverage "
     f"FROM reasoning_share_daily WHERE {where} GROUP BY ALL ORDER BY model",

@@ -15,6 +15,7 @@ CREATE TABLE IF NOT EXISTS reasoning_share_daily (
     provider                VARCHAR NOT NULL,  -- Provider that served the request; '(unknown)' when not logged.
     requests                BIGINT NOT NULL,   -- All requests, errors included.
     reporting_requests      BIGINT NOT NULL,   -- Requests with reasoning_tokens NOT NULL.
+    zero_reasoning_requests BIGINT NOT NULL,   -- Reporting requests whose reasoning_tokens = 0 (reported zero, not unknown).
     output_tokens           BIGINT NOT NULL,   -- Completion tokens of all requests (reasoning included), tokens.
     output_tokens_reporting BIGINT NOT NULL,   -- Completion tokens of the reporting requests, tokens.
     reasoning_tokens        BIGINT NOT NULL,   -- Reasoning tokens of the reporting requests, tokens.
@@ -32,6 +33,7 @@ SELECT
     coalesce(provider, '(unknown)') AS provider,
     count(*) AS requests,
     count(reasoning_tokens) AS reporting_requests,
+    count(*) FILTER (WHERE reasoning_tokens = 0) AS zero_reasoning_requests,
     sum(output_tokens) AS output_tokens,
     coalesce(sum(output_tokens) FILTER (WHERE reasoning_tokens IS NOT NULL), 0) AS output_tokens_reporting,
     coalesce(sum(reasoning_tokens), 0) AS reasoning_tokens,
