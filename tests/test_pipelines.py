@@ -297,3 +297,22 @@ def test_permanent_duckdb_error_fails_with_advice(env):
                        lambda con: con.execute("SELECT * FROM no_such_table").fetchall(), what="test")
     assert "no_such_table" in info.value.description and "re-run" in info.value.description
     assert isinstance(info.value.__cause__, duckdb.Error)
+
+
+def test_sensor_first_tick_skips_days_in_the_published_snapshot(env):
+    """`make demo` runs on an ephemeral instance: the snapshot's ingested_files tells the sensor."""
+    from gatewaylens import serving
+    from gatewaylens.ingest import find_input_files, ingest_file
+
+    generate(days=2, requests_per_day=20, seed=6, out=env["landing"], start=START)
+    con = dbmod.connect(env["db"])
+    for f in find_input_files([env["landing"]]):
+        ingest_file(con, f, salt="test")
+    serving.publish_snapshot(con)
+    con.close()
+    instance = dg.DagsterInstance.ephemeral()
+    first = _evaluate_sensor(None, instance)
+    assert _requested(first) == []
+    late = env["landing"] / f"{START:%Y/%m/%d}" / "late.jsonl"
+    late.write_bytes(next(late.parent.glob("*.jsonl")).read_bytes().split(b"\n", 1)[0] + b"\n")
+    assert _requested(_evaluate_sensor(first.cursor, instance)) == [(START.isoformat(), START.isoformat())]

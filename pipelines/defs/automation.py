@@ -8,17 +8,22 @@
   Consecutive days become one single-run backfill (partition range). The cursor (JSON,
   ``{"v": 1, "days": {"2026-01-15": "<fingerprint>"}}``) lives in the Dagster instance
   (DAGSTER_HOME), so it survives restarts. On its very first tick (no cursor) a day is treated as
-  already seen when `requests` has a materialization of it newer than the day's newest file, so
-  starting the daemon after `make demo` does not redo the year.
+  already seen when `requests` has a materialization of it newer than the day's newest file, or
+  when the published snapshot recorded every file of the day after its last change — so starting
+  the daemon after `make demo` does not redo the year.
 """
 
 import datetime as dt
 import hashlib
 import json
 
+from pathlib import Path
+
 import dagster as dg
+import duckdb
 
 from gatewaylens.config import settings
+from gatewaylens.db import connect_readonly
 
 from .landing import contiguous_ranges, day_files, fingerprint
 from .partitions import daily
@@ -60,7 +65,7 @@ def dump_cursor(days: dict[str, str]) -> str:
     return json.dumps({"v": CURSOR_VERSION, "days": dict(sorted(days.items()))}, separators=(",", ":"))
 
 
-def _already_materialized(instance: dg.DagsterInstance, files: dict[dt.date, list]) -> set[dt.date]:
+def _already_materialized(instance: dg.DagsterInstance, files: dict[dt.date, list[Path]]) -> set[dt.date]:
     """Days whose newest file is older than the latest materialization of `requests` that covers them."""
     key = dg.AssetKey("requests")
     event = instance.get_latest_materialization_event(key)
@@ -71,6 +76,32 @@ def _already_materialized(instance: dg.DagsterInstance, files: dict[dt.date, lis
         day for day, fs in files.items()
         if day.isoformat() in done and max(f.stat().st_mtime for f in fs) < event.timestamp
     }
+
+
+def _already_in_snapshot(files: dict[dt.date, list[Path]]) -> set[dt.date]:
+    """Days all of whose files the published snapshot's `ingested_files` recorded after their last
+    change (matched on the landing-relative part YYYY/MM/DD/name of the path). Covers runs that
+    left no trace in this instance, e.g. `make demo` (ephemeral instance) or `gatewaylens ingest`."""
+    path = settings().serving_path
+    if not path.exists():
+        return set()
+    try:
+        con = connect_readonly(path, retries=2)
+        try:
+            rows = con.execute("SELECT path, max(ingested_at) FROM ingested_files GROUP BY path").fetchall()
+        finally:
+            con.close()
+    except (duckdb.Error, OSError):
+        return set()
+    seen: dict[str, float] = {}
+    for p, at in rows:
+        key = "/".join(Path(p).parts[-4:])
+        seen[key] = max(seen.get(key, 0.0), at.timestamp())
+    out = set()
+    for day, fs in files.items():
+        if all(seen.get("/".join(f.parts[-4:]), 0.0) > f.stat().st_mtime for f in fs):
+            out.add(day)
+    return out
 
 
 @dg.sensor(
@@ -86,7 +117,8 @@ def landing_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     current = {day.isoformat(): fingerprint(fs, root) for day, fs in files.items()}
     seen = load_cursor(context.cursor)
     if seen is None:  # first tick: what `make demo` (or an earlier run) already loaded counts as seen
-        seen = {d.isoformat(): current[d.isoformat()] for d in _already_materialized(context.instance, files)}
+        known = _already_materialized(context.instance, files) | _already_in_snapshot(files)
+        seen = {d.isoformat(): current[d.isoformat()] for d in known}
     first, last = daily.get_first_partition_key(), daily.get_last_partition_key()
     changed, skipped = [], []
     for day, fp in current.items():
