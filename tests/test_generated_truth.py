@@ -51,20 +51,21 @@ def test_monthly_tool_call_rate_matches_truth_within_1_5_points(warehouse):
 
 
 def test_fast_and_per_line_paths_agree(tmp_path, warehouse, monkeypatch):
-    """A clean file ingested by the read_json fast path and by the per-line path gives the same rows."""
+    """Clean files ingested one by one on the read_json fast path, and together as one batch on
+    the per-line path, give the same rows and attempts."""
     import gatewaylens.ingest as ing
 
     out = tmp_path / "gen"
     generate(days=2, requests_per_day=500, seed=9, out=out, start=dt.date(2025, 6, 1))
     files = sorted(out.rglob("*.jsonl"))
     a = dbmod.connect(tmp_path / "a.duckdb")
-    fast = ingest_paths(a, files, salt="s")
-    assert all(f.fast_path for f in fast.files)
+    fast = ing.ingest_files(a, files, salt="s", batch_lines=2)  # each file alone: fast path
+    assert all(f.fast_path for f in fast)
     a.close()
     monkeypatch.setattr(ing, "_stage_fast", lambda *args: False)
     b = dbmod.connect(tmp_path / "b.duckdb")
-    slow = ingest_paths(b, files, salt="s")
-    assert not any(f.fast_path for f in slow.files)
+    slow = ing.ingest_files(b, files, salt="s")  # both files in one batch, per-line path
+    assert not any(f.fast_path for f in slow)
     b.execute(f"ATTACH '{tmp_path / 'a.duckdb'}' AS a (READ_ONLY)")
     for table in ("requests", "provider_attempts"):
         cols = "* EXCLUDE (ingested_at)" if table == "requests" else "*"

@@ -255,3 +255,21 @@ def test_forced_format_still_rejects_lines_that_are_not_objects(con, tmp_path):
     reasons = dict(con.sql("SELECT line_no, reason FROM quarantine").fetchall())
     assert reasons == {2: "invalid JSON", 3: "not a JSON object", 4: "empty line", 5: "missing required field: request_id"}
     invariant_holds(con)
+
+
+def test_batched_small_files_keep_per_file_accounting(con, tmp_path):
+    """Small files are staged together; every file still gets its own counts, line numbers and
+    quarantine rows, and a request_id repeated across files counts as a duplicate of the later file."""
+    from gatewaylens.ingest import ingest_files
+
+    a = write_jsonl(tmp_path / "a.jsonl", [good(1), "bad a", good(2)])
+    b = write_jsonl(tmp_path / "b.jsonl", [good(2), good(3), "", good(4)])
+    c = tmp_path / "c.jsonl"
+    c.write_bytes(b"")
+    res = ingest_files(con, [a, b, c], salt=SALT)
+    got = [(r.lines, r.rows_inserted, r.duplicates, r.quarantined) for r in res]
+    assert got == [(3, 2, 0, 1), (4, 2, 1, 1), (0, 0, 0, 0)]
+    assert con.sql("SELECT source_file, line_no FROM quarantine ORDER BY ALL").fetchall() == [(str(a), 2), (str(b), 3)]
+    rows = con.sql("SELECT request_id, source_file, line_no FROM requests ORDER BY request_id").fetchall()
+    assert rows == [("r1", str(a), 1), ("r2", str(a), 3), ("r3", str(b), 2), ("r4", str(b), 4)]
+    invariant_holds(con)

@@ -18,7 +18,7 @@ from dagster_duckdb import DuckDBResource
 from gatewaylens import checks, marts, serving
 from gatewaylens.config import settings
 from gatewaylens.db import sql_text
-from gatewaylens.ingest import IngestSummary, find_input_files, ingest_file
+from gatewaylens.ingest import IngestSummary, find_input_files, ingest_files
 from gatewaylens.report import frame_to_markdown
 
 from .landing import landing_folder
@@ -59,23 +59,24 @@ def requests(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.Ma
     cfg = settings()
     days = run_days(context)
 
+    def log_file(res) -> None:
+        if not res.skipped:
+            context.log.debug(
+                f"{res.path}: {res.lines} lines, {res.rows_inserted} rows, {res.duplicates} duplicates, "
+                f"{res.quarantined} quarantined, {res.merged} merged"
+            )
+
     def work(con):
-        summary = IngestSummary()
         started = time.perf_counter()
-        missing = []
+        missing, files = [], []
         for day in days:
             folder = landing_folder(day)
-            files = find_input_files([folder]) if folder.exists() else []
-            if not files:
+            found = find_input_files([folder]) if folder.exists() else []
+            if not found:
                 missing.append(day)
-            for f in files:
-                res = ingest_file(con, f, salt=cfg.salt)
-                summary.files.append(res)
-                if not res.skipped:
-                    context.log.debug(
-                        f"{f}: {res.lines} lines, {res.rows_inserted} rows, {res.duplicates} duplicates, "
-                        f"{res.quarantined} quarantined, {res.merged} merged"
-                    )
+            files.extend(found)
+        # Small files of consecutive days are staged in batches (one transaction each).
+        summary = IngestSummary(files=ingest_files(con, files, salt=cfg.salt, on_file=log_file))
         summary.seconds = time.perf_counter() - started
         per_day = con.sql(
             "SELECT day, count(*) AS requests, count(DISTINCT source_file) AS files, "

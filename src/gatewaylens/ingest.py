@@ -352,6 +352,18 @@ def _raw_lines(table: pa.Table, line_nos: list[int]) -> dict[int, str]:
     }
 
 
+FILE_SHIFT = 32  # staged line_no = (file number in the batch << 32) | line number in the file
+BATCH_LINES = 200_000  # small files are staged together up to this many lines (one transaction)
+
+
+@dataclass
+class _Item:
+    path: Path
+    probe: _Probe
+    result: FileResult
+    started: float
+
+
 def ingest_file(
     con: duckdb.DuckDBPyConnection,
     path: str | Path,
@@ -361,35 +373,99 @@ def ingest_file(
     force: bool = False,
 ) -> FileResult:
     """Ingest one file in one transaction. ``fmt`` forces a format (default: detect per line)."""
-    started = time.perf_counter()
-    path = Path(path)
-    source = str(path)
-    try:
-        probe = probe_file(path)
-    except (OSError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
-        return _record_unreadable(con, path, exc, started)
-    result = FileResult(path=source, content_sha256=probe.sha256, bytes=probe.bytes, lines=probe.lines)
-    if not force and _file_already_ingested(con, probe.sha256):
-        result.skipped = True
-        result.lines = 0
-        result.seconds = time.perf_counter() - started
-        return result
+    return ingest_files(con, [path], salt=salt, fmt=fmt, force=force)[0]
 
+
+def ingest_files(
+    con: duckdb.DuckDBPyConnection,
+    paths: Iterable[str | Path],
+    *,
+    salt: str,
+    fmt: str | None = None,
+    force: bool = False,
+    on_file: Callable[[FileResult], None] | None = None,
+    batch_lines: int = BATCH_LINES,
+) -> list[FileResult]:
+    """Ingest files in order. Small files are staged together in batches of up to ``batch_lines``
+    lines — one pass of the SQL and one transaction per batch, so a batch (and each of its files)
+    is wholly in or wholly out — because per-statement overhead dominates files of a few thousand
+    lines. A large file is staged alone and may take the read_json fast path."""
+    results: list[FileResult] = []
+    pending: list[_Item] = []
+    seen: set[str] = set()
+
+    def flush() -> None:
+        if pending:
+            done = _ingest_group(con, pending, salt=salt, fmt=fmt)
+            pending.clear()
+            for r in done:
+                results.append(r)
+                if on_file is not None:
+                    on_file(r)
+
+    for path in map(Path, paths):
+        started = time.perf_counter()
+        try:
+            probe = probe_file(path)
+        except (OSError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
+            flush()
+            results.append(_record_unreadable(con, path, exc, started))
+            if on_file is not None:
+                on_file(results[-1])
+            continue
+        result = FileResult(path=str(path), content_sha256=probe.sha256, bytes=probe.bytes, lines=probe.lines)
+        if not force and (probe.sha256 in seen or _file_already_ingested(con, probe.sha256)):
+            result.skipped, result.lines = True, 0
+            result.seconds = time.perf_counter() - started
+            flush()
+            results.append(result)
+            if on_file is not None:
+                on_file(result)
+            continue
+        seen.add(probe.sha256)
+        if probe.lines >= batch_lines // 2:
+            flush()
+            pending.append(_Item(path, probe, result, started))
+            flush()
+            continue
+        if pending and sum(i.probe.lines for i in pending) + probe.lines > batch_lines:
+            flush()
+        pending.append(_Item(path, probe, result, started))
+    flush()
+    return results
+
+
+def _ingest_group(con: duckdb.DuckDBPyConnection, items: list[_Item], *, salt: str, fmt: str | None) -> list[FileResult]:
+    """Stage, check and insert a group of files in one transaction."""
     now = dt.datetime.now(dt.timezone.utc)
     con.execute("SET VARIABLE gatewaylens_salt = ?", [salt])
-    lines: _Lines | None = None
-    registered = False
+    tables: list[pa.Table | None] = [None] * len(items)
+    rejected: list[tuple[int, str, str, str]] = []  # staged line_no, raw, reason, detail
+    registered = fast = False
+
+    def load_lines() -> pa.Table:
+        parts = []
+        for k, item in enumerate(items):
+            lines = split_lines(read_content(item.path))
+            shift = k << FILE_SHIFT
+            table = lines.table.set_column(0, "line_no", pc.add(lines.table["line_no"], shift))
+            parts.append(table)
+            rejected.extend((shift | ln, raw, reason, detail) for ln, raw, reason, detail in lines.rejected)
+        return pa.concat_tables(parts) if parts else parts
+
     try:
         # Staging writes only temp tables; the transaction covers every write to the warehouse.
-        fast = probe.lines > 0 and fmt in (None, canonical.NAME) and _stage_fast(con, path, probe)
+        only = items[0] if len(items) == 1 else None
+        fast = bool(only and only.probe.lines > 0 and fmt in (None, canonical.NAME) and _stage_fast(con, only.path, only.probe))
+        table = None
         if not fast:
-            lines = split_lines(read_content(path))
-            con.register("_gl_lines", lines.table)
+            table = load_lines()
+            con.register("_gl_lines", table)
             registered = True
             _stage(con, fmt)
         con.execute("BEGIN TRANSACTION")
         # New rows = rows that pass every check, minus duplicates: a request_id repeated in the
-        # file (first occurrence wins) or already stored. Only their line numbers are kept.
+        # input (first occurrence wins, in file then line order) or already stored.
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE _gl_new AS
                 SELECT min(line_no) AS line_no FROM _gl_staged
@@ -397,23 +473,29 @@ def ingest_file(
                 GROUP BY request_id
                 HAVING request_id NOT IN (SELECT request_id FROM requests)"""
         )
-        good, merged, new = (
-            int(x)
-            for x in con.execute(
-                f"""SELECT count(*) FILTER (WHERE NOT merged AND ({_COMMON_CHECKS}) IS NULL),
-                           count(*) FILTER (WHERE merged),
-                           (SELECT count(*) FROM _gl_new)
-                    FROM _gl_staged"""
-            ).fetchall()[0]
+        per_file = {
+            int(f): (int(good), int(merged))
+            for f, good, merged in con.execute(
+                f"""SELECT line_no >> {FILE_SHIFT},
+                           count(*) FILTER (WHERE NOT merged AND ({_COMMON_CHECKS}) IS NULL),
+                           count(*) FILTER (WHERE merged)
+                    FROM _gl_staged GROUP BY ALL"""
+            ).fetchall()
+        }
+        new_per_file = dict(
+            con.execute(f"SELECT line_no >> {FILE_SHIFT}, count(*) FROM _gl_new GROUP BY ALL").fetchall()
         )
+        paths = [str(i.path) for i in items]
         con.execute(
             f"""INSERT INTO requests
                 SELECT request_id, ts, day, source_format, app, user_hash, model, provider, status,
                        http_status, error_type, finish_reason, native_finish_reason, tools_offered,
                        tool_call_count, input_tokens, cached_tokens, output_tokens, reasoning_tokens,
-                       cost_usd, latency_ms, ttft_ms, streamed, attempts, ?, line_no, ?
+                       cost_usd, latency_ms, ttft_ms, streamed, attempts,
+                       list_extract(?, CAST((line_no >> {FILE_SHIFT}) + 1 AS BIGINT)),
+                       line_no & {(1 << FILE_SHIFT) - 1}, ?
                 FROM ({_NORMALISE}) WHERE line_no IN (SELECT line_no FROM _gl_new)""",
-            [source, now],
+            [paths, now],
         )
         con.execute(
             """INSERT INTO provider_attempts
@@ -427,30 +509,39 @@ def ingest_file(
                      FROM _gl_staged WHERE attempt_list IS NOT NULL AND line_no IN (SELECT line_no FROM _gl_new))"""
         )
         # A changed file is re-read whole: its earlier quarantine rows are replaced.
-        con.execute("DELETE FROM quarantine WHERE source_file = ?", [source])
+        con.execute("DELETE FROM quarantine WHERE list_contains(?, source_file)", [paths])
         bad = con.execute(
             f"""SELECT line_no, final_reason, source_format
                 FROM (SELECT line_no, source_format, {_COMMON_CHECKS} AS final_reason FROM _gl_staged)
                 WHERE final_reason IS NOT NULL ORDER BY line_no"""
         ).fetchall()
-        if bad and lines is None:  # fast path: read the few rejected lines' text back
-            lines = split_lines(read_content(path))
-        raw = _raw_lines(lines.table, [ln for ln, _, _ in bad]) if bad else {}
+        if bad and table is None:  # fast path: read the few rejected lines' text back
+            table = load_lines()
+        raw = _raw_lines(table, [ln for ln, _, _ in bad]) if bad else {}
+        mask = (1 << FILE_SHIFT) - 1
         quarantine_rows = [
-            (source, ln, raw[ln], reason, _explain(raw[ln], reason, sf), sf, now) for ln, reason, sf in bad
+            (paths[ln >> FILE_SHIFT], ln & mask, raw[ln], reason, _explain(raw[ln], reason, sf), sf, now)
+            for ln, reason, sf in bad
         ]
-        if lines is not None:
-            quarantine_rows += [(source, ln, text, reason, detail, None, now) for ln, text, reason, detail in lines.rejected]
+        quarantine_rows += [
+            (paths[ln >> FILE_SHIFT], ln & mask, text, reason, detail, None, now) for ln, text, reason, detail in rejected
+        ]
         _insert_quarantine(con, quarantine_rows)
-        result.rows_inserted = new
-        result.duplicates = good - new
-        result.quarantined = len(quarantine_rows)
-        result.merged = merged
-        con.execute(
-            "INSERT INTO ingested_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [source, probe.sha256, result.bytes, result.lines, result.rows_inserted, result.duplicates,
-             result.quarantined, result.merged, now],
-        )
+        quarantined = [0] * len(items)
+        for row in quarantine_rows:
+            quarantined[paths.index(row[0])] += 1
+        for k, item in enumerate(items):
+            good, merged = per_file.get(k, (0, 0))
+            r = item.result
+            r.rows_inserted = int(new_per_file.get(k, 0))
+            r.duplicates = good - r.rows_inserted
+            r.quarantined = quarantined[k]
+            r.merged = merged
+            r.fast_path = fast
+            con.execute(
+                "INSERT INTO ingested_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [r.path, r.content_sha256, r.bytes, r.lines, r.rows_inserted, r.duplicates, r.quarantined, r.merged, now],
+            )
         con.execute("COMMIT")
     except BaseException:
         _rollback(con)
@@ -458,9 +549,10 @@ def ingest_file(
     finally:
         if registered:
             con.unregister("_gl_lines")
-    result.fast_path = fast
-    result.seconds = time.perf_counter() - started
-    return result
+    finished = time.perf_counter()
+    for item in items:
+        item.result.seconds = finished - item.started
+    return [item.result for item in items]
 
 
 def _insert_quarantine(con: duckdb.DuckDBPyConnection, rows: list[tuple], chunk: int = 256) -> None:
@@ -515,12 +607,7 @@ def ingest_paths(
     files = find_input_files(paths)
     if fmt is not None:
         formats.get(fmt)  # fail fast on an unknown format name
-    summary = IngestSummary()
     started = time.perf_counter()
-    for f in files:
-        res = ingest_file(con, f, salt=salt, fmt=fmt, force=force)
-        summary.files.append(res)
-        if on_file is not None:
-            on_file(res)
+    summary = IngestSummary(files=ingest_files(con, files, salt=salt, fmt=fmt, force=force, on_file=on_file))
     summary.seconds = time.perf_counter() - started
     return summary

@@ -13,7 +13,7 @@ from gatewaylens import formats
 from gatewaylens.cli import app
 from gatewaylens.cli._common import DbOption, console, fail, out, resolve_db
 from gatewaylens.config import settings
-from gatewaylens.ingest import IngestSummary, MissingPathError, find_input_files, ingest_file
+from gatewaylens.ingest import IngestSummary, MissingPathError, find_input_files, ingest_files
 
 
 @app.command()
@@ -41,10 +41,11 @@ def ingest(
         TimeElapsedColumn(), console=console, transient=True,
     ) as progress:
         task = progress.add_task("", total=len(files))
-        for f in files:
-            progress.update(task, description=str(f))
-            summary.files.append(ingest_file(con, f, salt=cfg.salt, fmt=format, force=force))
+        def on_file(res) -> None:
+            progress.update(task, description=res.path)
             progress.advance(task)
+
+        summary.files = ingest_files(con, files, salt=cfg.salt, fmt=format, force=force, on_file=on_file)
     summary.seconds = time.perf_counter() - started
     con.close()
     out.print(
