@@ -53,7 +53,7 @@ demo: setup
 	  $(BIN)/gatewaylens generate --days $(DEMO_DAYS) --requests-per-day $(DEMO_REQUESTS_PER_DAY) \
 	    --seed $(DEMO_SEED) --bad-rate 0.002 --out $(GATEWAYLENS_LANDING); \
 	else echo "landing folder $(GATEWAYLENS_LANDING) already has logs; not generating"; fi
-	$(BIN)/python -m pipelines.materialize --all-landing --instance ephemeral
+	$(BIN)/python -m pipelines.materialize --all-landing
 	@echo ""
 	@echo "Dashboard:  http://$(HOST):$(PORT)"
 	@echo "Dagster UI: make dagster   (then http://127.0.0.1:3000)"
