@@ -294,22 +294,22 @@ def _stage_fast(con: duckdb.DuckDBPyConnection, path: Path, probe: _Probe) -> bo
     unfit = " OR ".join(
         [f"f_{n} IS NULL" for n in canonical.REQUIRED] + [f"f_{k} IS NOT NULL" for k in canonical.FOREIGN_KEYS]
     )
+    fragments = f"""(SELECT CAST(0 AS BIGINT) AS line_no, {renamed}
+                     FROM read_json(?, format = 'newline_delimited', records = true, columns = {columns},
+                                    compression = ?, maximum_object_size = {MAX_LINE_BYTES}))"""
+    con.execute("SET preserve_insertion_order = true")  # line numbers below depend on it
     try:
-        # Two steps on purpose: a fused query runs the checks on one thread behind the window.
         con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE _gl_fragments AS
-                SELECT row_number() OVER () AS line_no, {renamed}
-                FROM read_json(?, format = 'newline_delimited', records = true, columns = {columns},
-                               compression = ?, maximum_object_size = {MAX_LINE_BYTES})""",
+            "CREATE OR REPLACE TEMP TABLE _gl_staged AS "
+            + canonical.staged_from_fragments(fragments, extra=f"({unfit}) AS _unfit"),
             [str(path), "gzip" if probe.gzipped else "none"],
         )
     except duckdb.Error:
         return False
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE _gl_staged AS "
-        + canonical.staged_from_fragments("_gl_fragments", extra=f"({unfit}) AS _unfit")
-    )
-    con.execute("DROP TABLE _gl_fragments")
+    # Line numbers: with preserve_insertion_order (DuckDB's default) a CREATE TABLE AS keeps the
+    # reader's order, so a row's position in the new table is its line. (A row_number() window
+    # here would push the whole parse through one thread.)
+    con.execute("UPDATE _gl_staged SET line_no = rowid + 1")
     rows, unfit_rows = con.execute("SELECT count(*), count(*) FILTER (WHERE _unfit) FROM _gl_staged").fetchall()[0]
     if rows != probe.lines or unfit_rows:
         con.execute("DROP TABLE _gl_staged")
