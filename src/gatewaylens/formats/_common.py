@@ -107,9 +107,10 @@ class Fields:
         """Fragment text; NULL when absent or JSON null."""
         return f"nullif(CAST(f_{name} AS VARCHAR), 'null')"
 
-    def ok(self, name: str, kind: str) -> str:
+    @staticmethod
+    def ok(name: str, kind: str) -> str:
         """True when the field is absent/null or of the right JSON type."""
-        f = self.frag(name)
+        f = Fields.frag(name)
         if kind == "str":
             return f"({f} IS NULL OR starts_with({f}, '\"'))"
         if kind == "int":
@@ -124,8 +125,9 @@ class Fields:
             return f"({f} IS NULL OR starts_with({f}, '{{'))"
         raise ValueError(kind)
 
-    def value(self, name: str, kind: str) -> str:
-        f = self.frag(name)
+    @staticmethod
+    def value(name: str, kind: str) -> str:
+        f = Fields.frag(name)
         if kind == "str":
             return f"json_extract_string(f_{name}, '$')"
         if kind == "int":

@@ -10,6 +10,8 @@ integer; ``1.0`` is).
 
 from __future__ import annotations
 
+from gatewaylens.formats._common import Fields
+
 NAME = "canonical"
 
 # A line is canonical when it is an object carrying any of the canonical key fields.
@@ -70,36 +72,16 @@ def fragment_struct() -> str:
 
 def _f(name: str) -> str:
     """The fragment of a field as text (NULL when absent or JSON null)."""
-    return f"nullif(CAST(f_{name} AS VARCHAR), 'null')"
+    return Fields.frag(name)
 
 
 def _ok(name: str, kind: str) -> str:
     """SQL: true when the field is absent/null or of the right JSON type."""
-    f = _f(name)
-    if kind in ("str", "ts"):
-        return f"({f} IS NULL OR starts_with({f}, '\"'))"
-    if kind == "int":
-        return f"({f} IS NULL OR coalesce(TRY_CAST({f} AS DOUBLE) = TRY_CAST({f} AS BIGINT), false))"
-    if kind == "num":
-        return f"({f} IS NULL OR TRY_CAST({f} AS DOUBLE) IS NOT NULL)"
-    if kind == "bool":
-        return f"({f} IS NULL OR {f} IN ('true', 'false'))"
-    if kind == "list":
-        return f"({f} IS NULL OR starts_with({f}, '['))"
-    raise ValueError(kind)
+    return Fields.ok(name, "str" if kind == "ts" else kind)
 
 
 def _value(name: str, kind: str) -> str:
-    f = _f(name)
-    if kind in ("str", "ts"):
-        return f"json_extract_string(f_{name}, '$')"
-    if kind == "int":
-        return f"TRY_CAST({f} AS BIGINT)"
-    if kind == "num":
-        return f"TRY_CAST({f} AS DOUBLE)"
-    if kind == "bool":
-        return f"TRY_CAST({f} AS BOOLEAN)"
-    raise ValueError(kind)
+    return Fields.value(name, "str" if kind == "ts" else kind)
 
 
 def staged_from_fragments(source: str, extra: str = "") -> str:
