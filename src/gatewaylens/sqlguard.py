@@ -130,14 +130,14 @@ def _walk(node: object, inspection: Inspection, known: set[str] | None) -> None:
             name = str(fn.get("function_name", "")).lower()
             if name not in SAFE_TABLE_FUNCTIONS:
                 raise RefusedStatement(
-                    f"Refused: the table function {name}() is not allowed in the console (it may read "
+                    f"Refused: the table function {name}() is not allowed here (it may read "
                     "files or URLs). Query the tables listed in the schema browser instead."
                 )
         elif kind == "BASE_TABLE":
             table = str(node.get("table_name", ""))
             if any(m in table for m in _PATH_MARKERS) or table.lower().startswith(("http", "s3")):
                 raise RefusedStatement(
-                    f"Refused: {table!r} looks like a file path or URL used as a table; the console only "
+                    f"Refused: {table!r} looks like a file path or URL used as a table; gatewaylens SQL only "
                     "reads the tables of the serving snapshot (see the schema browser)."
                 )
             inspection.tables.add(table.lower())
@@ -172,13 +172,13 @@ def inspect_sql(sql: str, known_tables: Iterable[str] | None = None) -> Inspecti
         raise RefusedStatement(f"Could not parse the statement: {exc}") from None
     if len(statements) != 1:
         raise RefusedStatement(
-            f"Refused: {len(statements)} statements given; the console runs exactly one SELECT at a time."
+            f"Refused: {len(statements)} statements given; give exactly one SELECT at a time."
         )
     kind = _type_name(statements[0].type)
     if kind != "SELECT":
         what = _TYPE_ADVICE.get(kind, "is not a read-only query")
         raise RefusedStatement(
-            f"Refused: {kind} {what}. The console is read-only: only SELECT (WITH, FROM, DESCRIBE, SHOW, "
+            f"Refused: {kind} {what}. Ad-hoc SQL is read-only: only SELECT (WITH, FROM, DESCRIBE, SHOW, "
             "SUMMARIZE) statements are allowed."
         )
     body = text.rstrip().rstrip(";").rstrip()
@@ -192,7 +192,7 @@ def inspect_sql(sql: str, known_tables: Iterable[str] | None = None) -> Inspecti
         unknown = sorted(t for t in inspection.tables - inspection.ctes if t not in known)
         if unknown:
             raise RefusedStatement(
-                f"Unknown table {', '.join(unknown)}: the console reads only the snapshot's tables and "
+                f"Unknown table {', '.join(unknown)}: ad-hoc SQL reads only the snapshot's tables and "
                 "views (see the schema browser)."
             )
     return inspection
