@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import hashlib
+import json
 import time
 import zlib
 from collections.abc import Callable, Iterable
@@ -279,6 +280,29 @@ def _file_already_ingested(con: duckdb.DuckDBPyConnection, sha: str) -> bool:
     return bool(con.execute("SELECT count(*) FROM ingested_files WHERE content_sha256 = ?", [sha]).fetchall()[0][0])
 
 
+class _Pairs(list):
+    """A JSON object's (key, value) pairs in order, duplicates kept (json object_pairs_hook)."""
+
+
+def _first_line_unfit(path: Path, gzipped: bool) -> bool:
+    """True when the file's first line is certainly a row the fast path would reject: a JSON
+    object that lacks a required canonical key or carries (non-null) a key of another format.
+    Such a file would only pay a whole read_json pass before falling back, so it goes straight
+    to the per-line path. Any doubt (unreadable, not JSON, not an object) returns False."""
+    try:
+        with (gzip.open if gzipped else open)(path, "rb") as fh:
+            first = fh.readline(MAX_LINE_BYTES + 1)
+        pairs = json.loads(first.decode("utf-8"), object_pairs_hook=_Pairs)
+    except (OSError, EOFError, zlib.error, gzip.BadGzipFile, UnicodeDecodeError, ValueError, RecursionError):
+        return False
+    if not isinstance(pairs, _Pairs):
+        return False  # not an object
+    keys = {k for k, _ in pairs}
+    if any(r not in keys for r in canonical.REQUIRED):
+        return True
+    return any(k in keys and all(v is not None for kk, v in pairs if kk == k) for k in canonical.FOREIGN_KEYS)
+
+
 def _stage_fast(con: duckdb.DuckDBPyConnection, path: Path, probe: _Probe) -> bool:
     """Fast path for clean canonical files: DuckDB's parallel read_json cuts every field out as
     a JSON fragment straight from the file, and canonical.staged_from_fragments checks them.
@@ -288,6 +312,8 @@ def _stage_fast(con: duckdb.DuckDBPyConnection, path: Path, probe: _Probe) -> bo
     row must carry request_id, ts and model and none of the keys that mark another format. Any
     doubt returns False and the caller takes the per-line path, which explains every line.
     """
+    if _first_line_unfit(path, probe.gzipped):
+        return False
     names = [n for n, _ in canonical.FIELDS] + list(canonical.FOREIGN_KEYS)
     columns = "{" + ", ".join(f"'{n}': 'JSON'" for n in names) + "}"
     renamed = ", ".join(f'"{n}" AS f_{n}' for n in names)
