@@ -159,7 +159,7 @@ class _Lines:
     rejected: list[tuple[int, str, str, str]]  # (line_no, raw_line, reason, detail)
 
 
-BATCH_ROWS = 65_536  # Arrow record batches DuckDB can scan in parallel
+BATCH_ROWS = 16_384  # Arrow record batches DuckDB can scan in parallel (small enough to balance 2+ threads)
 
 
 def split_lines(content: bytes) -> _Lines:
@@ -298,7 +298,8 @@ def _first_line_unfit(path: Path, gzipped: bool) -> bool:
     if not isinstance(pairs, _Pairs):
         return False  # not an object
     keys = {k for k, _ in pairs}
-    if any(r not in keys for r in canonical.REQUIRED):
+    folded = {k.casefold() for k in keys}  # in case the reader matches column names loosely
+    if any(r.casefold() not in folded for r in canonical.REQUIRED):
         return True
     return any(k in keys and all(v is not None for kk, v in pairs if kk == k) for k in canonical.FOREIGN_KEYS)
 
