@@ -127,8 +127,28 @@ def staged_sql(source: str) -> str:
                    coalesce({v['prompt_tokens']}, {v['usage_prompt_tokens']}) AS in_tok,
                    coalesce({v['completion_tokens']}, {v['usage_completion_tokens']}) AS out_tok
             FROM {F.cut(source)}
-        ), r AS (
-            SELECT *,
+        ), r AS MATERIALIZED (
+            -- Only typed per-row results leave this CTE (it is read twice, so DuckDB materialises
+            -- it): carrying the JSON fragments through would copy every one of them.
+            SELECT line_no, t_start, t_end, t_first, in_tok, out_tok,
+                   {v['response_cost']} AS cost_one,
+                   coalesce({v['key_alias']}, {v['team_alias']}) AS app,
+                   coalesce({v['end_user']}, {v['key_user_id']}) AS user_raw,
+                   coalesce(CASE WHEN starts_with({model}, {cp} || '/') THEN substr({model}, length({cp}) + 2) ELSE {model} END,
+                            {v['response_model']}) AS model,
+                   CASE WHEN {status} = 'failure' THEN 'error' ELSE 'success' END AS status,
+                   CASE WHEN {status} = 'failure' THEN coalesce({v['error_class']}, 'error') END AS error_type,
+                   CASE WHEN {status} = 'failure' THEN 'error'
+                        WHEN starts_with({fr('tool_calls')}, '[') AND json_array_length(f_tool_calls) > 0
+                             AND coalesce({finish_sql(v['finish_reason'])}, 'stop') = 'stop' THEN 'tool_calls'
+                        ELSE {finish_sql(v['finish_reason'])} END AS finish_reason,
+                   {v['finish_reason']} AS native_finish_reason,
+                   CASE WHEN {fr('model_parameters')} IS NOT NULL
+                        THEN coalesce(json_array_length(f_model_parameters, '$.tools') > 0, false) END AS tools_offered,
+                   CASE WHEN starts_with({fr('tool_calls')}, '[') THEN CAST(json_array_length(f_tool_calls) AS INTEGER) END AS tool_call_count,
+                   {v['cached_tokens']} AS cached_tokens,
+                   {v['reasoning_tokens']} AS reasoning_tokens,
+                   {v['stream']} AS streamed,
                    CASE
                        WHEN {fr('id')} IS NULL AND {fr('trace_id')} IS NULL THEN 'missing required field: id'
                        WHEN {fr('start')} IS NULL THEN 'missing required field: startTime'
@@ -155,7 +175,7 @@ def staged_sql(source: str) -> str:
                    arg_max(line_no, (t_start, line_no)) AS final_line,
                    min(t_start) AS t0,
                    max(t_end) AS t1,
-                   sum({v['response_cost']}) AS cost,
+                   sum(cost_one) AS cost,
                    count(*) AS n,
                    list(att ORDER BY t_start, line_no) AS atts
             FROM r WHERE reason IS NULL GROUP BY rid
@@ -167,31 +187,26 @@ def staged_sql(source: str) -> str:
             coalesce(r.line_no <> g.final_line, false) AS merged,
             r.rid AS request_id,
             g.t0 AS ts,
-            coalesce({v['key_alias']}, {v['team_alias']}) AS app,
-            coalesce({v['end_user']}, {v['key_user_id']}) AS user_raw,
+            r.app,
+            r.user_raw,
             CAST(NULL AS VARCHAR) AS user_hash,
-            coalesce(CASE WHEN starts_with({model}, {cp} || '/') THEN substr({model}, length({cp}) + 2) ELSE {model} END,
-                     {v['response_model']}) AS model,
+            r.model,
             r.att.provider AS provider,
-            CASE WHEN {status} = 'failure' THEN 'error' ELSE 'success' END AS status,
+            r.status,
             r.att.http_status AS http_status,
-            CASE WHEN {status} = 'failure' THEN coalesce({v['error_class']}, 'error') END AS error_type,
-            CASE WHEN {status} = 'failure' THEN 'error'
-                 WHEN starts_with({fr('tool_calls')}, '[') AND json_array_length(f_tool_calls) > 0
-                      AND coalesce({finish_sql(v['finish_reason'])}, 'stop') = 'stop' THEN 'tool_calls'
-                 ELSE {finish_sql(v['finish_reason'])} END AS finish_reason,
-            {v['finish_reason']} AS native_finish_reason,
-            CASE WHEN {fr('model_parameters')} IS NOT NULL
-                 THEN coalesce(json_array_length(f_model_parameters, '$.tools') > 0, false) END AS tools_offered,
-            CASE WHEN starts_with({fr('tool_calls')}, '[') THEN CAST(json_array_length(f_tool_calls) AS INTEGER) END AS tool_call_count,
+            r.error_type,
+            r.finish_reason,
+            r.native_finish_reason,
+            r.tools_offered,
+            r.tool_call_count,
             r.in_tok AS input_tokens,
-            {v['cached_tokens']} AS cached_tokens,
+            r.cached_tokens,
             r.out_tok AS output_tokens,
-            {v['reasoning_tokens']} AS reasoning_tokens,
+            r.reasoning_tokens,
             g.cost AS cost_usd,
             (epoch_us(g.t1) - epoch_us(g.t0)) / 1000.0 AS latency_ms,
-            CASE WHEN {v['stream']} THEN (epoch_us(r.t_first) - epoch_us(g.t0)) / 1000.0 END AS ttft_ms,
-            {v['stream']} AS streamed,
+            CASE WHEN r.streamed THEN (epoch_us(r.t_first) - epoch_us(g.t0)) / 1000.0 END AS ttft_ms,
+            r.streamed,
             g.atts AS attempt_list
         FROM r LEFT JOIN g ON g.rid = r.rid AND r.reason IS NULL
     """
