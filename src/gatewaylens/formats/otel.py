@@ -77,6 +77,23 @@ def _a(name: str) -> str:
     return f"v[list_position(k, '{name}')]"
 
 
+# Attributes read after the per-span checks: cut out as plain columns there, so the CTEs that
+# DuckDB materialises (read more than once) do not carry every span's key/value lists.
+_KEPT_ATTRS = (
+    "gen_ai.provider.name", "gen_ai.system", "http.response.status_code", "error.type", "user.id", "enduser.id",
+    "gen_ai.response.model", "gen_ai.response.finish_reasons", "gen_ai.usage.input_tokens",
+    "gen_ai.usage.prompt_tokens", "gen_ai.usage.cache_read.input_tokens", "gen_ai.usage.output_tokens",
+    "gen_ai.usage.completion_tokens", "gen_ai.usage.reasoning.output_tokens",
+)
+
+
+def _c(name: str) -> str:
+    """Column holding attribute ``name`` after the checks (see _KEPT_ATTRS)."""
+    if name not in _KEPT_ATTRS:
+        raise ValueError(name)
+    return '"a:' + name + '"'
+
+
 def _spans(source: str) -> str:
     """One row per span of every line: OTLP lines are unnested, flattened lines are one span."""
     otlp_scalars = "['$.traceId', '$.spanId', '$.parentSpanId', '$.name', '$.startTimeUnixNano', '$.endTimeUnixNano', '$.status.code']"
@@ -96,8 +113,12 @@ def _spans(source: str) -> str:
             FROM otlp_lines
         ),
         otlp AS (
-            SELECT line_no, res, unnest(spans) AS sp, unnest(range(len(spans))) AS span_idx
-            FROM otlp_raw
+            -- the resource's service.name once per line, not once per span
+            SELECT line_no, app, unnest(spans) AS sp, unnest(range(len(spans))) AS span_idx
+            FROM (SELECT line_no, spans,
+                         json_extract_string(res, '$.attributes[*].value.*')[
+                             list_position(json_extract_string(res, '$.attributes[*].key'), 'service.name')] AS app
+                  FROM otlp_raw)
         ),
         otlp_spans AS (
             SELECT line_no, span_idx, 'otlp' AS shape,
@@ -105,8 +126,7 @@ def _spans(source: str) -> str:
                    s[5] AS start_raw, s[6] AS end_raw, s[7] AS status_code,
                    json_extract_string(sp, '$.attributes[*].key') AS k,
                    json_extract_string(sp, '$.attributes[*].value.*') AS v,
-                   json_extract_string(res, '$.attributes[*].key') AS rk,
-                   json_extract_string(res, '$.attributes[*].value.*') AS rv,
+                   app,
                    json_type(sp, '$.attributes') AS attr_type
             FROM (SELECT *, json_extract_string(sp, {otlp_scalars}) AS s FROM otlp)
         ),
@@ -117,7 +137,7 @@ def _spans(source: str) -> str:
                    s[8] AS start_raw, s[9] AS end_raw, s[10] AS status_code,
                    json_keys(line, '$.attributes') AS k,
                    json_extract_string(line, '$.attributes.*') AS v,
-                   ['service.name'] AS rk, [s[11]] AS rv,
+                   s[11] AS app,
                    json_type(line, '$.attributes') AS attr_type
             FROM (SELECT line_no, line, json_extract_string(line, {flat_scalars}) AS s
                   FROM {source} WHERE line_no NOT IN (SELECT line_no FROM otlp_lines))
@@ -146,6 +166,7 @@ def staged_sql(source: str) -> str:
         for a in _INT_ATTRS
     )
     ops = ", ".join(f"'{o}'" for o in MODEL_CALL_OPS)
+    finish_attr = "r." + _c("gen_ai.response.finish_reasons")
     line_ids = f"SELECT DISTINCT line_no FROM {source}"
     return f"""
         WITH {_spans(source)},
@@ -163,8 +184,9 @@ def staged_sql(source: str) -> str:
                    coalesce({_a('gen_ai.request.model')}, {_a('gen_ai.response.model')}) AS req_model
             FROM (SELECT * FROM otlp_spans UNION ALL BY NAME SELECT * FROM flat_spans)
         ),
-        checked AS (
-            SELECT *,
+        checked AS MATERIALIZED (
+            SELECT line_no, span_idx, op, tid, sid, pid, t_start, t_end, failed, req_model, app,
+                   {", ".join(f"{_a(n)} AS {_c(n)}" for n in _KEPT_ATTRS)},
                    CASE
                        WHEN attr_type IS NOT NULL AND attr_type NOT IN ('ARRAY', 'OBJECT', 'NULL')
                            THEN 'wrong type: attributes must be a key/value list or an object'
@@ -206,10 +228,10 @@ def staged_sql(source: str) -> str:
                    min(t_start) AS t0,
                    max(coalesce(t_end, t_start)) AS t1,
                    list({{
-                       'provider': {provider_sql(f"coalesce({_a('gen_ai.provider.name')}, {_a('gen_ai.system')})")},
-                       'http_status': coalesce(TRY_CAST({_a('http.response.status_code')} AS INTEGER),
-                                               CASE WHEN TRY_CAST({_a('error.type')} AS INTEGER) BETWEEN 100 AND 599
-                                                    THEN TRY_CAST({_a('error.type')} AS INTEGER) END,
+                       'provider': {provider_sql(f"coalesce({_c('gen_ai.provider.name')}, {_c('gen_ai.system')})")},
+                       'http_status': coalesce(TRY_CAST({_c('http.response.status_code')} AS INTEGER),
+                                               CASE WHEN TRY_CAST({_c('error.type')} AS INTEGER) BETWEEN 100 AND 599
+                                                    THEN TRY_CAST({_c('error.type')} AS INTEGER) END,
                                                CASE WHEN NOT failed THEN 200 END),
                        'latency_ms': (epoch_us(t_end) - epoch_us(t_start)) / 1000.0,
                        'ts': t_start
@@ -280,29 +302,29 @@ def staged_sql(source: str) -> str:
             l.reason IS NULL AND l.no_rep AS merged,
             r.tid || '-' || r.sid AS request_id,
             r.t0 AS ts,
-            r.rv[list_position(r.rk, 'service.name')] AS app,
-            coalesce(r.v[list_position(r.k, 'user.id')], r.v[list_position(r.k, 'enduser.id')]) AS user_raw,
+            r.app,
+            coalesce(r."a:user.id", r."a:enduser.id") AS user_raw,
             CAST(NULL AS VARCHAR) AS user_hash,
-            coalesce(r.v[list_position(r.k, 'gen_ai.response.model')], r.req_model) AS model,
+            coalesce(r."a:gen_ai.response.model", r.req_model) AS model,
             r.atts[-1].provider AS provider,
             CASE WHEN r.failed THEN 'error' ELSE 'success' END AS status,
             r.atts[-1].http_status AS http_status,
-            CASE WHEN r.failed THEN coalesce(r.v[list_position(r.k, 'error.type')], 'error') END AS error_type,
+            CASE WHEN r.failed THEN coalesce(r."a:error.type", 'error') END AS error_type,
             CASE WHEN r.failed THEN 'error'
                  -- a response whose tool calls were executed is a tool call, whatever the native
                  -- reason (Gemini reports STOP alongside function calls)
-                 WHEN r.tools_n > 0 AND coalesce({finish_sql(_first_finish("r.v[list_position(r.k, 'gen_ai.response.finish_reasons')]"))}, 'stop') = 'stop'
+                 WHEN r.tools_n > 0 AND coalesce({finish_sql(_first_finish(finish_attr))}, 'stop') = 'stop'
                      THEN 'tool_calls'
-                 ELSE {finish_sql(_first_finish("r.v[list_position(r.k, 'gen_ai.response.finish_reasons')]"))} END AS finish_reason,
-            {_first_finish("r.v[list_position(r.k, 'gen_ai.response.finish_reasons')]")} AS native_finish_reason,
+                 ELSE {finish_sql(_first_finish(finish_attr))} END AS finish_reason,
+            {_first_finish(finish_attr)} AS native_finish_reason,
             CAST(NULL AS BOOLEAN) AS tools_offered,
             CAST(r.tools_n AS INTEGER) AS tool_call_count,
-            TRY_CAST(coalesce(r.v[list_position(r.k, 'gen_ai.usage.input_tokens')],
-                              r.v[list_position(r.k, 'gen_ai.usage.prompt_tokens')]) AS BIGINT) AS input_tokens,
-            TRY_CAST(r.v[list_position(r.k, 'gen_ai.usage.cache_read.input_tokens')] AS BIGINT) AS cached_tokens,
-            TRY_CAST(coalesce(r.v[list_position(r.k, 'gen_ai.usage.output_tokens')],
-                              r.v[list_position(r.k, 'gen_ai.usage.completion_tokens')]) AS BIGINT) AS output_tokens,
-            TRY_CAST(r.v[list_position(r.k, 'gen_ai.usage.reasoning.output_tokens')] AS BIGINT) AS reasoning_tokens,
+            TRY_CAST(coalesce(r."a:gen_ai.usage.input_tokens",
+                              r."a:gen_ai.usage.prompt_tokens") AS BIGINT) AS input_tokens,
+            TRY_CAST(r."a:gen_ai.usage.cache_read.input_tokens" AS BIGINT) AS cached_tokens,
+            TRY_CAST(coalesce(r."a:gen_ai.usage.output_tokens",
+                              r."a:gen_ai.usage.completion_tokens") AS BIGINT) AS output_tokens,
+            TRY_CAST(r."a:gen_ai.usage.reasoning.output_tokens" AS BIGINT) AS reasoning_tokens,
             CAST(NULL AS DOUBLE) AS cost_usd,
             (epoch_us(r.t1) - epoch_us(r.t0)) / 1000.0 AS latency_ms,
             CAST(NULL AS DOUBLE) AS ttft_ms,
