@@ -149,6 +149,13 @@ class Fields:
         )
 
 
+def any_key_sql(keys: str, names: list[str] | tuple[str, ...]) -> str:
+    """SQL: true when the list ``keys`` holds any of ``names`` (package constants). A chain of
+    ``list_has`` is about 3x faster than ``list_has_any`` with a constant list in DuckDB 2.0,
+    which matters for detection (evaluated for every line)."""
+    return "(" + " OR ".join(f"list_has({keys}, {q(n)})" for n in names) + ")"
+
+
 def _split(path: str) -> list[str]:
     out, cur, quoted = [], "", False
     for ch in path:

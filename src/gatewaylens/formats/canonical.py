@@ -10,13 +10,13 @@ integer; ``1.0`` is).
 
 from __future__ import annotations
 
-from gatewaylens.formats._common import Fields
+from gatewaylens.formats._common import Fields, any_key_sql
 
 NAME = "canonical"
 
 # A line is canonical when it is an object carrying any of the canonical key fields.
 # `keys` is the list of the line's top-level keys (computed once by formats.detect_sql).
-DETECT = "list_has_any(keys, ['request_id', 'ts', 'model'])"
+DETECT = any_key_sql("keys", ["request_id", "ts", "model"])
 
 # (field, kind). Kinds: str, ts, int, num, bool, list.
 FIELDS: list[tuple[str, str]] = [

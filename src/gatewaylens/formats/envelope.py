@@ -33,11 +33,11 @@ is never read.
 
 from __future__ import annotations
 
-from gatewaylens.formats._common import Fields, epoch_or_iso_sql, finish_sql, provider_sql
+from gatewaylens.formats._common import Fields, any_key_sql, epoch_or_iso_sql, finish_sql, provider_sql
 
 NAME = "envelope"
 
-DETECT = "list_has(keys, 'response') AND list_has_any(keys, ['ts', 'timestamp'])"
+DETECT = "list_has(keys, 'response') AND " + any_key_sql("keys", ["ts", "timestamp"])
 
 _P = {
     "ts": "ts",

@@ -26,11 +26,11 @@ moderation, rerank, files/batches) are quarantined as 'unsupported call_type'.
 
 from __future__ import annotations
 
-from gatewaylens.formats._common import Fields, epoch_or_iso_sql, finish_sql, provider_sql
+from gatewaylens.formats._common import Fields, any_key_sql, epoch_or_iso_sql, finish_sql, provider_sql
 
 NAME = "litellm"
 
-DETECT = "list_has_any(keys, ['call_type', 'startTime', 'custom_llm_provider', 'model_group', 'standard_logging_object'])"
+DETECT = any_key_sql("keys", ["call_type", "startTime", "custom_llm_provider", "model_group", "standard_logging_object"])
 
 KINDS: dict[str, str] = {
     "id": "str",

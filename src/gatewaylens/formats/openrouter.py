@@ -18,15 +18,16 @@ request's ts is used), exact tool_call_count (1 when finish_reason is tool_calls
 
 from __future__ import annotations
 
-from gatewaylens.formats._common import Fields, epoch_or_iso_sql, finish_sql, provider_sql
+from gatewaylens.formats._common import Fields, any_key_sql, epoch_or_iso_sql, finish_sql, provider_sql
 
 NAME = "openrouter"
 
 # Keys that only an OpenRouter generation record carries (or the {"data": ...} wrapper).
-_KEYS = "['provider_responses', 'native_tokens_prompt', 'tokens_prompt', 'generation_time', 'is_byok']"
+_KEYS = ["provider_responses", "native_tokens_prompt", "tokens_prompt", "generation_time", "is_byok"]
 DETECT = (
-    f"list_has_any(keys, {_KEYS}) OR (keys = ['data'] AND "
-    f"list_has_any(json_keys(line, '$.data'), {_KEYS}))"
+    any_key_sql("keys", _KEYS) + " OR (keys = ['data'] AND "
+    # rare wrapped lines: one list_has_any, so the wrapper's keys are parsed once
+    f"list_has_any(json_keys(line, '$.data'), {_KEYS!r}))"
 )
 
 KINDS: dict[str, str] = {

@@ -39,13 +39,13 @@ the file, are quarantined with a reason saying so.
 
 from __future__ import annotations
 
-from gatewaylens.formats._common import finish_sql, provider_sql
+from gatewaylens.formats._common import any_key_sql, finish_sql, provider_sql
 
 NAME = "otel"
 
 DETECT = (
     "list_has(keys, 'resourceSpans') OR "
-    "(list_has(keys, 'attributes') AND list_has_any(keys, ['start_time', 'startTimeUnixNano', 'context', 'span_id']))"
+    "(list_has(keys, 'attributes') AND " + any_key_sql("keys", ["start_time", "startTimeUnixNano", "context", "span_id"]) + ")"
 )
 
 MODEL_CALL_OPS = ("chat", "text_completion", "generate_content")
