@@ -177,7 +177,9 @@ def staged_sql(source: str) -> str:
                    max(t_end) AS t1,
                    sum(cost_one) AS cost,
                    count(*) AS n,
-                   list(att ORDER BY t_start, line_no) AS atts
+                   -- in (startTime, line) order; sorting the collected list is cheaper than an
+                   -- ordered aggregate (line numbers are unique, so att itself never decides)
+                   [x.att FOR x IN list_sort(list({{'t': t_start, 'l': line_no, 'att': att}}))] AS atts
             FROM r WHERE reason IS NULL GROUP BY rid
         )
         SELECT
