@@ -304,16 +304,16 @@ class _Pairs(list):
     """A JSON object's (key, value) pairs in order, duplicates kept (json object_pairs_hook)."""
 
 
-def _first_line_unfit(path: Path, gzipped: bool) -> bool:
-    """True when the file's first line is certainly a row the fast path would reject: a JSON
-    object that lacks a required canonical key or carries (non-null) a key of another format.
-    Such a file would only pay a whole read_json pass before falling back, so it goes straight
-    to the per-line path. Any doubt (unreadable, not JSON, not an object) returns False."""
+PEEK_LINES = 100  # lines read ahead to decide whether the read_json fast path can succeed
+
+
+def _unfit_row(line: bytes) -> bool:
+    """True when ``line`` is certainly a row the fast path would reject: a JSON object that lacks
+    a required canonical key or carries (non-null) a key of another format. Any doubt (not JSON,
+    not an object, not UTF-8) returns False."""
     try:
-        with (gzip.open if gzipped else open)(path, "rb") as fh:
-            first = fh.readline(MAX_LINE_BYTES + 1)
-        pairs = json.loads(first.decode("utf-8"), object_pairs_hook=_Pairs)
-    except (OSError, EOFError, zlib.error, gzip.BadGzipFile, UnicodeDecodeError, ValueError, RecursionError):
+        pairs = json.loads(line.decode("utf-8"), object_pairs_hook=_Pairs)
+    except (UnicodeDecodeError, ValueError, RecursionError):
         return False
     if not isinstance(pairs, _Pairs):
         return False  # not an object
@@ -322,6 +322,23 @@ def _first_line_unfit(path: Path, gzipped: bool) -> bool:
     if any(r.casefold() not in folded for r in canonical.REQUIRED):
         return True
     return any(k in keys and all(v is not None for kk, v in pairs if kk == k) for k in canonical.FOREIGN_KEYS)
+
+
+def _head_unfit(path: Path, gzipped: bool, lines: int = PEEK_LINES) -> bool:
+    """True when one of the file's first ``lines`` lines is certainly unfit for the fast path
+    (:func:`_unfit_row`). Such a file (another format, or a mix) would only pay a whole
+    read_json pass before falling back, so it goes straight to the per-line path."""
+    try:
+        with (gzip.open if gzipped else open)(path, "rb") as fh:
+            for _ in range(lines):
+                line = fh.readline(MAX_LINE_BYTES + 1)
+                if not line:
+                    return False
+                if _unfit_row(line):
+                    return True
+    except (OSError, EOFError, zlib.error, gzip.BadGzipFile):
+        return False
+    return False
 
 
 def _stage_fast(con: duckdb.DuckDBPyConnection, path: Path, probe: _Probe) -> bool:
@@ -333,7 +350,7 @@ def _stage_fast(con: duckdb.DuckDBPyConnection, path: Path, probe: _Probe) -> bo
     row must carry request_id, ts and model and none of the keys that mark another format. Any
     doubt returns False and the caller takes the per-line path, which explains every line.
     """
-    if _first_line_unfit(path, probe.gzipped):
+    if _head_unfit(path, probe.gzipped):
         return False
     names = [n for n, _ in canonical.FIELDS] + list(canonical.FOREIGN_KEYS)
     columns = "{" + ", ".join(f"'{n}': 'JSON'" for n in names) + "}"
@@ -376,8 +393,8 @@ def _stage(con: duckdb.DuckDBPyConnection, fmt: str | None) -> None:
         source = "_gl_lines"
         if len(present) > 1:
             con.execute(
-                "CREATE OR REPLACE TEMP VIEW _gl_fmt_lines AS SELECT l.line_no, l.line FROM _gl_lines l "
-                f"JOIN _gl_detected d USING (line_no) WHERE d.fmt = '{name}'"
+                "CREATE OR REPLACE TEMP VIEW _gl_fmt_lines AS SELECT line_no, line FROM _gl_lines "
+                f"WHERE line_no IN (SELECT line_no FROM _gl_detected WHERE fmt = '{name}')"
             )
             source = "_gl_fmt_lines"
         con.execute(f"INSERT INTO _gl_staged {formats.get(name).staged_sql(source)}")
