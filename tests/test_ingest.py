@@ -273,3 +273,12 @@ def test_batched_small_files_keep_per_file_accounting(con, tmp_path):
     rows = con.sql("SELECT request_id, source_file, line_no FROM requests ORDER BY request_id").fetchall()
     assert rows == [("r1", str(a), 1), ("r2", str(a), 3), ("r3", str(b), 2), ("r4", str(b), 4)]
     invariant_holds(con)
+
+
+def test_file_whose_every_line_is_rejected_on_bytes(con, tmp_path):
+    f = tmp_path / "a.jsonl"
+    f.write_bytes(b'{"request_id": "r1", "app": "caf\xe9"}\n')
+    s = ingest_paths(con, [f], salt=SALT)
+    assert (s.lines, s.rows_inserted, s.quarantined) == (1, 0, 1)
+    assert con.sql("SELECT reason FROM quarantine").fetchall() == [("invalid UTF-8",)]
+    invariant_holds(con)
