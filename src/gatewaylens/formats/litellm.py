@@ -89,19 +89,8 @@ F = Fields(
     },
     wrapper="standard_logging_object",
 )
-LABELS = {
-    "key_alias": "metadata.user_api_key_alias",
-    "team_alias": "metadata.user_api_key_team_alias",
-    "key_user_id": "metadata.user_api_key_user_id",
-    "error_class": "error_information.error_class",
-    "finish_reason": "response.choices[0].finish_reason",
-    "tool_calls": "response.choices[0].message.tool_calls",
-    "reasoning_tokens": "response.usage.completion_tokens_details.reasoning_tokens",
-    "cached_tokens": "response.usage.prompt_tokens_details.cached_tokens",
-    "usage_prompt_tokens": "response.usage.prompt_tokens",
-    "usage_completion_tokens": "response.usage.completion_tokens",
-    "response_model": "response.model",
-}
+# Reasons name a nested field by its path in the record.
+LABELS = {n: p for n, p in F.paths.items() if n in KINDS and n != p}
 # call_type values that are not text generation (LiteLLM's CallTypes), sync and async forms.
 _NOT_GENERATION = (
     "^a?(embedding|image_generation|image_edit|image_variation|moderation|transcription|speech|rerank|ocr|search"
