@@ -551,6 +551,10 @@ def _ingest_group(con: duckdb.DuckDBPyConnection, items: list[_Item], *, salt: s
             con.execute(f"SELECT line_no >> {FILE_SHIFT}, count(*) FROM _gl_new GROUP BY ALL").fetchall()
         )
         paths = [str(i.path) for i in items]
+        # Usually every good row is new (no duplicates): then the good-row test stands in for the
+        # semi-join against _gl_new, which costs about a third of the inserts.
+        all_new = sum(new_per_file.values()) == sum(good for good, _ in per_file.values())
+        is_new = f"NOT merged AND ({_COMMON_CHECKS}) IS NULL" if all_new else "line_no IN (SELECT line_no FROM _gl_new)"
         con.execute(
             f"""INSERT INTO requests
                 SELECT request_id, ts, day, source_format, app, user_hash, model, provider, status,
@@ -559,19 +563,19 @@ def _ingest_group(con: duckdb.DuckDBPyConnection, items: list[_Item], *, salt: s
                        cost_usd, latency_ms, ttft_ms, streamed, attempts,
                        list_extract(?, CAST((line_no >> {FILE_SHIFT}) + 1 AS BIGINT)),
                        line_no & {(1 << FILE_SHIFT) - 1}, ?
-                FROM ({_NORMALISE}) WHERE line_no IN (SELECT line_no FROM _gl_new)""",
+                FROM ({_NORMALISE}){"" if all_new else " WHERE " + is_new}""",
             [paths, now],
         )
         con.execute(
-            """INSERT INTO provider_attempts
+            f"""INSERT INTO provider_attempts
                SELECT request_id, 1, provider, http_status, latency_ms, ts, CAST(timezone('UTC', ts) AS DATE)
                FROM _gl_staged
-               WHERE attempt_list IS NULL AND provider IS NOT NULL AND line_no IN (SELECT line_no FROM _gl_new)
+               WHERE attempt_list IS NULL AND provider IS NOT NULL AND {is_new}
                UNION ALL
                SELECT request_id, CAST(i AS INTEGER), att.provider, att.http_status, att.latency_ms,
                       coalesce(att.ts, ts), CAST(timezone('UTC', ts) AS DATE)
                FROM (SELECT request_id, ts, unnest(attempt_list) AS att, unnest(range(1, len(attempt_list) + 1)) AS i
-                     FROM _gl_staged WHERE attempt_list IS NOT NULL AND line_no IN (SELECT line_no FROM _gl_new))"""
+                     FROM _gl_staged WHERE attempt_list IS NOT NULL AND {is_new})"""
         )
         # A changed file is re-read whole: its earlier quarantine rows are replaced.
         con.execute("DELETE FROM quarantine WHERE list_contains(?, source_file)", [paths])
