@@ -159,17 +159,20 @@ def staged_sql(source: str) -> str:
                      'latency_ms': (epoch_us(t_end) - epoch_us(t_start)) / 1000.0,
                      'ts': t_start}} AS att
             FROM y
+        ), multi AS (
+            -- traces with more than one call (retries, fallbacks): the only ones that need an
+            -- aggregate; every other record is its own request
+            SELECT rid FROM r WHERE reason IS NULL GROUP BY rid HAVING count(*) > 1
         ), g AS (
             SELECT rid,
                    arg_max(line_no, (t_start, line_no)) AS final_line,
                    min(t_start) AS t0,
                    max(t_end) AS t1,
                    sum(cost_one) AS cost,
-                   count(*) AS n,
                    -- in (startTime, line) order; sorting the collected list is cheaper than an
                    -- ordered aggregate (line numbers are unique, so att itself never decides)
                    [x.att FOR x IN list_sort(list({{'t': t_start, 'l': line_no, 'att': att}}))] AS atts
-            FROM r WHERE reason IS NULL GROUP BY rid
+            FROM r WHERE reason IS NULL AND rid IN (SELECT rid FROM multi) GROUP BY rid
         )
         SELECT
             r.line_no,
@@ -177,7 +180,7 @@ def staged_sql(source: str) -> str:
             r.reason,
             coalesce(r.line_no <> g.final_line, false) AS merged,
             r.rid AS request_id,
-            g.t0 AS ts,
+            coalesce(g.t0, r.t_start) AS ts,
             r.app,
             r.user_raw,
             CAST(NULL AS VARCHAR) AS user_hash,
@@ -194,10 +197,11 @@ def staged_sql(source: str) -> str:
             r.cached_tokens,
             r.out_tok AS output_tokens,
             r.reasoning_tokens,
-            g.cost AS cost_usd,
-            (epoch_us(g.t1) - epoch_us(g.t0)) / 1000.0 AS latency_ms,
-            CASE WHEN r.streamed THEN (epoch_us(r.t_first) - epoch_us(g.t0)) / 1000.0 END AS ttft_ms,
+            CASE WHEN g.rid IS NULL THEN r.cost_one ELSE g.cost END AS cost_usd,
+            CASE WHEN g.rid IS NULL THEN (epoch_us(r.t_end) - epoch_us(r.t_start)) / 1000.0
+                 ELSE (epoch_us(g.t1) - epoch_us(g.t0)) / 1000.0 END AS latency_ms,
+            CASE WHEN r.streamed THEN (epoch_us(r.t_first) - epoch_us(coalesce(g.t0, r.t_start))) / 1000.0 END AS ttft_ms,
             r.streamed,
-            g.atts AS attempt_list
+            CASE WHEN r.reason IS NULL THEN coalesce(g.atts, [r.att]) END AS attempt_list
         FROM r LEFT JOIN g ON g.rid = r.rid AND r.reason IS NULL
     """
