@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 
+import duckdb
+import pyarrow as pa
+
+from gatewaylens.formats import otel
 from tests.test_formats_fixtures import (
     DROP, T0, attempts, chat_attrs, flat_span, ingest, otlp_line, otlp_span, quarantine, rows,
 )
@@ -87,7 +91,7 @@ def test_otel_flattened_spans_and_tool_spans_in_other_lines(con, tmp_path):
         {"resourceSpans": [{"resource": {"attributes": []}, "scopeSpans": [{"spans": [
             {**otlp_span("f" * 32, "1234567812345678", "", T0 * NS, T0 * NS + NS, chat_attrs()),
              "startTimeUnixNano": T0 * NS, "endTimeUnixNano": T0 * NS + NS}]}]}]},
-        # orphan tool span, agent span only, two requests in one OTLP line
+        # orphan tool span, agent span only, two requests in one OTLP line (two rows)
         flat_span("0x99", "0x01", "0x02", "2025-06-01T10:00:00Z", "2025-06-01T10:00:01Z", TOOL),
         flat_span("0x98", "0x01", None, "2025-06-01T10:00:00Z", "2025-06-01T10:00:01Z",
                   {"gen_ai.operation.name": "invoke_agent"}),
@@ -95,15 +99,15 @@ def test_otel_flattened_spans_and_tool_spans_in_other_lines(con, tmp_path):
                    otlp_span("7" * 32, "0000000000000002", "", T0 * NS + 2 * NS, T0 * NS + 3 * NS, chat_attrs())]),
     ]
     res = ingest(con, tmp_path, records)
-    assert (res.rows_inserted, res.merged, res.quarantined) == (2, 2, 3)
+    assert (res.lines, res.records, res.rows_inserted, res.merged, res.quarantined) == (7, 8, 4, 2, 2)
     r = rows(con)
     c = r["5b8efff798038103d269b633813fc60c-051581bf3cb55c13"]
     assert (c["tool_call_count"], c["finish_reason"], c["app"], c["latency_ms"]) == (2, "tool_calls", "flat-app", 1250.0)
     assert r["f" * 32 + "-1234567812345678"]["ts"].isoformat() == "2025-06-01T10:00:00+00:00"
+    assert [r["7" * 32 + f"-000000000000000{i}"]["line_no"] for i in (1, 2)] == [7, 7]
     q = quarantine(con)
-    assert q[5] == "execute_tool span without its model call in this file"
+    assert q == {5: "execute_tool span without its model call in this file", 6: q[6]}
     assert q[6].startswith("no model-call span")
-    assert q[7].startswith("several requests in one line")
 
 
 def test_otel_bad_lines(con, tmp_path):
@@ -127,3 +131,107 @@ def test_otel_bad_lines(con, tmp_path):
     assert q[4] == "negative value: output_tokens"
     assert q[6] == "unparseable timestamp: startTimeUnixNano"
     assert rows(con)["e" * 32 + "-1"]["finish_reason"] == "other"
+
+
+# --- OTLP lines batching several traces (the collector's file exporter) ------------------------
+def _chat(trace: str, span: str, start_s: float, parent: str = "", **attrs) -> dict:
+    return otlp_span(trace, span, parent, int((T0 + start_s) * NS), int((T0 + start_s + 1) * NS), chat_attrs(**attrs))
+
+
+def _tool(trace: str, span: str, parent: str, start_s: float) -> dict:
+    return otlp_span(trace, span, parent, int((T0 + start_s) * NS), int((T0 + start_s + 0.5) * NS), TOOL,
+                     name="execute_tool")
+
+
+A, B, C, D, E = ("a" * 31 + "1", "b" * 31 + "2", "c" * 31 + "3", "d" * 31 + "4", "e" * 31 + "5")
+
+
+def _batched_lines() -> list[dict]:
+    """Two export lines holding five traces. Line 1: A (two tool calls), B (whose tool span is in
+    line 2), C (a failed attempt then a retry); line 2: D, E (one tool call), B's tool span.
+    The spans of line 1 are not in start-time order."""
+    return [
+        otlp_line([
+            _chat(B, "00000000000000b1", 5, gen_ai__response__finish_reasons=["tool_calls"]),
+            _chat(A, "00000000000000a1", 0, gen_ai__response__finish_reasons=["tool_calls"]),
+            _tool(A, "00000000000000a2", "00000000000000a1", 1.2),
+            _tool(A, "00000000000000a3", "00000000000000a1", 1.4),
+            otlp_span(C, "00000000000000c1", "", (T0 + 2) * NS, (T0 + 2) * NS + NS // 10, chat_attrs(
+                gen_ai__response__model=DROP, gen_ai__response__finish_reasons=DROP, gen_ai__usage__input_tokens=DROP,
+                gen_ai__usage__output_tokens=DROP, error__type="429", http__response__status_code=429), error=True),
+            _chat(C, "00000000000000c2", 2.5, gen_ai__provider__name="azure.ai.openai"),
+        ]),
+        otlp_line([
+            _chat(D, "00000000000000d1", 10),
+            _tool(B, "00000000000000b2", "00000000000000b1", 6.1),
+            _chat(E, "00000000000000e1", 11, gen_ai__response__finish_reasons=["tool_calls"]),
+            _tool(E, "00000000000000e2", "00000000000000e1", 12.1),
+        ], service="batch-app"),
+    ]
+
+
+def test_otlp_line_with_several_traces_yields_one_row_per_request(con, tmp_path):
+    res = ingest(con, tmp_path, _batched_lines())
+    assert (res.lines, res.records, res.rows_inserted, res.duplicates, res.merged, res.quarantined) == (2, 5, 5, 0, 0, 0)
+    r = rows(con)
+    got = {rid.split("-")[0]: (row["line_no"], row["tool_call_count"], row["attempts"], row["finish_reason"])
+           for rid, row in r.items()}
+    assert got == {A: (1, 2, 1, "tool_calls"), B: (1, 1, 1, "tool_calls"), C: (1, 0, 2, "stop"),
+                   D: (2, 0, 1, "stop"), E: (2, 1, 1, "tool_calls")}
+    assert len(set(r)) == 5
+    assert attempts(con, C + "-00000000000000c2") == [(1, "openai", 429), (2, "azure", 200)]
+    assert {row["app"] for row in r.values() if row["line_no"] == 2} == {"batch-app"}
+    assert con.sql("SELECT lines, records, rows_inserted FROM ingested_files").fetchall() == [(2, 5, 5)]
+
+
+def test_records_of_a_line_are_numbered_by_start_time(tmp_path):
+    """staged_sql gives a line holding k requests k rows, record_no 0..k-1 in the order of the
+    request spans' start times (then span id), whatever their order in the line."""
+    lines = [json.dumps(x) for x in _batched_lines()]
+    table = pa.table({"line_no": pa.array([1, 2], pa.int64()), "line": pa.array(lines, pa.large_string())})
+    con = duckdb.connect()
+    con.register("src", table)
+    got = con.sql(f"SELECT line_no, record_no, request_id, merged, reason FROM ({otel.staged_sql('src')}) ORDER BY 1, 2").fetchall()
+    assert got == [
+        (1, 0, A + "-00000000000000a1", False, None),  # starts at +0 s
+        (1, 1, C + "-00000000000000c2", False, None),  # the retry starts at +2.5 s
+        (1, 2, B + "-00000000000000b1", False, None),  # +5 s, though first in the line
+        (2, 0, D + "-00000000000000d1", False, None),
+        (2, 1, E + "-00000000000000e1", False, None),
+    ]
+
+
+def test_batched_line_with_a_stored_request_counts_it_as_duplicate(con, tmp_path):
+    first = ingest(con, tmp_path, [otlp_line([_chat(A, "00000000000000a1", 0)])], name="first.jsonl")
+    assert (first.records, first.rows_inserted) == (1, 1)
+    res = ingest(con, tmp_path, [otlp_line([_chat(D, "00000000000000d1", 10), _chat(A, "00000000000000a1", 0),
+                                            _chat(E, "00000000000000e1", 11)])], name="second.jsonl")
+    assert (res.lines, res.records, res.rows_inserted, res.duplicates, res.quarantined) == (1, 3, 2, 1, 0)
+    assert sorted(k.split("-")[0] for k in rows(con)) == [A, D, E]
+    assert con.sql("SELECT count(*) FROM provider_attempts").fetchall() == [(3,)]
+
+
+def test_request_repeated_in_a_later_batched_line_first_occurrence_wins(con, tmp_path):
+    res = ingest(con, tmp_path, [
+        otlp_line([_chat(A, "00000000000000a1", 0)]),
+        otlp_line([_chat(D, "00000000000000d1", 10), _chat(A, "00000000000000a1", 0, gen_ai__response__model="gpt-5-mini")]),
+    ])
+    assert (res.lines, res.records, res.rows_inserted, res.duplicates) == (2, 3, 2, 1)
+    r = rows(con)
+    assert (r[A + "-00000000000000a1"]["line_no"], r[A + "-00000000000000a1"]["model"]) == (1, "openai/gpt-5")
+    assert r[D + "-00000000000000d1"]["line_no"] == 2
+
+
+def test_batched_line_with_one_bad_span_is_quarantined_whole(con, tmp_path):
+    res = ingest(con, tmp_path, [
+        otlp_line([_chat(A, "00000000000000a1", 0), _chat(B, "00000000000000b1", 1, gen_ai__usage__input_tokens="many"),
+                   _chat(C, "00000000000000c1", 2)]),
+        # a value only the common checks reject (negative tokens) also rejects the whole line
+        otlp_line([_chat(D, "00000000000000d1", 10), _chat(E, "00000000000000e1", 11, gen_ai__usage__output_tokens=-3)]),
+        otlp_line([_chat("f" * 32, "00000000000000f1", 20), _chat("9" * 32, "0000000000000091", 21)]),
+    ])
+    assert (res.lines, res.records, res.rows_inserted, res.quarantined) == (3, 4, 2, 2)
+    assert quarantine(con) == {1: "wrong type: gen_ai.usage.input_tokens must be an integer",
+                               2: "negative value: output_tokens"}
+    assert sorted(k.split("-")[0] for k in rows(con)) == ["9" * 32, "f" * 32]
+    assert con.sql("SELECT count(*) FROM provider_attempts").fetchall() == [(2,)]

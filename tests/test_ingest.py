@@ -42,9 +42,13 @@ def good(i: int, **over) -> dict:
 
 
 def invariant_holds(con) -> None:
-    rows = con.execute("SELECT path, lines, rows_inserted + duplicates + quarantined + merged FROM ingested_files").fetchall()
-    for path, lines, accounted in rows:
-        assert lines == accounted, f"{path}: {lines} lines but {accounted} accounted for"
+    rows = con.execute(
+        "SELECT path, lines, records, rows_inserted + duplicates + quarantined + merged FROM ingested_files"
+    ).fetchall()
+    assert rows, "no file was recorded"
+    for path, lines, records, accounted in rows:
+        assert records == accounted, f"{path}: {records} records but {accounted} accounted for"
+        assert records >= lines, f"{path}: {records} records < {lines} lines"
 
 
 def test_good_lines_become_rows(con, tmp_path):
@@ -231,6 +235,64 @@ def test_cli_ingest_prints_summary(tmp_path):
     res = CliRunner().invoke(app, ["ingest", str(f), "--db", str(tmp_path / "w.duckdb")])
     assert res.exit_code == 0, res.output
     assert "lines/s" in res.output and "quarantined" in res.output
+    assert "lines 3 |" in res.output and "records" not in res.output  # records shown only when they differ
+
+
+def _otlp_batch(*traces: str) -> dict:
+    """One OTLP/JSON export line holding one chat span per trace id (the collector batches traces)."""
+    spans = [
+        {"traceId": t, "spanId": "00f067aa0ba902b7", "parentSpanId": "", "name": "chat gpt-5", "kind": 3,
+         "startTimeUnixNano": str(1768465800 * 10**9 + i), "endTimeUnixNano": str(1768465801 * 10**9 + i),
+         "attributes": [{"key": k, "value": v} for k, v in [
+             ("gen_ai.operation.name", {"stringValue": "chat"}), ("gen_ai.request.model", {"stringValue": "gpt-5"}),
+             ("gen_ai.provider.name", {"stringValue": "openai"}), ("gen_ai.usage.input_tokens", {"intValue": "10"}),
+             ("gen_ai.usage.output_tokens", {"intValue": "5"})]],
+         "status": {}}
+        for i, t in enumerate(traces)
+    ]
+    return {"resourceSpans": [{"resource": {"attributes": []}, "scopeSpans": [{"spans": spans}]}]}
+
+
+def test_records_invariant_with_lines_holding_several_requests(con, tmp_path):
+    """records = rows_inserted + duplicates + quarantined + merged, with records > lines when an
+    OTLP line batches several requests; canonical lines in the same file are one record each."""
+    t = [f"{i:032x}" for i in range(1, 6)]
+    f = write_jsonl(tmp_path / "a.jsonl", [good(1), _otlp_batch(t[0], t[1], t[2]), "bad", _otlp_batch(t[3], t[1]), good(1)])
+    s = ingest_paths(con, [f], salt=SALT)
+    assert (s.lines, s.records, s.rows_inserted, s.duplicates, s.quarantined, s.merged) == (5, 8, 5, 2, 1, 0)
+    assert con.sql("SELECT lines, records FROM ingested_files").fetchall() == [(5, 8)]
+    assert con.sql("SELECT line_no, count(*) FROM requests GROUP BY 1 ORDER BY 1").fetchall() == [(1, 1), (2, 3), (4, 1)]
+    invariant_holds(con)
+    res = CliRunner().invoke(app, ["ingest", str(write_jsonl(tmp_path / "b.jsonl", [_otlp_batch(t[4], t[0])])),
+                                   "--db", str(tmp_path / "w.duckdb")])
+    assert res.exit_code == 0, res.output
+    assert "lines 1 (2 records) | rows 2 |" in res.output
+
+
+def test_warehouse_created_before_records_existed_keeps_working(tmp_path):
+    """An ingested_files table without `records` gets the column (records = lines for its rows)."""
+    import duckdb
+
+    from gatewaylens import db as dbmod
+
+    path = tmp_path / "old.duckdb"
+    old = duckdb.connect(str(path))
+    old.execute(
+        "CREATE TABLE ingested_files (path VARCHAR NOT NULL, content_sha256 VARCHAR NOT NULL, bytes BIGINT NOT NULL, "
+        "lines BIGINT NOT NULL, rows_inserted BIGINT NOT NULL, duplicates BIGINT NOT NULL, quarantined BIGINT NOT NULL, "
+        "merged BIGINT NOT NULL, ingested_at TIMESTAMPTZ NOT NULL)"
+    )
+    old.execute("INSERT INTO ingested_files VALUES ('x.jsonl', 'abc', 10, 4, 3, 0, 1, 0, now())")
+    old.close()
+    con = dbmod.connect(path)
+    try:
+        assert con.sql("SELECT lines, records FROM ingested_files").fetchall() == [(4, 4)]
+        ingest_paths(con, [write_jsonl(tmp_path / "a.jsonl", [good(1), _otlp_batch("1" * 32, "2" * 32)])], salt=SALT)
+        assert con.sql("SELECT path, lines, records FROM ingested_files ORDER BY ingested_at").fetchall()[1:] == [
+            (str(tmp_path / "a.jsonl"), 2, 3)]
+        invariant_holds(con)
+    finally:
+        con.close()
 
 
 def test_failed_file_rolls_back_whole(con, tmp_path, monkeypatch):

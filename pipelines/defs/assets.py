@@ -50,7 +50,8 @@ def run_days(context: dg.AssetExecutionContext) -> list[dt.date]:
         "YYYY/MM/DD/). Grain: one row per request (request_id unique); tokens are counts, costs "
         "USD, latencies ms. Also writes provider_attempts (one row per provider attempt), "
         "quarantine (one row per rejected line, with the reason) and ingested_files (one row per "
-        "file read: lines = rows_inserted + duplicates + quarantined + merged). A file whose "
+        "file read: records = rows_inserted + duplicates + quarantined + merged, records = lines except "
+        "for OTLP lines batching several requests). A file whose "
         "content was already ingested is skipped, so re-running a day is a no-op; a changed or "
         "late file is read whole and only its new request_ids are inserted."
     ),
@@ -61,8 +62,9 @@ def requests(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.Ma
 
     def log_file(res) -> None:
         if not res.skipped:
+            records = f" ({res.records} records)" if res.records != res.lines else ""
             context.log.debug(
-                f"{res.path}: {res.lines} lines, {res.rows_inserted} rows, {res.duplicates} duplicates, "
+                f"{res.path}: {res.lines} lines{records}, {res.rows_inserted} rows, {res.duplicates} duplicates, "
                 f"{res.quarantined} quarantined, {res.merged} merged"
             )
 
@@ -91,8 +93,7 @@ def requests(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.Ma
         shown = ", ".join(str(d) for d in missing[:10]) + (" ..." if len(missing) > 10 else "")
         context.log.warning(f"no landing files for {len(missing)} day(s): {shown} (under {cfg.landing})")
     context.log.info(
-        f"{len(summary.files)} files ({summary.skipped} already ingested): {summary.lines:,} lines, "
-        f"{summary.rows_inserted:,} rows, {summary.duplicates:,} duplicates, {summary.quarantined:,} quarantined, "
+        f"{len(summary.files)} files ({summary.skipped} already ingested): {summary.counts_text()} | "
         f"{summary.lines_per_second:,.0f} lines/s"
     )
     return dg.MaterializeResult(
@@ -103,6 +104,7 @@ def requests(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.Ma
             "files": len(summary.files),
             "files_skipped": summary.skipped,
             "lines": summary.lines,
+            "records": summary.records,
             "rows_inserted": summary.rows_inserted,
             "duplicates": summary.duplicates,
             "quarantined": summary.quarantined,

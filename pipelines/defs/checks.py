@@ -60,8 +60,9 @@ def request_id_unique(context: dg.AssetCheckExecutionContext, duckdb: DuckDBReso
 
 
 @dg.asset_check(asset=requests, blocking=True, pool=POOL,
-                description=("Blocking: for every ingested file, lines = rows_inserted + duplicates + quarantined "
-                             "+ merged, and the rows stored from the file equal its records."))
+                description=("Blocking: for every ingested file, records = rows_inserted + duplicates + quarantined "
+                             "+ merged with records >= lines (records = lines except OTLP lines batching several "
+                             "requests), and the rows stored from the file equal its records."))
 def file_lines_accounted(context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource) -> dg.AssetCheckResult:
     return _run(context, duckdb, checks.file_lines_accounted)
 

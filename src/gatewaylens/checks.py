@@ -7,8 +7,9 @@ when one is given — the days of the run — and covers the whole table otherwi
 Blocking (a failure stops downstream assets in the run):
 
 * :func:`request_id_unique` — no ``request_id`` appears twice in ``requests``.
-* :func:`file_lines_accounted` — per ingested file, ``lines = rows_inserted + duplicates +
-  quarantined + merged``, and the rows stored from the file equal what its records say.
+* :func:`file_lines_accounted` — per ingested file, ``records = rows_inserted + duplicates +
+  quarantined + merged`` with ``records >= lines`` (records = lines, except OTLP lines batching
+  several requests), and the rows stored from the file equal what its records say.
 * :func:`rates_in_unit_interval` — every rate/share/probability column of a mart lies in [0, 1].
 * :func:`shares_sum_to_one` — the share columns of a mix mart sum to 1 per day.
 * :func:`totals_match_requests` — a mart's per-day request (and token) totals equal ``requests``.
@@ -150,12 +151,15 @@ def _files_of_days(start_day: dt.date | None, end_day: dt.date | None) -> tuple[
 
 def file_lines_accounted(con: duckdb.DuckDBPyConnection, start_day: dt.date | None = None,
                          end_day: dt.date | None = None) -> CheckOutcome:
-    """Per ingested file: lines = rows_inserted + duplicates + quarantined + merged, and the rows
-    stored in `requests` from that path equal the sum of rows_inserted over its ingest records."""
+    """Per ingested file: records = rows_inserted + duplicates + quarantined + merged and
+    records >= lines (records: one per line, one per request for an OTLP line batching several;
+    ddl.sql back-fills records = lines in rows older than the column), and the rows stored in
+    `requests` from that path equal the sum of rows_inserted over its ingest records."""
     where, params = _files_of_days(start_day, end_day)
     bad_arith = con.execute(
-        f"""SELECT path, lines, rows_inserted, duplicates, quarantined, merged FROM ingested_files
-            WHERE {where} AND lines <> rows_inserted + duplicates + quarantined + merged
+        f"""SELECT path, lines, records, rows_inserted, duplicates, quarantined, merged FROM ingested_files
+            WHERE {where} AND (records IS DISTINCT FROM rows_inserted + duplicates + quarantined + merged
+                               OR records < lines)
             ORDER BY path LIMIT 10""",
         params,
     ).fetchall()
@@ -175,7 +179,8 @@ def file_lines_accounted(con: duckdb.DuckDBPyConnection, start_day: dt.date | No
         "files_checked": int(files),
         "lines_checked": int(lines),
         "files_not_adding_up": "; ".join(
-            f"{p}: lines {ln} != {r}+{d}+{q}+{m}" for p, ln, r, d, q, m in bad_arith
+            f"{p}: records {rec} != {r}+{d}+{q}+{m}" if rec != r + d + q + m else f"{p}: records {rec} < lines {ln}"
+            for p, ln, rec, r, d, q, m in bad_arith
         ),
         "files_with_stored_rows_mismatch": "; ".join(f"{p}: recorded {a}, stored {b}" for p, a, b in bad_stored),
     }

@@ -5,9 +5,14 @@ as one Arrow string column, parsed and validated by SQL (``formats/``), deduplic
 join, and inserted with ``INSERT ... SELECT``. Python touches individual lines only to explain
 rejected ones (pydantic) and to find invalid UTF-8 in the rare file that has it.
 
-Contract (tested): for every file, ``lines = rows_inserted + duplicates + quarantined + merged``.
-One transaction per file: a crash leaves a file wholly in or wholly out. A file whose content
-(sha256) was already ingested is skipped.
+Records: a line usually holds one record (one request); an OTLP/JSON export line may batch the
+spans of several requests, and each becomes a staged row of its own (``record_no`` 0, 1, ...). A
+quarantined or merged line is always one record. ``records`` = staged rows of a file (= lines,
+except lines holding several requests).
+
+Contract (tested): for every file, ``records = rows_inserted + duplicates + quarantined + merged``
+and ``records >= lines``. One transaction per file: a crash leaves a file wholly in or wholly
+out. A file whose content (sha256) was already ingested is skipped.
 """
 
 from __future__ import annotations
@@ -50,6 +55,7 @@ class FileResult:
     content_sha256: str
     bytes: int
     lines: int = 0
+    records: int = 0  # staged rows: lines, plus one per extra request of a line that holds several
     rows_inserted: int = 0
     duplicates: int = 0
     quarantined: int = 0
@@ -70,6 +76,10 @@ class IngestSummary:
     @property
     def lines(self) -> int:
         return self.total("lines")
+
+    @property
+    def records(self) -> int:
+        return self.total("records")
 
     @property
     def rows_inserted(self) -> int:
@@ -94,6 +104,14 @@ class IngestSummary:
     @property
     def lines_per_second(self) -> float:
         return self.lines / self.seconds if self.seconds > 0 else 0.0
+
+    def counts_text(self) -> str:
+        """'lines N | rows ... | merged N' for people, with records when they differ from lines."""
+        lines = f"lines {self.lines:,}"
+        if self.records != self.lines:
+            lines += f" ({self.records:,} records)"
+        return (f"{lines} | rows {self.rows_inserted:,} | duplicates {self.duplicates:,} | "
+                f"quarantined {self.quarantined:,} | merged {self.merged:,}")
 
 
 def find_input_files(paths: Iterable[str | Path]) -> list[Path]:
@@ -271,7 +289,7 @@ _COMMON_CHECKS = """
 _FINISH = "('stop', 'tool_calls', 'length', 'content_filter', 'error', 'other')"
 _NORMALISE = f"""
     SELECT
-        c.line_no, c.request_id, c.ts,
+        c.line_no, c.record_no, c.request_id, c.ts,
         CAST(timezone('UTC', c.ts) AS DATE) AS day,
         c.source_format, c.app,
         CASE WHEN c.user_raw IS NOT NULL THEN sha256(getvariable('gatewaylens_salt') || c.user_raw)
@@ -388,9 +406,14 @@ def _stage_fast(con: duckdb.DuckDBPyConnection, path: Path, probe: _Probe) -> bo
     return True
 
 
-def _stage(con: duckdb.DuckDBPyConnection, fmt: str | None) -> None:
-    """Create temp table _gl_staged (formats.STAGED_COLUMNS) from the registered _gl_lines."""
-    cols = ", ".join(f"{n} {t}" for n, t in formats.STAGED_COLUMNS)
+# Formats whose lines may hold several requests (several staged rows per line, record_no 0, 1, ...).
+MULTI_RECORD_FORMATS = frozenset({"otel"})
+
+
+def _stage(con: duckdb.DuckDBPyConnection, fmt: str | None) -> bool:
+    """Create temp table _gl_staged (formats.STAGED_COLUMNS) from the registered _gl_lines.
+    Returns whether a format that may put several records in one line was staged."""
+    cols = ", ".join(f"{n} {t}" + (" DEFAULT 0" if n == "record_no" else "") for n, t in formats.STAGED_COLUMNS)
     con.execute(f"CREATE OR REPLACE TEMP TABLE _gl_staged ({cols})")
     # Lines that are not JSON objects are rejected first, also when a format is forced.
     con.execute(f"CREATE OR REPLACE TEMP TABLE _gl_detected AS {formats.detect_sql('_gl_lines', forced=fmt)}")
@@ -404,11 +427,30 @@ def _stage(con: duckdb.DuckDBPyConnection, fmt: str | None) -> None:
                 f"WHERE line_no IN (SELECT line_no FROM _gl_detected WHERE fmt = '{name}')"
             )
             source = "_gl_fmt_lines"
-        con.execute(f"INSERT INTO _gl_staged {formats.get(name).staged_sql(source)}")
+        # BY NAME: a format that leaves out record_no gets its default, 0
+        con.execute(f"INSERT INTO _gl_staged BY NAME {formats.get(name).staged_sql(source)}")
     con.execute(
         "INSERT INTO _gl_staged (line_no, reason, merged) "
         "SELECT line_no, substr(fmt, 2), false FROM _gl_detected WHERE fmt LIKE '!%'"
     )
+    return any(name in MULTI_RECORD_FORMATS for name in shapes)
+
+
+def _quarantine_whole_lines(con: duckdb.DuckDBPyConnection) -> None:
+    """A line holding several records that fails a check in any of them is quarantined as a
+    whole: it becomes one staged row (record_no 0) carrying the first failing record's reason."""
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _gl_bad_lines AS
+            SELECT line_no, arg_min(final_reason, record_no) AS reason
+            FROM (SELECT line_no, record_no, {_COMMON_CHECKS} AS final_reason FROM _gl_staged
+                  WHERE line_no IN (SELECT line_no FROM _gl_staged WHERE record_no > 0))
+            WHERE final_reason IS NOT NULL GROUP BY line_no"""
+    )
+    con.execute("DELETE FROM _gl_staged WHERE record_no > 0 AND line_no IN (SELECT line_no FROM _gl_bad_lines)")
+    con.execute(
+        "UPDATE _gl_staged SET reason = b.reason, merged = false FROM _gl_bad_lines b WHERE _gl_staged.line_no = b.line_no"
+    )
+    con.execute("DROP TABLE _gl_bad_lines")
 
 
 def _raw_lines(table: pa.Table, line_nos: list[int]) -> dict[int, str]:
@@ -486,9 +528,10 @@ def ingest_files(
             if on_file is not None:
                 on_file(results[-1])
             continue
-        result = FileResult(path=str(path), content_sha256=probe.sha256, bytes=probe.bytes, lines=probe.lines)
+        result = FileResult(path=str(path), content_sha256=probe.sha256, bytes=probe.bytes, lines=probe.lines,
+                            records=probe.lines)
         if not force and (probe.sha256 in seen or _file_already_ingested(con, probe.sha256)):
-            result.skipped, result.lines = True, 0
+            result.skipped, result.lines, result.records = True, 0, 0
             result.seconds = time.perf_counter() - started
             flush()
             results.append(result)
@@ -514,7 +557,7 @@ def _ingest_group(con: duckdb.DuckDBPyConnection, items: list[_Item], *, salt: s
     con.execute("SET VARIABLE gatewaylens_salt = ?", [salt])
     tables: list[pa.Table | None] = [None] * len(items)
     rejected: list[tuple[int, str, str, str]] = []  # staged line_no, raw, reason, detail
-    registered = fast = False
+    registered = fast = multi = False
 
     def load_lines() -> pa.Table:
         parts = []
@@ -534,23 +577,29 @@ def _ingest_group(con: duckdb.DuckDBPyConnection, items: list[_Item], *, salt: s
             table = load_lines()
             con.register("_gl_lines", table)
             registered = True
-            _stage(con, fmt)
+            if _stage(con, fmt):
+                multi = con.execute("SELECT coalesce(max(record_no), 0) > 0 FROM _gl_staged").fetchall()[0][0]
+                if multi:
+                    _quarantine_whole_lines(con)
         con.execute("BEGIN TRANSACTION")
         # New rows = rows that pass every check, minus duplicates: a request_id repeated in the
-        # input (first occurrence wins, in file then line order) or already stored.
+        # input (first occurrence wins, in file, line and record order) or already stored. Only
+        # lines holding several records (multi) need record_no to tell their rows apart.
+        first = "min({'line_no': line_no, 'record_no': record_no}) AS k" if multi else "min(line_no) AS line_no"
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE _gl_new AS
-                SELECT min(line_no) AS line_no FROM _gl_staged
+                SELECT {"k.line_no, k.record_no FROM (SELECT " if multi else ""}{first} FROM _gl_staged
                 WHERE NOT merged AND ({_COMMON_CHECKS}) IS NULL
                 GROUP BY request_id
-                HAVING request_id NOT IN (SELECT request_id FROM requests)"""
+                HAVING request_id NOT IN (SELECT request_id FROM requests){")" if multi else ""}"""
         )
         per_file = {
-            int(f): (int(good), int(merged))
-            for f, good, merged in con.execute(
+            int(f): (int(good), int(merged), int(extra))
+            for f, good, merged, extra in con.execute(
                 f"""SELECT line_no >> {FILE_SHIFT},
                            count(*) FILTER (WHERE NOT merged AND ({_COMMON_CHECKS}) IS NULL),
-                           count(*) FILTER (WHERE merged)
+                           count(*) FILTER (WHERE merged),
+                           {"count(*) FILTER (WHERE record_no > 0)" if multi else "0"}
                     FROM _gl_staged GROUP BY ALL"""
             ).fetchall()
         }
@@ -560,8 +609,13 @@ def _ingest_group(con: duckdb.DuckDBPyConnection, items: list[_Item], *, salt: s
         paths = [str(i.path) for i in items]
         # Usually every good row is new (no duplicates): then the good-row test stands in for the
         # semi-join against _gl_new, which costs about a third of the inserts.
-        all_new = sum(new_per_file.values()) == sum(good for good, _ in per_file.values())
-        is_new = f"NOT merged AND ({_COMMON_CHECKS}) IS NULL" if all_new else "line_no IN (SELECT line_no FROM _gl_new)"
+        all_new = sum(new_per_file.values()) == sum(good for good, _, _ in per_file.values())
+        if all_new:
+            is_new = f"NOT merged AND ({_COMMON_CHECKS}) IS NULL"
+        elif multi:
+            is_new = "(line_no, record_no) IN (SELECT line_no, record_no FROM _gl_new)"
+        else:
+            is_new = "line_no IN (SELECT line_no FROM _gl_new)"
         con.execute(
             f"""INSERT INTO requests
                 SELECT request_id, ts, day, source_format, app, user_hash, model, provider, status,
@@ -607,17 +661,15 @@ def _ingest_group(con: duckdb.DuckDBPyConnection, items: list[_Item], *, salt: s
         for row in quarantine_rows:
             quarantined[paths.index(row[0])] += 1
         for k, item in enumerate(items):
-            good, merged = per_file.get(k, (0, 0))
+            good, merged, extra = per_file.get(k, (0, 0, 0))
             r = item.result
+            r.records = r.lines + extra  # a line holding k requests is k records
             r.rows_inserted = int(new_per_file.get(k, 0))
             r.duplicates = good - r.rows_inserted
             r.quarantined = quarantined[k]
             r.merged = merged
             r.fast_path = fast
-            con.execute(
-                "INSERT INTO ingested_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [r.path, r.content_sha256, r.bytes, r.lines, r.rows_inserted, r.duplicates, r.quarantined, r.merged, now],
-            )
+            _record_file(con, r, now)
         con.execute("COMMIT")
     except BaseException:
         _rollback(con)
@@ -629,6 +681,16 @@ def _ingest_group(con: duckdb.DuckDBPyConnection, items: list[_Item], *, salt: s
     for item in items:
         item.result.seconds = finished - item.started
     return [item.result for item in items]
+
+
+def _record_file(con: duckdb.DuckDBPyConnection, r: FileResult, at: dt.datetime) -> None:
+    """One row of ingested_files (columns named: warehouses created before `records` existed
+    have it as their last column)."""
+    con.execute(
+        "INSERT INTO ingested_files (path, content_sha256, bytes, lines, records, rows_inserted, duplicates, "
+        "quarantined, merged, ingested_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [r.path, r.content_sha256, r.bytes, r.lines, r.records, r.rows_inserted, r.duplicates, r.quarantined, r.merged, at],
+    )
 
 
 def _insert_quarantine(con: duckdb.DuckDBPyConnection, rows: list[tuple], chunk: int = 256) -> None:
@@ -653,7 +715,7 @@ def _record_unreadable(con: duckdb.DuckDBPyConnection, path: Path, exc: Exceptio
     now = dt.datetime.now(dt.timezone.utc)
     raw = path.read_bytes() if path.exists() else b""
     sha = hashlib.sha256(raw).hexdigest()
-    result = FileResult(path=str(path), content_sha256=sha, bytes=len(raw), lines=1, quarantined=1)
+    result = FileResult(path=str(path), content_sha256=sha, bytes=len(raw), lines=1, records=1, quarantined=1)
     if _file_already_ingested(con, sha):
         return FileResult(path=str(path), content_sha256=sha, bytes=len(raw), skipped=True)
     con.execute("BEGIN TRANSACTION")
@@ -663,7 +725,7 @@ def _record_unreadable(con: duckdb.DuckDBPyConnection, path: Path, exc: Exceptio
         [str(path), raw[:256].decode("utf-8", errors="replace"),
          f"{type(exc).__name__}: {exc}; check the file is complete (a truncated .gz cannot be read)", now],
     )
-    con.execute("INSERT INTO ingested_files VALUES (?, ?, ?, 1, 0, 0, 1, 0, ?)", [str(path), sha, len(raw), now])
+    _record_file(con, result, now)
     con.execute("COMMIT")
     result.seconds = time.perf_counter() - started
     return result

@@ -169,7 +169,7 @@ class RequestRow(BaseModel):
     streamed: bool | None = Field(description="Response was streamed; NULL = unknown.")
     attempts: int = Field(description="Provider attempts including failovers (>= 1).")
     source_file: str = Field(description="Landing file the row was read from.")
-    line_no: int = Field(description="1-based line number in source_file.")
+    line_no: int = Field(description="1-based line number in source_file (the requests of an OTLP/JSON line that batches several share it).")
     ingested_at: dt.datetime = Field(description="When the row was ingested, UTC.")
 
 
@@ -203,12 +203,16 @@ class IngestedFileRow(BaseModel):
     path: str = Field(description="File path as given to ingest.")
     content_sha256: str = Field(description="sha256 of the file's (decompressed) bytes.")
     bytes: int = Field(description="Size of the decompressed content.")
-    lines: int = Field(description="Input lines (records) in the file.")
-    rows_inserted: int = Field(description="Lines that became new rows of requests.")
-    duplicates: int = Field(description="Lines whose request_id was already stored or repeated in the file.")
-    quarantined: int = Field(description="Lines rejected into quarantine.")
+    lines: int = Field(description="Input lines in the file.")
+    rows_inserted: int = Field(description="Records that became new rows of requests.")
+    duplicates: int = Field(description="Records whose request_id was already stored or repeated in the file.")
+    quarantined: int = Field(description="Lines rejected into quarantine (a rejected line is one record, whatever it held).")
     merged: int = Field(description="Lines folded into another line's request (e.g. retries sharing a trace).")
     ingested_at: dt.datetime = Field(description="When the file was ingested, UTC.")
+    records: int | None = Field(
+        description="Records read from the file: one per line, except an OTLP/JSON line batching several requests, "
+        "which is one per request. records = rows_inserted + duplicates + quarantined + merged and records >= lines. "
+        "Last column because it was added later (ALTER TABLE); rows written before it have records = lines.")
 
 
 TABLE_MODELS: dict[str, type[BaseModel]] = {

@@ -49,8 +49,7 @@ def ingest(
     summary.seconds = time.perf_counter() - started
     con.close()
     out.print(
-        f"files {len(summary.files)} ({summary.skipped} already ingested) | lines {summary.lines:,} | "
-        f"rows {summary.rows_inserted:,} | duplicates {summary.duplicates:,} | quarantined {summary.quarantined:,} | "
-        f"merged {summary.merged:,} | {summary.lines_per_second:,.0f} lines/s",
+        f"files {len(summary.files)} ({summary.skipped} already ingested) | {summary.counts_text()} | "
+        f"{summary.lines_per_second:,.0f} lines/s",
         soft_wrap=True,
     )

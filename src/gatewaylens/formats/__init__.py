@@ -20,9 +20,11 @@ from gatewaylens.formats._common import model_sql, provider_sql
 
 __all__ = ["FORMATS", "STAGED_COLUMNS", "UNRECOGNISED", "detect_sql", "get", "model_sql", "names", "provider_sql"]
 
-# Columns (name, DuckDB type) every format's staged_sql must produce, in this order.
+# Columns (name, DuckDB type) of the staged rows, in this order. ingest inserts a format's staged_sql
+# BY NAME, so a format whose lines never hold several requests may leave out record_no (it is 0).
 STAGED_COLUMNS: list[tuple[str, str]] = [
     ("line_no", "BIGINT"),
+    ("record_no", "INTEGER"),  # 0, except the 2nd, 3rd, ... request of one line (otel batches): 1, 2, ...
     ("source_format", "VARCHAR"),
     ("reason", "VARCHAR"),
     ("merged", "BOOLEAN"),

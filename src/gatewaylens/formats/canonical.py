@@ -103,6 +103,7 @@ def staged_from_fragments(source: str, extra: str = "") -> str:
         )
         SELECT
             line_no,
+            CAST(0 AS INTEGER) AS record_no,
             '{NAME}' AS source_format,
             CASE
                 {missing}

@@ -275,11 +275,12 @@ def staged_sql(source: str) -> str:
             ) GROUP BY line_no
         ),
         reps AS (
-            SELECT c.*, g.t0, g.t1, g.atts, tc.n AS tools_n
+            -- every request of a line is a record of its own, numbered by its span's start
+            SELECT c.*, g.t0, g.t1, g.atts, tc.n AS tools_n,
+                   CAST(row_number() OVER (PARTITION BY c.line_no ORDER BY c.t_start, c.sid) - 1 AS INTEGER) AS record_no
             FROM groups g
-            JOIN calls c ON c.tid = g.tid AND c.sid = g.rep_sid
+            JOIN calls c ON c.tid = g.tid AND c.sid = g.rep_sid AND c.line_no = g.rep_line
             LEFT JOIN tool_counts tc ON tc.tid = g.tid AND tc.rep_sid = g.rep_sid
-            WHERE g.rep_line IN (SELECT line_no FROM line_use WHERE reps = 1)
         ),
         lines AS (
             SELECT l.line_no,
@@ -287,7 +288,6 @@ def staged_sql(source: str) -> str:
                        WHEN b.reason IS NOT NULL THEN b.reason
                        WHEN u.line_no IS NULL
                            THEN 'no model-call span (gen_ai.operation.name chat, text_completion or generate_content)'
-                       WHEN u.reps > 1 THEN 'several requests in one line (export one trace per line)'
                        WHEN u.reps = 0 AND u.orphans > 0 THEN 'execute_tool span without its model call in this file'
                    END AS reason,
                    coalesce(u.reps, 0) = 0 AS no_rep
@@ -297,6 +297,7 @@ def staged_sql(source: str) -> str:
         )
         SELECT
             l.line_no,
+            coalesce(r.record_no, 0) AS record_no,
             '{NAME}' AS source_format,
             l.reason,
             l.reason IS NULL AND l.no_rep AS merged,

@@ -61,5 +61,12 @@ CREATE TABLE IF NOT EXISTS ingested_files (
     duplicates     BIGINT NOT NULL,
     quarantined    BIGINT NOT NULL,
     merged         BIGINT NOT NULL,
-    ingested_at    TIMESTAMPTZ NOT NULL
+    ingested_at    TIMESTAMPTZ NOT NULL,
+    records        BIGINT
 );
+
+-- Added after the first release: warehouses created before it get the column here (last, as in
+-- the CREATE above), and their earlier rows get records = lines, which held then (one record
+-- per line).
+ALTER TABLE ingested_files ADD COLUMN IF NOT EXISTS records BIGINT;
+UPDATE ingested_files SET records = lines WHERE records IS NULL;
