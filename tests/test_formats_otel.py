@@ -148,8 +148,9 @@ A, B, C, D, E = ("a" * 31 + "1", "b" * 31 + "2", "c" * 31 + "3", "d" * 31 + "4",
 
 def _batched_lines() -> list[dict]:
     """Two export lines holding five traces. Line 1: A (two tool calls), B (whose tool span is in
-    line 2), C (a failed attempt then a retry); line 2: D, E (one tool call), B's tool span.
-    The spans of line 1 are not in start-time order."""
+    line 2), C (a failed attempt then a retry); line 2, two resources (services): D and B's tool
+    span from batch-app, E (one tool call) from other-app. The spans of line 1 are not in
+    start-time order."""
     return [
         otlp_line([
             _chat(B, "00000000000000b1", 5, gen_ai__response__finish_reasons=["tool_calls"]),
@@ -161,12 +162,12 @@ def _batched_lines() -> list[dict]:
                 gen_ai__usage__output_tokens=DROP, error__type="429", http__response__status_code=429), error=True),
             _chat(C, "00000000000000c2", 2.5, gen_ai__provider__name="azure.ai.openai"),
         ]),
-        otlp_line([
-            _chat(D, "00000000000000d1", 10),
-            _tool(B, "00000000000000b2", "00000000000000b1", 6.1),
-            _chat(E, "00000000000000e1", 11, gen_ai__response__finish_reasons=["tool_calls"]),
-            _tool(E, "00000000000000e2", "00000000000000e1", 12.1),
-        ], service="batch-app"),
+        {"resourceSpans": [
+            *otlp_line([_chat(D, "00000000000000d1", 10), _tool(B, "00000000000000b2", "00000000000000b1", 6.1)],
+                       service="batch-app")["resourceSpans"],
+            *otlp_line([_chat(E, "00000000000000e1", 11, gen_ai__response__finish_reasons=["tool_calls"]),
+                        _tool(E, "00000000000000e2", "00000000000000e1", 12.1)], service="other-app")["resourceSpans"],
+        ]},
     ]
 
 
@@ -180,7 +181,8 @@ def test_otlp_line_with_several_traces_yields_one_row_per_request(con, tmp_path)
                    D: (2, 0, 1, "stop"), E: (2, 1, 1, "tool_calls")}
     assert len(set(r)) == 5
     assert attempts(con, C + "-00000000000000c2") == [(1, "openai", 429), (2, "azure", 200)]
-    assert {row["app"] for row in r.values() if row["line_no"] == 2} == {"batch-app"}
+    assert [r[k]["app"] for k in (A + "-00000000000000a1", D + "-00000000000000d1", E + "-00000000000000e1")] == [
+        "agent-app", "batch-app", "other-app"]  # each resource's service.name
     assert con.sql("SELECT lines, records, rows_inserted FROM ingested_files").fetchall() == [(2, 5, 5)]
 
 
