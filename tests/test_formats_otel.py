@@ -6,8 +6,10 @@ import json
 
 import duckdb
 import pyarrow as pa
+import pytest
 
 from gatewaylens.formats import otel
+from gatewaylens.generator import generate
 from tests.test_formats_fixtures import (
     DROP, T0, attempts, chat_attrs, flat_span, ingest, otlp_line, otlp_span, quarantine, rows,
 )
@@ -237,3 +239,11 @@ def test_batched_line_with_one_bad_span_is_quarantined_whole(con, tmp_path):
                                2: "negative value: output_tokens"}
     assert sorted(k.split("-")[0] for k in rows(con)) == ["9" * 32, "f" * 32]
     assert con.sql("SELECT count(*) FROM provider_attempts").fetchall() == [(2,)]
+
+
+def test_generator_batches_only_otel(tmp_path):
+    with pytest.raises(ValueError, match="--otel-batch only applies to --format otel"):
+        generate(days=1, requests_per_day=5, seed=1, out=tmp_path / "x", fmt="litellm", otel_batch=3)
+    res = generate(days=1, requests_per_day=40, seed=1, out=tmp_path / "o", fmt="otel", otel_batch=6)
+    lines = res.files[0].read_text().splitlines()
+    assert len(lines) == -(-res.rows // 6)  # ceil: 6 requests per line, the day's last line fewer
