@@ -16,11 +16,14 @@ import datetime as dt
 import pytest
 
 from gatewaylens import db as dbmod
+from gatewaylens import schema
 from gatewaylens.generator import generate
 from gatewaylens.ingest import ingest_paths
 from gatewaylens.marts import build_mart
 
-FORMATS = ("canonical", "openrouter", "litellm", "otel", "envelope", "mixed")
+FORMATS = ("canonical", "openrouter", "litellm", "otel", "envelope", "mixed", "otel_batched")
+# otel_batched: the otel traffic with 7 requests per OTLP line, as the collector's file exporter batches traces
+GENERATE_AS = {"otel_batched": {"fmt": "otel", "otel_batch": 7}}
 START = dt.date(2025, 6, 1)
 DAYS = 2
 
@@ -30,6 +33,7 @@ NOT_CARRIED: dict[str, set[str]] = {
     "openrouter": {"app", "tools_offered", "tool_call_count", "error_type", "ttft_ms"},
     "litellm": set(),
     "otel": {"tools_offered", "cost_usd", "ttft_ms", "streamed"},
+    "otel_batched": {"tools_offered", "cost_usd", "ttft_ms", "streamed"},
     "envelope": {"cost_usd", "ttft_ms"},
     # a fifth of the mixed file is OpenRouter, so whatever OpenRouter cannot carry is lost there too
     "mixed": {"app", "tools_offered", "tool_call_count", "error_type", "ttft_ms", "cost_usd", "streamed"},
@@ -61,11 +65,12 @@ def warehouses(tmp_path_factory):
     out = {}
     for fmt in FORMATS:
         landing = base / fmt
-        generate(days=DAYS, requests_per_day=300, seed=23, out=landing, start=START, fmt=fmt)
+        generate(days=DAYS, requests_per_day=300, seed=23, out=landing, start=START, **GENERATE_AS.get(fmt, {"fmt": fmt}))
         con = dbmod.connect(base / f"{fmt}.duckdb")
         summary = ingest_paths(con, [landing], salt="x")
         assert summary.quarantined == 0, (fmt, con.sql("SELECT reason, count(*) FROM quarantine GROUP BY 1").fetchall())
-        assert summary.lines == summary.rows_inserted + summary.merged
+        assert summary.records == summary.rows_inserted + summary.merged
+        assert (summary.records > summary.lines) == (fmt == "otel_batched")
         build_mart(con, "tool_call_rate_daily", START, START + dt.timedelta(days=DAYS - 1))
         out[fmt] = con
     yield out
@@ -104,3 +109,19 @@ def test_not_carried_fields_really_differ(warehouses):
     canon = warehouses["canonical"].sql(q).fetchall()[0]
     assert warehouses["openrouter"].sql(q).fetchall()[0][0] < canon[0]
     assert warehouses["otel"].sql(q).fetchall()[0][1] == 0 < canon[1]
+
+
+def test_batched_otlp_lines_give_exactly_the_rows_of_one_trace_per_line(warehouses):
+    """The same seed written one trace per OTLP line and 7 requests per line: every column of
+    every `requests` row is the same (but where it was read from) and so is provider_attempts."""
+    cols = [c for c in schema.RequestRow.model_fields if c not in ("source_file", "line_no", "ingested_at")]
+    q = f"SELECT {', '.join(cols)} FROM requests ORDER BY request_id"
+    one, batched = warehouses["otel"], warehouses["otel_batched"]
+    want = one.sql(q).fetchall()
+    assert len(want) == DAYS * 300 and any(r[cols.index("tool_call_count")] > 0 for r in want)
+    assert batched.sql(q).fetchall() == want
+    attempts = "SELECT * FROM provider_attempts ORDER BY request_id, attempt_no"
+    assert batched.sql(attempts).fetchall() == one.sql(attempts).fetchall()
+    lines = "SELECT sum(lines), sum(records) FROM ingested_files"
+    (n_one, r_one), (n_batched, r_batched) = one.sql(lines).fetchall()[0], batched.sql(lines).fetchall()[0]
+    assert n_one == r_one == r_batched == DAYS * 300 and n_batched < n_one / 5

@@ -6,8 +6,10 @@ import json
 
 import duckdb
 import pyarrow as pa
+import pytest
 
 from gatewaylens.formats import otel
+from gatewaylens.generator import generate
 from tests.test_formats_fixtures import (
     DROP, T0, attempts, chat_attrs, flat_span, ingest, otlp_line, otlp_span, quarantine, rows,
 )
@@ -148,8 +150,9 @@ A, B, C, D, E = ("a" * 31 + "1", "b" * 31 + "2", "c" * 31 + "3", "d" * 31 + "4",
 
 def _batched_lines() -> list[dict]:
     """Two export lines holding five traces. Line 1: A (two tool calls), B (whose tool span is in
-    line 2), C (a failed attempt then a retry); line 2: D, E (one tool call), B's tool span.
-    The spans of line 1 are not in start-time order."""
+    line 2), C (a failed attempt then a retry); line 2, two resources (services): D and B's tool
+    span from batch-app, E (one tool call) from other-app. The spans of line 1 are not in
+    start-time order."""
     return [
         otlp_line([
             _chat(B, "00000000000000b1", 5, gen_ai__response__finish_reasons=["tool_calls"]),
@@ -161,12 +164,12 @@ def _batched_lines() -> list[dict]:
                 gen_ai__usage__output_tokens=DROP, error__type="429", http__response__status_code=429), error=True),
             _chat(C, "00000000000000c2", 2.5, gen_ai__provider__name="azure.ai.openai"),
         ]),
-        otlp_line([
-            _chat(D, "00000000000000d1", 10),
-            _tool(B, "00000000000000b2", "00000000000000b1", 6.1),
-            _chat(E, "00000000000000e1", 11, gen_ai__response__finish_reasons=["tool_calls"]),
-            _tool(E, "00000000000000e2", "00000000000000e1", 12.1),
-        ], service="batch-app"),
+        {"resourceSpans": [
+            *otlp_line([_chat(D, "00000000000000d1", 10), _tool(B, "00000000000000b2", "00000000000000b1", 6.1)],
+                       service="batch-app")["resourceSpans"],
+            *otlp_line([_chat(E, "00000000000000e1", 11, gen_ai__response__finish_reasons=["tool_calls"]),
+                        _tool(E, "00000000000000e2", "00000000000000e1", 12.1)], service="other-app")["resourceSpans"],
+        ]},
     ]
 
 
@@ -180,7 +183,8 @@ def test_otlp_line_with_several_traces_yields_one_row_per_request(con, tmp_path)
                    D: (2, 0, 1, "stop"), E: (2, 1, 1, "tool_calls")}
     assert len(set(r)) == 5
     assert attempts(con, C + "-00000000000000c2") == [(1, "openai", 429), (2, "azure", 200)]
-    assert {row["app"] for row in r.values() if row["line_no"] == 2} == {"batch-app"}
+    assert [r[k]["app"] for k in (A + "-00000000000000a1", D + "-00000000000000d1", E + "-00000000000000e1")] == [
+        "agent-app", "batch-app", "other-app"]  # each resource's service.name
     assert con.sql("SELECT lines, records, rows_inserted FROM ingested_files").fetchall() == [(2, 5, 5)]
 
 
@@ -235,3 +239,11 @@ def test_batched_line_with_one_bad_span_is_quarantined_whole(con, tmp_path):
                                2: "negative value: output_tokens"}
     assert sorted(k.split("-")[0] for k in rows(con)) == ["9" * 32, "f" * 32]
     assert con.sql("SELECT count(*) FROM provider_attempts").fetchall() == [(2,)]
+
+
+def test_generator_batches_only_otel(tmp_path):
+    with pytest.raises(ValueError, match="--otel-batch only applies to --format otel"):
+        generate(days=1, requests_per_day=5, seed=1, out=tmp_path / "x", fmt="litellm", otel_batch=3)
+    res = generate(days=1, requests_per_day=40, seed=1, out=tmp_path / "o", fmt="otel", otel_batch=6)
+    lines = res.files[0].read_text().splitlines()
+    assert len(lines) == -(-res.rows // 6)  # ceil: 6 requests per line, the day's last line fewer

@@ -10,7 +10,7 @@ from gatewaylens.ingest import ingest_paths
 from tests.conftest import ROOT
 
 SAMPLES = ROOT / "sample_data"
-FORMAT_FOLDERS = ["openrouter", "litellm", "otel", "envelope", "mixed"]
+FORMAT_FOLDERS = ["openrouter", "litellm", "otel", "otel_batched", "envelope", "mixed"]
 
 
 def test_canonical_sample_matches_its_truth(con):
@@ -32,7 +32,26 @@ def test_format_sample_ingests_without_rejections(con, folder):
     assert s.rows_inserted >= truth["total_requests"]  # otel also holds the hand-written flattened spans
     formats = {r[0] for r in con.sql("SELECT DISTINCT source_format FROM requests").fetchall()}
     expected = {"canonical", "openrouter", "litellm", "otel", "envelope"} if folder == "mixed" else {folder}
-    assert formats == expected
+    assert formats == ({"otel"} if folder == "otel_batched" else expected)
+    assert s.records == s.rows_inserted + s.merged
+    assert (s.records > s.lines) == (folder == "otel_batched")
+
+
+def test_batched_otel_sample_holds_the_otel_sample_requests(tmp_path):
+    """otel_batched/ is otel/'s traffic (same seed) with 10 requests per OTLP line: the same rows."""
+    from gatewaylens import db as dbmod
+
+    cols = ("request_id, ts, app, user_hash, model, provider, status, http_status, error_type, finish_reason, "
+            "native_finish_reason, tool_call_count, input_tokens, cached_tokens, output_tokens, reasoning_tokens, "
+            "latency_ms, attempts")
+    got = {}
+    for folder in ("otel", "otel_batched"):
+        con = dbmod.connect(tmp_path / f"{folder}.duckdb")
+        ingest_paths(con, sorted((SAMPLES / folder).rglob("requests.jsonl")), salt="s")
+        got[folder] = con.sql(f"SELECT {cols} FROM requests ORDER BY request_id").fetchall()
+        con.close()
+    assert len(got["otel"]) == json.loads((SAMPLES / "otel" / "truth.json").read_text())["total_requests"]
+    assert got["otel_batched"] == got["otel"]
 
 
 def test_all_samples_fit_in_5_mb():

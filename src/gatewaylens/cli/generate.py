@@ -21,6 +21,8 @@ def generate(
     start: str | None = typer.Option(None, help="First day, YYYY-MM-DD [default: so the last day is yesterday]."),
     bad_rate: float = typer.Option(0.0, min=0.0, max=0.5, help="Share of extra bad lines per day."),
     format: str = typer.Option("canonical", "--format", "-f", help="Output format."),
+    otel_batch: int = typer.Option(1, "--otel-batch", min=1,
+                                   help="With --format otel: requests per OTLP/JSON line (the collector batches traces)."),
 ) -> None:
     """Write synthetic gateway logs that tell the adoption story (see truth.json)."""
     from gatewaylens.generator import generate as run
@@ -42,7 +44,7 @@ def generate(
 
         try:
             result = run(days=days, requests_per_day=requests_per_day, seed=seed, out=out_dir, start=start_day,
-                         bad_rate=bad_rate, fmt=format, progress=on_progress)
+                         bad_rate=bad_rate, fmt=format, progress=on_progress, otel_batch=otel_batch)
         except ValueError as exc:
             fail(str(exc))
     out.print(f"wrote {result.rows:,} requests in {len(result.files)} files to {out_dir} in {result.seconds:.1f}s "

@@ -1,8 +1,9 @@
 """OpenTelemetry GenAI spans, in two encodings (both detected per line):
 
-* **OTLP/JSON** export lines (what the collector's file exporter writes):
-  ``{"resourceSpans": [{"resource": {"attributes": [...]}, "scopeSpans": [{"spans": [...]}]}]}``;
-  attributes are ``{"key", "value": {"stringValue"|"intValue"|"doubleValue"|"boolValue"|"arrayValue"}}``
+* **OTLP/JSON** export lines (what the collector's file exporter writes: one
+  ExportTraceServiceRequest per line, batching the spans of many traces):
+  ``{"resourceSpans": [{"resource": {"attributes": [...]}, "scopeSpans": [{"spans": [...]}]}, ...]}``;
+  each resource's ``service.name`` is the app of its spans; attributes are ``{"key", "value": {"stringValue"|"intValue"|"doubleValue"|"boolValue"|"arrayValue"}}``
   lists, times are unix nanoseconds (``startTimeUnixNano``, a string or a number), ids are hex,
   ``status.code`` 2 (``STATUS_CODE_ERROR``) is an error.
 * **Flattened span objects**, one per line (e.g. the Python SDK's ``span.to_json()``):
@@ -31,10 +32,13 @@ first start to last end of the request's spans -> latency_ms; resource ``service
 ``user.id`` (older ``enduser.id``) -> user (hashed); request_id = ``<traceId>-<spanId>`` of the
 request's span. Not carried (NULL): cost_usd, ttft_ms, streamed, tools_offered.
 
-Lines and requests: each line must hold at most ONE request (its model-call spans plus any
-tool spans); a line whose spans all fold into requests of other lines is ``merged``. Lines with
-several requests, with no model-call or tool span, or whose tool spans have no model call in
-the file, are quarantined with a reason saying so.
+Lines and requests: spans are matched across the whole file (a request's attempts and tool
+spans may sit in other lines). A line yields one staged row per request whose span (the last
+attempt) it holds: ``record_no`` 0..k-1 in the order of those spans' start times, then span id.
+A line whose spans all fold into requests of other lines is one ``merged`` row. A line with a
+bad span is quarantined whole (one row, the first bad span's reason; ingest does the same when
+one of its requests fails a common check, e.g. negative tokens), as are lines with no model-call
+or tool span and lines whose tool spans have no model call in the file.
 """
 
 from __future__ import annotations
@@ -94,6 +98,14 @@ def _c(name: str) -> str:
     return '"a:' + name + '"'
 
 
+# json_transform structure of an OTLP/JSON line: what is read of it (spans stay JSON texts).
+_OTLP_SHAPE = (
+    '{"resourceSpans": [{"resource": {"attributes": [{"key": "VARCHAR", "value": {"stringValue": "VARCHAR"}}]},'
+    ' "scopeSpans": [{"spans": ["JSON"]}]}]}'
+)
+_SPANS_PER_RESOURCE = 1 << 20  # span_idx = resource number * this + span number (a line is at most 1 MiB)
+
+
 def _spans(source: str) -> str:
     """One row per span of every line: OTLP lines are unnested, flattened lines are one span."""
     otlp_scalars = "['$.traceId', '$.spanId', '$.parentSpanId', '$.name', '$.startTimeUnixNano', '$.endTimeUnixNano', '$.status.code']"
@@ -107,18 +119,20 @@ def _spans(source: str) -> str:
             WHERE CASE WHEN starts_with(line, '{{"resourceSpans"') THEN true ELSE json_exists(line, '$.resourceSpans') END
         ),
         otlp_raw AS (
-            SELECT line_no,
-                   json_extract(line, '$.resourceSpans[*].scopeSpans[*].spans[*]') AS spans,
-                   json_extract_string(line, '$.resourceSpans[0].resource') AS res
+            -- one parse of the line: each resource's attributes, and its spans as JSON texts
+            SELECT line_no, json_transform(line, '{_OTLP_SHAPE}').resourceSpans AS rss
             FROM otlp_lines
         ),
+        otlp_res AS (
+            -- one row per resource (a collector batch may hold several, each with its service.name)
+            SELECT line_no, rs_idx,
+                   list_filter(rs.resource.attributes, lambda a: a.key = 'service.name')[1].value.stringValue AS app,
+                   flatten(list_transform(rs.scopeSpans, lambda s: s.spans)) AS spans
+            FROM (SELECT line_no, unnest(rss) AS rs, unnest(range(len(rss))) AS rs_idx FROM otlp_raw)
+        ),
         otlp AS (
-            -- the resource's service.name once per line, not once per span
-            SELECT line_no, app, unnest(spans) AS sp, unnest(range(len(spans))) AS span_idx
-            FROM (SELECT line_no, spans,
-                         json_extract_string(res, '$.attributes[*].value.*')[
-                             list_position(json_extract_string(res, '$.attributes[*].key'), 'service.name')] AS app
-                  FROM otlp_raw)
+            SELECT line_no, app, sp, rs_idx * {_SPANS_PER_RESOURCE} + i AS span_idx
+            FROM (SELECT line_no, app, rs_idx, unnest(spans) AS sp, unnest(range(len(spans))) AS i FROM otlp_res)
         ),
         otlp_spans AS (
             SELECT line_no, span_idx, 'otlp' AS shape,

@@ -50,17 +50,19 @@ def generate(
     bad_rate: float = 0.0,
     fmt: str = "canonical",
     progress: Callable[[int, int], None] | None = None,
+    otel_batch: int = 1,
 ) -> GenerateResult:
     """Generate ``days`` days of traffic into ``out`` and write ``out/truth.json``.
 
     ``start`` defaults to today (UTC) minus ``days``, so the last day is yesterday. Total good
     requests = ``days * requests_per_day`` exactly. ``bad_rate`` adds that fraction of extra
     malformed/duplicate lines to each day's file. ``progress(days_done, days_total)`` is called
-    after each month. Same arguments -> byte-identical files.
+    after each month. ``otel_batch`` (``fmt="otel"`` only) writes that many requests per OTLP/JSON
+    line, as the collector's file exporter batches traces. Same arguments -> byte-identical files.
     """
     if not 0.0 <= bad_rate <= 1.0:
         raise ValueError("bad_rate must be within [0, 1]")
-    writer = get_writer(fmt)
+    writer = get_writer(fmt, otel_batch=otel_batch)
     t0 = time.perf_counter()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -77,6 +79,8 @@ def generate(
             progress(done, sim.days)
     truth = sim.truth()
     truth["format"] = fmt
+    if otel_batch != 1:
+        truth["otel_batch"] = otel_batch
     truth["bad_rate"] = bad_rate
     truth["duplicate_lines"] = int(counts.get("duplicate", 0))
     truth["bad_lines"] = {k: int(counts.get(k, 0)) for k in BAD_KINDS if k != "duplicate"}

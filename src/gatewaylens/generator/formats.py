@@ -11,6 +11,8 @@ an app name; OTel spans carry no cost, ttft, streamed or tools_offered; envelope
 or ttft. Message content is never generated (tool-call arguments are ``{}``).
 
 Day files: ``DIR/YYYY/MM/DD/requests.jsonl``, lines in request-time order (attempts in order).
+OTLP/JSON can also be written the way the collector's file exporter writes it, batching the
+spans of several requests in one line (``otel_batch``; see :func:`otel_lines`).
 """
 
 from __future__ import annotations
@@ -280,7 +282,13 @@ def _kv(key: str, kind: str, value: pl.Expr, first: bool = False) -> pl.Expr:
     return (_lit(f'{sep}{{"key":"{key}","value":{{"{kind}":') + v + _lit("}}")).fill_null("")
 
 
-def otel_lines(frame: pl.DataFrame) -> pl.DataFrame:
+def otel_lines(frame: pl.DataFrame, batch: int = 1) -> pl.DataFrame:
+    """One OTLP/JSON export line per request, or with ``batch`` > 1 one line per ``batch``
+    consecutive requests of a day, as the collector's file exporter batches traces: the
+    requests of a line are grouped by resource (``service.name`` = app, one ``resourceSpans``
+    entry per app, in order of first appearance) and keep their spans in request order."""
+    if batch < 1:
+        raise ValueError(f"otel batch must be >= 1 (got {batch})")
     f = _prep(frame)
     max_att = int(f["_n_att"].max() or 1)
     max_tools = int(frame["tool_call_count"].max() or 0)
@@ -339,13 +347,24 @@ def otel_lines(frame: pl.DataFrame) -> pl.DataFrame:
                  f'{{"key":"gen_ai.tool.name","value":{{"stringValue":"tool_{j}"}}}}],"status":{{}}'),
         )
         spans.append(pl.when(pl.col("tool_call_count") > j).then(_lit(",") + span).otherwise(_lit("")))
-    line = pl.concat_str([
-        _lit('{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"'),
-        pl.col("app"),
-        _lit('"}}]},"scopeSpans":[{"scope":{"name":"gatewaylens.generator"},"spans":['),
-        pl.concat_str(spans), _lit("]}]}]}"),
-    ])
-    return f.select("day", "_row", _sub=pl.lit(0, pl.Int32), line=line)
+    def resource(app: pl.Expr, spans_json: pl.Expr) -> pl.Expr:
+        return pl.concat_str([
+            _lit('{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"'), app,
+            _lit('"}}]},"scopeSpans":[{"scope":{"name":"gatewaylens.generator"},"spans":['), spans_json, _lit("]}]}"),
+        ])
+
+    if batch == 1:
+        line = _lit('{"resourceSpans":[') + resource(pl.col("app"), pl.concat_str(spans)) + _lit("]}")
+        return f.select("day", "_row", _sub=pl.lit(0, pl.Int32), line=line)
+    # every span string but the first starts with ','; the root span comes first
+    per_request = f.select("day", "_row", "app", spans=pl.concat_str(spans))
+    per_request = per_request.with_columns(_batch=pl.int_range(pl.len(), dtype=pl.Int64).over("day") // batch)
+    per_resource = per_request.group_by("day", "_batch", "app", maintain_order=True).agg(
+        _row=pl.col("_row").first(), spans=pl.col("spans").str.join(","))
+    per_line = per_resource.group_by("day", "_batch", maintain_order=True).agg(
+        _row=pl.col("_row").min(), resources=resource(pl.col("app"), pl.col("spans")).str.join(","))
+    return per_line.select("day", "_row", _sub=pl.lit(0, pl.Int32),
+                           line=_lit('{"resourceSpans":[') + pl.col("resources") + _lit("]}"))
 
 
 # --- raw response envelopes ----------------------------------------------------------------
@@ -451,11 +470,16 @@ BUILDERS = {
 }
 
 
-def format_lines(frame: pl.DataFrame, fmt: str) -> pl.DataFrame:
+def format_lines(frame: pl.DataFrame, fmt: str, otel_batch: int = 1) -> pl.DataFrame:
     """Columns day, _row, _sub, line: the frame's requests as lines of ``fmt`` in order.
 
     ``mixed``: request i is written in format ``_MIXED_ORDER[i % 5]`` (canonical included).
+    ``otel_batch`` (``otel`` only): requests per OTLP line (see :func:`otel_lines`).
     """
+    if otel_batch != 1 and fmt != "otel":
+        raise ValueError(f"--otel-batch only applies to --format otel (got --format {fmt})")
+    if fmt == "otel":
+        return otel_lines(frame, otel_batch).sort("_row", "_sub")
     if fmt != "mixed":
         return BUILDERS[fmt](frame).sort("_row", "_sub")
     pick = np.arange(frame.height) % len(_MIXED_ORDER)
@@ -469,13 +493,17 @@ def format_lines(frame: pl.DataFrame, fmt: str) -> pl.DataFrame:
     return pl.concat(parts).sort("_row", "_sub")
 
 
-def make_writer(fmt: str):
+def make_writer(fmt: str, otel_batch: int = 1):
     """A writer with the generator's signature for ``fmt`` (one file per UTC day)."""
+    if otel_batch != 1 and fmt != "otel":
+        raise ValueError(f"--otel-batch only applies to --format otel (got --format {fmt})")
+    if otel_batch < 1:
+        raise ValueError(f"--otel-batch must be >= 1 (got {otel_batch})")
 
     def write(frame: pl.DataFrame, out: Path, *, bad_rate: float, seed: int, bad_counts: Counter) -> list[Path]:
         if bad_rate > 0:
             raise ValueError(f"--bad-rate is only supported with --format canonical (got --format {fmt})")
-        lines = format_lines(frame, fmt)
+        lines = format_lines(frame, fmt, otel_batch)
         paths = []
         for (day,), chunk in lines.group_by("day", maintain_order=True):
             path = day_path(out, day)

@@ -185,11 +185,15 @@ def write_canonical_days(
 WRITERS = {"canonical": write_canonical_days}
 
 
-def get_writer(fmt: str):
-    if fmt in WRITERS:
+def get_writer(fmt: str, otel_batch: int = 1):
+    """The day-file writer of ``fmt``; ``otel_batch`` > 1 (``otel`` only) batches that many
+    requests per OTLP/JSON line."""
+    if fmt in WRITERS and otel_batch == 1:
         return WRITERS[fmt]
     from gatewaylens.generator import formats as gateway_formats  # real gateway formats (lazy: it imports this module)
 
+    if fmt in WRITERS:
+        raise ValueError(f"--otel-batch only applies to --format otel (got --format {fmt})")
     if fmt in gateway_formats.FORMATS:
-        return gateway_formats.make_writer(fmt)
+        return gateway_formats.make_writer(fmt, otel_batch=otel_batch)
     raise ValueError(f"unknown output format {fmt!r}; available: {sorted([*WRITERS, *gateway_formats.FORMATS])}")
