@@ -10,6 +10,7 @@ import pytest
 
 from gatewaylens.formats import otel
 from gatewaylens.generator import generate
+from gatewaylens.ingest import ingest_paths
 from tests.test_formats_fixtures import (
     DROP, T0, attempts, chat_attrs, flat_span, ingest, otlp_line, otlp_span, quarantine, rows,
 )
@@ -247,3 +248,15 @@ def test_generator_batches_only_otel(tmp_path):
     res = generate(days=1, requests_per_day=40, seed=1, out=tmp_path / "o", fmt="otel", otel_batch=6)
     lines = res.files[0].read_text().splitlines()
     assert len(lines) == -(-res.rows // 6)  # ceil: 6 requests per line, the day's last line fewer
+
+
+def test_collector_sized_batch_line_of_several_mib_is_ingested(con, tmp_path):
+    """The collector's file exporter writes thousands of spans per line (several MiB): such a
+    line is read like any other, one row per request."""
+    res = generate(days=1, requests_per_day=3000, seed=4, out=tmp_path / "big", fmt="otel", otel_batch=3000)
+    path = res.files[0]
+    size = max(len(line) for line in path.read_bytes().splitlines())
+    assert size > 2 << 20  # one line of more than 2 MiB
+    summary = ingest_paths(con, [path], salt="s")
+    assert (summary.quarantined, summary.rows_inserted) == (0, res.rows)
+    assert summary.records == summary.rows_inserted + summary.duplicates + summary.merged

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from gatewaylens.cli import app
-from gatewaylens.ingest import MissingPathError, ingest_paths
+from gatewaylens.ingest import MAX_LINE_BYTES, MissingPathError, ingest_paths
 from tests.conftest import write_jsonl
 
 SALT = "test-salt"
@@ -147,13 +147,13 @@ def test_invalid_utf8_and_overlong_lines(con, tmp_path):
     path.write_bytes(
         json.dumps(good(1)).encode() + b"\n"
         + b'{"request_id": "r2", "app": "caf\xe9"}\n'
-        + b'{"request_id": "r3", "pad": "' + b"x" * (1 << 20) + b'"}\n'
+        + b'{"request_id": "r3", "pad": "' + b"x" * MAX_LINE_BYTES + b'"}\n'
         + json.dumps(good(4)).encode() + b"\n"
     )
     s = ingest_paths(con, [path], salt=SALT)
     assert (s.lines, s.rows_inserted, s.quarantined) == (4, 2, 2)
     q = dict(con.sql("SELECT line_no, reason FROM quarantine").fetchall())
-    assert q == {2: "invalid UTF-8", 3: "line longer than 1 MiB"}
+    assert q == {2: "invalid UTF-8", 3: "line longer than 64 MiB"}
     assert con.sql("SELECT max(length(raw_line)) FROM quarantine").fetchall()[0][0] <= 8192
     invariant_holds(con)
 

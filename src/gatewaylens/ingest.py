@@ -38,7 +38,13 @@ from gatewaylens.formats import canonical
 from gatewaylens.redact import redact_line
 from gatewaylens.schema import CanonicalLine
 
-MAX_LINE_BYTES = 1 << 20  # 1 MiB
+# Longest line read (64 MiB): an OTLP/JSON line from the collector's file exporter batches
+# thousands of spans (several MiB); an envelope may carry a long request body. A longer "line" is
+# usually a file that is not line-delimited at all, and is quarantined.
+MAX_LINE_BYTES = 64 << 20
+# read_json's buffers grow with its maximum_object_size, which costs the fast path its
+# parallelism; a file with a longer line fails read_json and takes the per-line path.
+FAST_PATH_MAX_LINE_BYTES = 1 << 20
 RAW_LINE_KEEP = 8 << 10  # quarantine keeps the first 8 KiB of a line
 # Files picked up when a folder is given (a file named explicitly is read whatever its name).
 # Plain .json is left out on purpose: folders hold metadata such as the generator's truth.json.
@@ -173,7 +179,7 @@ class _Lines:
     """A file split into lines: the ones DuckDB will parse, and the ones rejected on bytes."""
 
     count: int
-    table: pa.Table  # line_no, line — lines that are valid UTF-8 and at most 1 MiB
+    table: pa.Table  # line_no, line — lines that are valid UTF-8 and at most MAX_LINE_BYTES
     rejected: list[tuple[int, str, str, str]]  # (line_no, raw_line, reason, detail)
 
 
@@ -197,7 +203,7 @@ def _utf8_ok(arr: pa.LargeStringArray, content: bytes) -> bool:
 
 
 def split_lines(content: bytes, line_offset: int = 0) -> _Lines:
-    """Split into lines (without their '\\n'); reject lines over 1 MiB or not valid UTF-8.
+    """Split into lines (without their '\\n'); reject lines over MAX_LINE_BYTES or not valid UTF-8.
     The table's line_no column is the line number plus ``line_offset``; rejected lines carry
     the plain line number."""
     # Newline positions by one vectorised scan (bytes.split would copy every line into an object).
@@ -224,7 +230,8 @@ def split_lines(content: bytes, line_offset: int = 0) -> _Lines:
     rejected: list[tuple[int, str, str, str]] = []
     for i in np.flatnonzero(~keep):
         raw = redact_line(line(i)[: 4 * RAW_LINE_KEEP].decode("utf-8", errors="replace"))[:RAW_LINE_KEEP]
-        rejected.append((int(i) + 1, raw, "line longer than 1 MiB", f"{int(lengths[i])} bytes; the limit is {MAX_LINE_BYTES}"))
+        rejected.append((int(i) + 1, raw, f"line longer than {MAX_LINE_BYTES >> 20} MiB",
+                         f"{int(lengths[i])} bytes; the limit is {MAX_LINE_BYTES}: is the file JSON Lines (one record per line)?"))
     arr = pa.LargeStringArray.from_buffers(count, pa.py_buffer(offsets), pa.py_buffer(content))
     if not _utf8_ok(arr, content):
         for i in np.flatnonzero(keep):
@@ -385,7 +392,7 @@ def _stage_fast(con: duckdb.DuckDBPyConnection, path: Path, probe: _Probe) -> bo
     )
     fragments = f"""(SELECT CAST(0 AS BIGINT) AS line_no, {renamed}
                      FROM read_json(?, format = 'newline_delimited', records = true, columns = {columns},
-                                    compression = ?, maximum_object_size = {MAX_LINE_BYTES}))"""
+                                    compression = ?, maximum_object_size = {FAST_PATH_MAX_LINE_BYTES}))"""
     con.execute("SET preserve_insertion_order = true")  # line numbers below depend on it
     try:
         con.execute(

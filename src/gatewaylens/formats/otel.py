@@ -103,7 +103,7 @@ _OTLP_SHAPE = (
     '{"resourceSpans": [{"resource": {"attributes": [{"key": "VARCHAR", "value": {"stringValue": "VARCHAR"}}]},'
     ' "scopeSpans": [{"spans": ["JSON"]}]}]}'
 )
-_SPANS_PER_RESOURCE = 1 << 20  # span_idx = resource number * this + span number (a line is at most 1 MiB)
+_SPANS_PER_RESOURCE = 1 << 32  # span_idx = resource number * this + span number (more spans than a line holds)
 
 
 def _spans(source: str) -> str:
