@@ -306,3 +306,11 @@ def test_reads_the_serving_snapshot_when_published(warehouse, tmp_path: Path, mo
     at = page("overview")
     assert_clean(at)
     assert metrics(at)["Requests"] != full
+
+
+def test_data_quality_files_table_shows_records_next_to_lines(warehouse) -> None:
+    at = page("data_quality")
+    assert_clean(at)
+    files = next(df.value for df in at.dataframe if "path" in df.value.columns)
+    assert list(files.columns[:3]) == ["path", "lines", "records"]
+    assert (files["records"] == files["rows_inserted"] + files["duplicates"] + files["quarantined"] + files["merged"]).all()

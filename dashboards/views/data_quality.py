@@ -85,9 +85,15 @@ else:
     st.info("No mart has been built yet: run `gatewaylens build --all` or wait for the nightly run.")
 
 st.subheader("Files")
+# records = requests the lines held (more than lines when an OTLP line batches several traces);
+# records = rows_inserted + duplicates + quarantined + merged. (Absent from snapshots published
+# before the column existed.)
+has_records = bool(data.query(
+    "SELECT count(*) AS n FROM information_schema.columns WHERE table_name = 'ingested_files' AND column_name = 'records'"
+)["n"][0])
 recent = data.query(
-    "SELECT path, lines, rows_inserted, duplicates, quarantined, merged, bytes, ingested_at "
-    "FROM ingested_files ORDER BY ingested_at DESC, path LIMIT 200"
+    f"SELECT path, lines, {'records, ' if has_records else ''}rows_inserted, duplicates, quarantined, merged, bytes, "
+    "ingested_at FROM ingested_files ORDER BY ingested_at DESC, path LIMIT 200"
 )
 st.dataframe(recent, hide_index=True, key=f"{PAGE}.files")
 st.download_button("Download CSV", recent.write_csv(), file_name="ingested_files.csv", mime="text/csv", key=f"{PAGE}.files.csv", on_click="ignore")

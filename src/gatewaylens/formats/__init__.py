@@ -2,7 +2,9 @@
 
 Every format module exposes ``NAME`` and ``staged_sql(source: str) -> str``: a SELECT over a
 relation ``source`` with columns ``(line_no BIGINT, line VARCHAR)`` that yields the columns of
-:data:`STAGED_COLUMNS` for each of its lines (one row per input line). ``reason`` is non-NULL
+:data:`STAGED_COLUMNS` for each of its lines: one row per line, except a line holding several
+requests (an OTLP/JSON batch), which gives one row per request, numbered by ``record_no``; a
+rejected or merged line is always one row. ``reason`` is non-NULL
 when the format itself rejects the line (bad JSON, wrong types, unparseable timestamp, ...);
 ``merged`` is true for lines folded into another line's request (e.g. retries that share a
 trace); the common checks in ``ingest.py`` then apply to every format alike.
