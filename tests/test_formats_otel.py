@@ -227,19 +227,32 @@ def test_request_repeated_in_a_later_batched_line_first_occurrence_wins(con, tmp
     assert r[D + "-00000000000000d1"]["line_no"] == 2
 
 
-def test_batched_line_with_one_bad_span_is_quarantined_whole(con, tmp_path):
+def test_a_bad_trace_in_a_batched_line_is_quarantined_alone(con, tmp_path):
+    """One bad span sets aside its own trace (one quarantined record naming it); the line's other
+    requests are ingested. Only a bad span that names no trace spoils its whole line."""
+    no_trace = _chat(D, "00000000000000d2", 12)
+    no_trace.pop("traceId")
     res = ingest(con, tmp_path, [
         otlp_line([_chat(A, "00000000000000a1", 0), _chat(B, "00000000000000b1", 1, gen_ai__usage__input_tokens="many"),
                    _chat(C, "00000000000000c1", 2)]),
-        # a value only the common checks reject (negative tokens) also rejects the whole line
+        # a value only ingest's common checks reject (negative tokens) sets aside that request only
         otlp_line([_chat(D, "00000000000000d1", 10), _chat(E, "00000000000000e1", 11, gen_ai__usage__output_tokens=-3)]),
+        otlp_line([_chat("f" * 32, "00000000000000f1", 20), no_trace]),
         otlp_line([_chat("f" * 32, "00000000000000f1", 20), _chat("9" * 32, "0000000000000091", 21)]),
     ])
-    assert (res.lines, res.records, res.rows_inserted, res.quarantined) == (3, 4, 2, 2)
-    assert quarantine(con) == {1: "wrong type: gen_ai.usage.input_tokens must be an integer",
-                               2: "negative value: output_tokens"}
-    assert sorted(k.split("-")[0] for k in rows(con)) == ["9" * 32, "f" * 32]
-    assert con.sql("SELECT count(*) FROM provider_attempts").fetchall() == [(2,)]
+    # line 1: A, C in, B out; line 2: D in, E out; line 3 out whole; line 4: f (a duplicate of
+    # nothing: line 3 was rejected) and 9 in
+    assert (res.lines, res.records, res.rows_inserted, res.duplicates, res.quarantined, res.merged) == (4, 8, 5, 0, 3, 0)
+    assert res.records == res.rows_inserted + res.duplicates + res.quarantined + res.merged
+    assert sorted(k.split("-")[0] for k in rows(con)) == sorted([A, C, D, "f" * 32, "9" * 32])
+    got = con.sql("SELECT line_no, reason, detail FROM quarantine ORDER BY line_no").fetchall()
+    assert got == [
+        (1, "wrong type: gen_ai.usage.input_tokens must be an integer", f"record 2 of the 3 in this line: {B}"),
+        (2, "negative value: output_tokens", f"record 2 of the 2 in this line: {E}-00000000000000e1"),
+        (3, "missing required field: traceId", None),
+    ]
+    assert con.sql("SELECT count(*) FROM provider_attempts").fetchall() == [(5,)]
+    assert con.sql("SELECT records, rows_inserted, quarantined FROM ingested_files").fetchall() == [(8, 5, 3)]
 
 
 def test_generator_batches_only_otel(tmp_path):

@@ -443,23 +443,6 @@ def _stage(con: duckdb.DuckDBPyConnection, fmt: str | None) -> bool:
     return any(name in MULTI_RECORD_FORMATS for name in shapes)
 
 
-def _quarantine_whole_lines(con: duckdb.DuckDBPyConnection) -> None:
-    """A line holding several records that fails a check in any of them is quarantined as a
-    whole: it becomes one staged row (record_no 0) carrying the first failing record's reason."""
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE _gl_bad_lines AS
-            SELECT line_no, arg_min(final_reason, record_no) AS reason
-            FROM (SELECT line_no, record_no, {_COMMON_CHECKS} AS final_reason FROM _gl_staged
-                  WHERE line_no IN (SELECT line_no FROM _gl_staged WHERE record_no > 0))
-            WHERE final_reason IS NOT NULL GROUP BY line_no"""
-    )
-    con.execute("DELETE FROM _gl_staged WHERE record_no > 0 AND line_no IN (SELECT line_no FROM _gl_bad_lines)")
-    con.execute(
-        "UPDATE _gl_staged SET reason = b.reason, merged = false FROM _gl_bad_lines b WHERE _gl_staged.line_no = b.line_no"
-    )
-    con.execute("DROP TABLE _gl_bad_lines")
-
-
 def _raw_lines(table: pa.Table, line_nos: list[int]) -> dict[int, str]:
     """Text of the given lines (for quarantine), without their line terminator and with message
     content redacted (redact.py)."""
@@ -586,8 +569,6 @@ def _ingest_group(con: duckdb.DuckDBPyConnection, items: list[_Item], *, salt: s
             registered = True
             if _stage(con, fmt):
                 multi = con.execute("SELECT coalesce(max(record_no), 0) > 0 FROM _gl_staged").fetchall()[0][0]
-                if multi:
-                    _quarantine_whole_lines(con)
         con.execute("BEGIN TRANSACTION")
         # New rows = rows that pass every check, minus duplicates: a request_id repeated in the
         # input (first occurrence wins, in file, line and record order) or already stored. Only
@@ -647,18 +628,25 @@ def _ingest_group(con: duckdb.DuckDBPyConnection, items: list[_Item], *, salt: s
         )
         # A changed file is re-read whole: its earlier quarantine rows are replaced.
         con.execute("DELETE FROM quarantine WHERE list_contains(?, source_file)", [paths])
+        # One quarantine row per rejected record: a line holding several requests (an OTLP
+        # batch) keeps its good ones, and each rejected one is named in the detail.
+        of_line = "count(*) OVER (PARTITION BY line_no)" if multi else "1"
         bad = con.execute(
-            f"""SELECT line_no, final_reason, source_format
-                FROM (SELECT line_no, source_format, {_COMMON_CHECKS} AS final_reason FROM _gl_staged)
-                WHERE final_reason IS NOT NULL ORDER BY line_no"""
+            f"""SELECT line_no, final_reason, source_format, record_no, records_in_line, request_id
+                FROM (SELECT line_no, record_no, request_id, source_format, {_COMMON_CHECKS} AS final_reason,
+                             {of_line} AS records_in_line
+                      FROM _gl_staged)
+                WHERE final_reason IS NOT NULL ORDER BY line_no, record_no"""
         ).fetchall()
         if bad and table is None:  # fast path: read the few rejected lines' text back
             table = load_lines()
-        raw = _raw_lines(table, [ln for ln, _, _ in bad]) if bad else {}
+        raw = _raw_lines(table, [b[0] for b in bad]) if bad else {}
         mask = (1 << FILE_SHIFT) - 1
         quarantine_rows = [
-            (paths[ln >> FILE_SHIFT], ln & mask, raw[ln], reason, _explain(raw[ln], reason, sf), sf, now)
-            for ln, reason, sf in bad
+            (paths[ln >> FILE_SHIFT], ln & mask, raw[ln], reason,
+             _explain(raw[ln], reason, sf) if n == 1 else f"record {rec + 1} of the {n} in this line: {rid or 'no id'}",
+             sf, now)
+            for ln, reason, sf, rec, n, rid in bad
         ]
         quarantine_rows += [
             (paths[ln >> FILE_SHIFT], ln & mask, text, reason, detail, None, now) for ln, text, reason, detail in rejected

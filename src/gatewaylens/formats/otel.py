@@ -35,10 +35,12 @@ request's span. Not carried (NULL): cost_usd, ttft_ms, streamed, tools_offered.
 Lines and requests: spans are matched across the whole file (a request's attempts and tool
 spans may sit in other lines). A line yields one staged row per request whose span (the last
 attempt) it holds: ``record_no`` 0..k-1 in the order of those spans' start times, then span id.
-A line whose spans all fold into requests of other lines is one ``merged`` row. A line with a
-bad span is quarantined whole (one row, the first bad span's reason; ingest does the same when
-one of its requests fails a common check, e.g. negative tokens), as are lines with no model-call
-or tool span and lines whose tool spans have no model call in the file.
+A line whose spans all fold into requests of other lines is one ``merged`` row. A bad span sets
+aside its trace's spans in that line: one row (record) with the first bad span's reason and the
+trace id as request_id, numbered with the line's requests by start time; the line's other
+requests stand (ingest likewise quarantines alone a request failing a common check). A bad span
+naming no trace makes its whole line one rejected row, as do lines with no model-call or tool
+span and lines whose tool spans have no model call in the file.
 """
 
 from __future__ import annotations
@@ -221,12 +223,25 @@ def staged_sql(source: str) -> str:
             FROM spans
         ),
         bad_lines AS (
+            -- a bad span that names no trace spoils its whole line
             SELECT line_no, arg_min(span_reason, span_idx) AS reason
-            FROM checked WHERE span_reason IS NOT NULL GROUP BY line_no
+            FROM checked WHERE span_reason IS NOT NULL AND tid IS NULL GROUP BY line_no
+        ),
+        bad_traces AS (
+            -- otherwise only its trace's spans in that line are set aside: one quarantined record
+            -- per (line, trace), so one bad span does not cost a collector batch its other requests
+            SELECT line_no, tid, arg_min(span_reason, span_idx) AS reason, min(t_start) AS t_start
+            FROM checked
+            WHERE span_reason IS NOT NULL AND tid IS NOT NULL AND line_no NOT IN (SELECT line_no FROM bad_lines)
+            GROUP BY line_no, tid
+        ),
+        usable AS (
+            SELECT c.* FROM checked c
+            WHERE c.line_no NOT IN (SELECT line_no FROM bad_lines)
+              AND NOT EXISTS (SELECT 1 FROM bad_traces b WHERE b.line_no = c.line_no AND b.tid = c.tid)
         ),
         calls AS (
-            SELECT c.* FROM checked c
-            WHERE c.op IN ({ops}) AND c.line_no NOT IN (SELECT line_no FROM bad_lines)
+            SELECT * FROM usable WHERE op IN ({ops})
         ),
         calls_g AS (
             SELECT *,
@@ -257,8 +272,7 @@ def staged_sql(source: str) -> str:
             FROM calls_g c JOIN groups g USING (tid, pid, req_model, grp)
         ),
         tools AS (
-            SELECT * FROM checked
-            WHERE op = 'execute_tool' AND line_no NOT IN (SELECT line_no FROM bad_lines)
+            SELECT * FROM usable WHERE op = 'execute_tool'
         ),
         tool_by_parent AS (
             SELECT t.line_no, t.tid, t.sid, t.t_start, r.rep_sid
@@ -289,33 +303,42 @@ def staged_sql(source: str) -> str:
             ) GROUP BY line_no
         ),
         reps AS (
-            -- every request of a line is a record of its own, numbered by its span's start
-            SELECT c.*, g.t0, g.t1, g.atts, tc.n AS tools_n,
-                   CAST(row_number() OVER (PARTITION BY c.line_no ORDER BY c.t_start, c.sid) - 1 AS INTEGER) AS record_no
+            SELECT c.*, g.t0, g.t1, g.atts, tc.n AS tools_n, CAST(NULL AS VARCHAR) AS bad_reason
             FROM groups g
             JOIN calls c ON c.tid = g.tid AND c.sid = g.rep_sid AND c.line_no = g.rep_line
             LEFT JOIN tool_counts tc ON tc.tid = g.tid AND tc.rep_sid = g.rep_sid
+        ),
+        records AS (
+            -- every request of a line, and every trace of it set aside, is a record of its own,
+            -- numbered by start time
+            SELECT *, CAST(row_number() OVER (PARTITION BY line_no ORDER BY t_start, sid, tid) - 1 AS INTEGER) AS record_no
+            FROM (SELECT * FROM reps
+                  UNION ALL BY NAME
+                  SELECT line_no, tid, t_start, reason AS bad_reason FROM bad_traces)
         ),
         lines AS (
             SELECT l.line_no,
                    CASE
                        WHEN b.reason IS NOT NULL THEN b.reason
+                       WHEN t.line_no IS NOT NULL THEN NULL  -- its records say
                        WHEN u.line_no IS NULL
                            THEN 'no model-call span (gen_ai.operation.name chat, text_completion or generate_content)'
                        WHEN u.reps = 0 AND u.orphans > 0 THEN 'execute_tool span without its model call in this file'
                    END AS reason,
-                   coalesce(u.reps, 0) = 0 AS no_rep
+                   coalesce(u.reps, 0) = 0 AND t.line_no IS NULL AS no_rep
             FROM ({line_ids}) l
             LEFT JOIN bad_lines b USING (line_no)
             LEFT JOIN line_use u USING (line_no)
+            LEFT JOIN (SELECT DISTINCT line_no FROM bad_traces) t USING (line_no)
         )
         SELECT
             l.line_no,
             coalesce(r.record_no, 0) AS record_no,
             '{NAME}' AS source_format,
-            l.reason,
+            coalesce(l.reason, r.bad_reason) AS reason,
             l.reason IS NULL AND l.no_rep AS merged,
-            r.tid || '-' || r.sid AS request_id,
+            -- a trace set aside is named by its trace id (quarantine detail)
+            CASE WHEN r.bad_reason IS NULL THEN r.tid || '-' || r.sid ELSE r.tid END AS request_id,
             r.t0 AS ts,
             r.app,
             coalesce(r."a:user.id", r."a:enduser.id") AS user_raw,
@@ -345,5 +368,5 @@ def staged_sql(source: str) -> str:
             CAST(NULL AS DOUBLE) AS ttft_ms,
             CAST(NULL AS BOOLEAN) AS streamed,
             r.atts AS attempt_list
-        FROM lines l LEFT JOIN reps r ON r.line_no = l.line_no AND l.reason IS NULL
+        FROM lines l LEFT JOIN records r ON r.line_no = l.line_no AND l.reason IS NULL
     """
