@@ -470,14 +470,21 @@ BUILDERS = {
 }
 
 
+def check_otel_batch(fmt: str, otel_batch: int) -> None:
+    """Raise ValueError unless ``otel_batch`` is 1, or >= 1 with ``fmt`` otel."""
+    if otel_batch != 1 and fmt != "otel":
+        raise ValueError(f"--otel-batch only applies to --format otel (got --format {fmt})")
+    if otel_batch < 1:
+        raise ValueError(f"--otel-batch must be >= 1 (got {otel_batch})")
+
+
 def format_lines(frame: pl.DataFrame, fmt: str, otel_batch: int = 1) -> pl.DataFrame:
     """Columns day, _row, _sub, line: the frame's requests as lines of ``fmt`` in order.
 
     ``mixed``: request i is written in format ``_MIXED_ORDER[i % 5]`` (canonical included).
     ``otel_batch`` (``otel`` only): requests per OTLP line (see :func:`otel_lines`).
     """
-    if otel_batch != 1 and fmt != "otel":
-        raise ValueError(f"--otel-batch only applies to --format otel (got --format {fmt})")
+    check_otel_batch(fmt, otel_batch)
     if fmt == "otel":
         return otel_lines(frame, otel_batch).sort("_row", "_sub")
     if fmt != "mixed":
@@ -495,10 +502,7 @@ def format_lines(frame: pl.DataFrame, fmt: str, otel_batch: int = 1) -> pl.DataF
 
 def make_writer(fmt: str, otel_batch: int = 1):
     """A writer with the generator's signature for ``fmt`` (one file per UTC day)."""
-    if otel_batch != 1 and fmt != "otel":
-        raise ValueError(f"--otel-batch only applies to --format otel (got --format {fmt})")
-    if otel_batch < 1:
-        raise ValueError(f"--otel-batch must be >= 1 (got {otel_batch})")
+    check_otel_batch(fmt, otel_batch)
 
     def write(frame: pl.DataFrame, out: Path, *, bad_rate: float, seed: int, bad_counts: Counter) -> list[Path]:
         if bad_rate > 0:

@@ -192,8 +192,7 @@ def get_writer(fmt: str, otel_batch: int = 1):
         return WRITERS[fmt]
     from gatewaylens.generator import formats as gateway_formats  # real gateway formats (lazy: it imports this module)
 
-    if fmt in WRITERS:
-        raise ValueError(f"--otel-batch only applies to --format otel (got --format {fmt})")
+    gateway_formats.check_otel_batch(fmt, otel_batch)
     if fmt in gateway_formats.FORMATS:
         return gateway_formats.make_writer(fmt, otel_batch=otel_batch)
     raise ValueError(f"unknown output format {fmt!r}; available: {sorted([*WRITERS, *gateway_formats.FORMATS])}")
