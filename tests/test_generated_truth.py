@@ -63,7 +63,7 @@ def test_fast_and_per_line_paths_agree(tmp_path, warehouse, monkeypatch):
     fast = ing.ingest_files(a, files, salt="s", batch_lines=2)  # each file alone: fast path
     assert all(f.fast_path for f in fast)
     a.close()
-    monkeypatch.setattr(ing, "_stage_fast", lambda *args: False)
+    monkeypatch.setattr(ing, "_stage_fast", lambda *args: None)
     b = dbmod.connect(tmp_path / "b.duckdb")
     slow = ing.ingest_files(b, files, salt="s")  # both files in one batch, per-line path
     assert not any(f.fast_path for f in slow)
@@ -76,4 +76,39 @@ def test_fast_and_per_line_paths_agree(tmp_path, warehouse, monkeypatch):
         ).fetchall()[0][0]
         assert diff == 0, table
     assert b.sql("SELECT count(*) FROM requests").fetchall()[0][0] == 1000
+    b.close()
+
+
+def test_fast_path_restages_bad_lines_like_the_per_line_path(tmp_path, monkeypatch):
+    """Files with bad lines of every kind (and a truncated last line) keep the read_json fast path
+    for their good lines; the lines it cannot take are re-staged line by line. Rows, attempts,
+    quarantine rows and per-file counts equal those of the per-line path for the whole file."""
+    import gatewaylens.ingest as ing
+
+    out = tmp_path / "gen"
+    generate(days=2, requests_per_day=800, seed=5, out=out, start=dt.date(2025, 6, 1), bad_rate=0.05)
+    files = sorted(out.rglob("*.jsonl"))
+    with files[-1].open("ab") as fh:
+        fh.write(b'{"request_id": "cut-short", "ts": "2025-06-02T23:59:59Z", "mod')  # a write cut short
+    results = {}
+    for name, stage_fast in (("fast", ing._stage_fast), ("slow", lambda *args: None)):
+        monkeypatch.setattr(ing, "_stage_fast", stage_fast)
+        con = dbmod.connect(tmp_path / f"{name}.duckdb")
+        results[name] = ing.ingest_files(con, files, salt="s", batch_lines=2)  # each file alone
+        con.close()
+    assert all(f.fast_path for f in results["fast"]) and not any(f.fast_path for f in results["slow"])
+    counts = ("lines", "records", "rows_inserted", "duplicates", "quarantined", "merged")
+    assert [[getattr(f, c) for c in counts] for f in results["fast"]] == [
+        [getattr(f, c) for c in counts] for f in results["slow"]]
+    assert sum(f.quarantined for f in results["fast"]) >= 40
+    b = dbmod.connect(tmp_path / "slow.duckdb")
+    b.execute(f"ATTACH '{tmp_path / 'fast.duckdb'}' AS a (READ_ONLY)")
+    for table, cols in (("requests", "* EXCLUDE (ingested_at)"), ("provider_attempts", "*"),
+                        ("quarantine", "* EXCLUDE (ingested_at)")):
+        diff = b.sql(
+            f"SELECT count(*) FROM ((SELECT {cols} FROM {table} EXCEPT ALL SELECT {cols} FROM a.{table}) "
+            f"UNION ALL (SELECT {cols} FROM a.{table} EXCEPT ALL SELECT {cols} FROM {table}))"
+        ).fetchall()[0][0]
+        assert diff == 0, table
+    assert b.sql("SELECT reason FROM a.quarantine WHERE raw_line LIKE '%cut-short%'").fetchall() == [("invalid JSON",)]
     b.close()

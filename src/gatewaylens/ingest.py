@@ -2,7 +2,8 @@
 
 The hot path is vectorised: the file's bytes are split into lines with numpy, handed to DuckDB
 as one Arrow string column, parsed and validated by SQL (``formats/``), deduplicated with a
-join, and inserted with ``INSERT ... SELECT``. Python touches individual lines only to explain
+join, and inserted with ``INSERT ... SELECT``. A canonical file is read by read_json straight
+from disk instead, and only its odd lines go through the per-line path (``_stage_fast``). Python touches individual lines only to explain
 rejected ones (pydantic) and to find invalid UTF-8 in the rare file that has it.
 
 Records: a line usually holds one record (one request); an OTLP/JSON export line may batch the
@@ -67,7 +68,7 @@ class FileResult:
     quarantined: int = 0
     merged: int = 0
     skipped: bool = False  # identical content already ingested
-    fast_path: bool = False  # parsed by read_json straight from the file (clean canonical file)
+    fast_path: bool = False  # parsed by read_json straight from the file (canonical; odd lines re-staged)
     seconds: float = 0.0
 
 
@@ -336,13 +337,13 @@ class _Pairs(list):
     """A JSON object's (key, value) pairs in order, duplicates kept (json object_pairs_hook)."""
 
 
-PEEK_LINES = 100  # lines read ahead to decide whether the read_json fast path can succeed
+PEEK_LINES = 100  # lines read ahead to decide whether the read_json fast path is worth trying
 
 
-def _unfit_row(line: bytes) -> bool:
-    """True when ``line`` is certainly a row the fast path would reject: a JSON object that lacks
-    a required canonical key or carries (non-null) a key of another format. Any doubt (not JSON,
-    not an object, not UTF-8) returns False."""
+def _foreign_row(line: bytes) -> bool:
+    """True when ``line`` is certainly not a canonical record: a JSON object with none of the
+    required canonical keys, or carrying (non-null) a key of another format. Any doubt (not
+    JSON, not an object, not UTF-8) returns False."""
     try:
         pairs = json.loads(line.decode("utf-8"), object_pairs_hook=_Pairs)
     except (UnicodeDecodeError, ValueError, RecursionError):
@@ -351,39 +352,41 @@ def _unfit_row(line: bytes) -> bool:
         return False  # not an object
     keys = {k for k, _ in pairs}
     folded = {k.casefold() for k in keys}  # in case the reader matches column names loosely
-    if any(r.casefold() not in folded for r in canonical.REQUIRED):
+    if not any(r.casefold() in folded for r in canonical.REQUIRED):
         return True
     return any(k in keys and all(v is not None for kk, v in pairs if kk == k) for k in canonical.FOREIGN_KEYS)
 
 
-def _head_unfit(path: Path, gzipped: bool, lines: int = PEEK_LINES) -> bool:
-    """True when one of the file's first ``lines`` lines is certainly unfit for the fast path
-    (:func:`_unfit_row`). Such a file (another format, or a mix) would only pay a whole
-    read_json pass before falling back, so it goes straight to the per-line path."""
+def _head_foreign(path: Path, gzipped: bool, lines: int = PEEK_LINES) -> bool:
+    """True when one of the file's first ``lines`` lines is certainly another format's record
+    (:func:`_foreign_row`). Such a file (another format, or a mix) would have most of its lines
+    re-staged line by line after the read_json pass, so it goes straight to the per-line path."""
     try:
         with (gzip.open if gzipped else open)(path, "rb") as fh:
             for _ in range(lines):
                 line = fh.readline(MAX_LINE_BYTES + 1)
                 if not line:
                     return False
-                if _unfit_row(line):
+                if _foreign_row(line):
                     return True
     except (OSError, EOFError, zlib.error, gzip.BadGzipFile):
         return False
     return False
 
 
-def _stage_fast(con: duckdb.DuckDBPyConnection, path: Path, probe: _Probe) -> bool:
-    """Fast path for clean canonical files: DuckDB's parallel read_json cuts every field out as
-    a JSON fragment straight from the file, and canonical.staged_from_fragments checks them.
+def _stage_fast(con: duckdb.DuckDBPyConnection, path: Path, probe: _Probe) -> list[int] | None:
+    """Fast path for canonical files: DuckDB's parallel read_json cuts every field out as a JSON
+    fragment straight from the file, and canonical.staged_from_fragments checks them.
 
-    Taken only when it maps 1:1 onto the file's lines: read_json raises on invalid JSON, invalid
-    UTF-8, over-long or non-object lines; skipped blank lines show as a row-count mismatch; every
-    row must carry request_id, ts and model and none of the keys that mark another format. Any
-    doubt returns False and the caller takes the per-line path, which explains every line.
+    Returns the line numbers of the rows it could not stage — ``_unfit``: not a JSON object
+    (read_json with ignore_errors gives such a line an all-NULL row), invalid UTF-8, no
+    request_id, ts or model, or a key that marks another format — for :func:`_restage` to replace
+    through the per-line path; an empty list for a clean file. Returns None (nothing staged) when
+    the rows do not map 1:1 onto the file's lines (read_json skips blank lines: a row-count
+    mismatch) or read_json fails: the caller then takes the per-line path for the whole file.
     """
-    if _head_unfit(path, probe.gzipped):
-        return False
+    if _head_foreign(path, probe.gzipped):
+        return None
     names = [n for n, _ in canonical.FIELDS] + list(canonical.FOREIGN_KEYS)
     columns = "{" + ", ".join(f"'{n}': 'JSON'" for n in names) + "}"
     renamed = ", ".join(f'"{n}" AS f_{n}' for n in names)
@@ -392,7 +395,8 @@ def _stage_fast(con: duckdb.DuckDBPyConnection, path: Path, probe: _Probe) -> bo
     )
     fragments = f"""(SELECT CAST(0 AS BIGINT) AS line_no, {renamed}
                      FROM read_json(?, format = 'newline_delimited', records = true, columns = {columns},
-                                    compression = ?, maximum_object_size = {FAST_PATH_MAX_LINE_BYTES}))"""
+                                    compression = ?, maximum_object_size = {FAST_PATH_MAX_LINE_BYTES},
+                                    ignore_errors = true))"""
     con.execute("SET preserve_insertion_order = true")  # line numbers below depend on it
     try:
         con.execute(
@@ -401,27 +405,47 @@ def _stage_fast(con: duckdb.DuckDBPyConnection, path: Path, probe: _Probe) -> bo
             [str(path), "gzip" if probe.gzipped else "none"],
         )
     except duckdb.Error:
-        return False
+        return None
     # Line numbers: with preserve_insertion_order (DuckDB's default) a CREATE TABLE AS keeps the
     # reader's order, so a row's position in the new table is its line. (A row_number() window
     # here would push the whole parse through one thread.)
     con.execute("UPDATE _gl_staged SET line_no = rowid + 1")
-    rows, unfit_rows = con.execute("SELECT count(*), count(*) FILTER (WHERE _unfit) FROM _gl_staged").fetchall()[0]
-    if rows != probe.lines or unfit_rows:
+    rows = con.execute("SELECT count(*) FROM _gl_staged").fetchall()[0][0]
+    if rows != probe.lines:
         con.execute("DROP TABLE _gl_staged")
-        return False
-    return True
+        return None
+    return [r[0] for r in con.execute("SELECT line_no FROM _gl_staged WHERE _unfit ORDER BY line_no").fetchall()]
+
+
+def _restage(con: duckdb.DuckDBPyConnection, table: pa.Table, line_nos: list[int], fmt: str | None) -> bool:
+    """Replace the fast path's rows of ``line_nos`` in _gl_staged by what the per-line path makes
+    of those lines of ``table`` (detection, every format, precise reasons). Lines missing from
+    ``table`` (rejected on bytes) lose their row: the caller quarantines them. Returns whether a
+    format that may hold several records per line was staged."""
+    wanted = np.asarray(line_nos, dtype=np.int64)
+    value_set = pa.Array.from_buffers(pa.int64(), len(wanted), [None, pa.py_buffer(wanted)])  # pa.array imports pandas
+    con.register("_gl_lines", table.filter(pc.is_in(table["line_no"], value_set=value_set)))
+    try:
+        multi_format = _stage(con, fmt, into="_gl_restaged")
+        con.execute("DELETE FROM _gl_staged WHERE _unfit")
+        con.execute("INSERT INTO _gl_staged BY NAME SELECT * FROM _gl_restaged")
+        con.execute("DROP TABLE _gl_restaged")
+    finally:
+        con.unregister("_gl_lines")
+    return multi_format
 
 
 # Formats whose lines may hold several requests (several staged rows per line, record_no 0, 1, ...).
 MULTI_RECORD_FORMATS = frozenset({"otel"})
 
 
-def _stage(con: duckdb.DuckDBPyConnection, fmt: str | None) -> bool:
-    """Create temp table _gl_staged (formats.STAGED_COLUMNS) from the registered _gl_lines.
+def _stage(con: duckdb.DuckDBPyConnection, fmt: str | None, into: str = "_gl_staged") -> bool:
+    """Create temp table ``into`` (formats.STAGED_COLUMNS) from the registered _gl_lines.
     Returns whether a format that may put several records in one line was staged."""
+    if into not in ("_gl_staged", "_gl_restaged"):  # an identifier: fixed names only
+        raise ValueError(into)
     cols = ", ".join(f"{n} {t}" + (" DEFAULT 0" if n == "record_no" else "") for n, t in formats.STAGED_COLUMNS)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _gl_staged ({cols})")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {into} ({cols})")
     # Lines that are not JSON objects are rejected first, also when a format is forced.
     con.execute(f"CREATE OR REPLACE TEMP TABLE _gl_detected AS {formats.detect_sql('_gl_lines', forced=fmt)}")
     present = [r[0] for r in con.execute("SELECT DISTINCT fmt FROM _gl_detected").fetchall()]
@@ -435,9 +459,9 @@ def _stage(con: duckdb.DuckDBPyConnection, fmt: str | None) -> bool:
             )
             source = "_gl_fmt_lines"
         # BY NAME: a format that leaves out record_no gets its default, 0
-        con.execute(f"INSERT INTO _gl_staged BY NAME {formats.get(name).staged_sql(source)}")
+        con.execute(f"INSERT INTO {into} BY NAME {formats.get(name).staged_sql(source)}")
     con.execute(
-        "INSERT INTO _gl_staged (line_no, reason, merged) "
+        f"INSERT INTO {into} (line_no, reason, merged) "
         "SELECT line_no, substr(fmt, 2), false FROM _gl_detected WHERE fmt LIKE '!%'"
     )
     return any(name in MULTI_RECORD_FORMATS for name in shapes)
@@ -545,30 +569,42 @@ def _ingest_group(con: duckdb.DuckDBPyConnection, items: list[_Item], *, salt: s
     """Stage, check and insert a group of files in one transaction."""
     now = dt.datetime.now(dt.timezone.utc)
     con.execute("SET VARIABLE gatewaylens_salt = ?", [salt])
-    tables: list[pa.Table | None] = [None] * len(items)
     rejected: list[tuple[int, str, str, str]] = []  # staged line_no, raw, reason, detail
     registered = fast = multi = False
 
-    def load_lines() -> pa.Table:
+    def load_lines(rows_for: set[int] | None = None) -> pa.Table:
+        """The group's lines; lines rejected on bytes go to ``rejected`` — on the fast path only
+        those in ``rows_for`` (the others already have their row)."""
         parts = []
         for k, item in enumerate(items):
             shift = k << FILE_SHIFT
             lines = split_lines(read_content(item.path), line_offset=shift)
             parts.append(lines.table)
-            rejected.extend((shift | ln, raw, reason, detail) for ln, raw, reason, detail in lines.rejected)
+            rejected.extend((shift | ln, raw, reason, detail) for ln, raw, reason, detail in lines.rejected
+                            if rows_for is None or (shift | ln) in rows_for)
         return pa.concat_tables(parts) if parts else parts
 
     try:
         # Staging writes only temp tables; the transaction covers every write to the warehouse.
         only = items[0] if len(items) == 1 else None
-        fast = bool(only and only.probe.lines > 0 and fmt in (None, canonical.NAME) and _stage_fast(con, only.path, only.probe))
+        unfit = None
+        if only and only.probe.lines > 0 and fmt in (None, canonical.NAME):
+            unfit = _stage_fast(con, only.path, only.probe)
+        fast = unfit is not None
         table = None
-        if not fast:
+        multi_format = False
+        if fast and unfit:
+            # A few lines the fast path could not take (a truncated last line, another format...)
+            # go through the per-line path; the rest of the file keeps its fast-path rows.
+            table = load_lines(rows_for=set(unfit))
+            multi_format = _restage(con, table, unfit, fmt)
+        elif not fast:
             table = load_lines()
             con.register("_gl_lines", table)
             registered = True
-            if _stage(con, fmt):
-                multi = con.execute("SELECT coalesce(max(record_no), 0) > 0 FROM _gl_staged").fetchall()[0][0]
+            multi_format = _stage(con, fmt)
+        if multi_format:
+            multi = con.execute("SELECT coalesce(max(record_no), 0) > 0 FROM _gl_staged").fetchall()[0][0]
         con.execute("BEGIN TRANSACTION")
         # New rows = rows that pass every check, minus duplicates: a request_id repeated in the
         # input (first occurrence wins, in file, line and record order) or already stored. Only
@@ -639,7 +675,7 @@ def _ingest_group(con: duckdb.DuckDBPyConnection, items: list[_Item], *, salt: s
                 WHERE final_reason IS NOT NULL ORDER BY line_no, record_no"""
         ).fetchall()
         if bad and table is None:  # fast path: read the few rejected lines' text back
-            table = load_lines()
+            table = load_lines(rows_for=set())
         raw = _raw_lines(table, [b[0] for b in bad]) if bad else {}
         mask = (1 << FILE_SHIFT) - 1
         quarantine_rows = [
