@@ -103,14 +103,15 @@ def _c(name: str) -> str:
 # json_transform structure of an OTLP/JSON line: what is read of it (spans stay JSON texts).
 _OTLP_SHAPE = (
     '{"resourceSpans": [{"resource": {"attributes": [{"key": "VARCHAR", "value": {"stringValue": "VARCHAR"}}]},'
-    ' "scopeSpans": [{"spans": ["JSON"]}]}]}'
+    ' "scopeSpans": [{"spans": [{"traceId": "VARCHAR", "spanId": "VARCHAR", "parentSpanId": "VARCHAR",'
+    ' "name": "VARCHAR", "startTimeUnixNano": "VARCHAR", "endTimeUnixNano": "VARCHAR",'
+    ' "status": {"code": "VARCHAR"}, "attributes": "JSON"}]}]}]}'
 )
 _SPANS_PER_RESOURCE = 1 << 32  # span_idx = resource number * this + span number (more spans than a line holds)
 
 
 def _spans(source: str) -> str:
     """One row per span of every line: OTLP lines are unnested, flattened lines are one span."""
-    otlp_scalars = "['$.traceId', '$.spanId', '$.parentSpanId', '$.name', '$.startTimeUnixNano', '$.endTimeUnixNano', '$.status.code']"
     flat_scalars = (
         "['$.context.trace_id', '$.trace_id', '$.context.span_id', '$.span_id', '$.parent_id', '$.parent_span_id',"
         " '$.name', '$.start_time', '$.end_time', '$.status.status_code', '$.resource.attributes.\"service.name\"']"
@@ -121,7 +122,9 @@ def _spans(source: str) -> str:
             WHERE CASE WHEN starts_with(line, '{{"resourceSpans"') THEN true ELSE json_exists(line, '$.resourceSpans') END
         ),
         otlp_raw AS (
-            -- one parse of the line: each resource's attributes, and its spans as JSON texts
+            -- one parse of the line: each resource's service.name, each span's scalars as text
+            -- (VARCHAR leaves read numbers and strings alike, as json_extract_string does) and its
+            -- attributes as one JSON text, the only part parsed again
             SELECT line_no, json_transform(line, '{_OTLP_SHAPE}').resourceSpans AS rss
             FROM otlp_lines
         ),
@@ -138,13 +141,18 @@ def _spans(source: str) -> str:
         ),
         otlp_spans AS (
             SELECT line_no, span_idx, 'otlp' AS shape,
-                   s[1] AS trace_id, s[2] AS span_id, nullif(s[3], '') AS parent_id, s[4] AS name,
-                   s[5] AS start_raw, s[6] AS end_raw, s[7] AS status_code,
-                   json_extract_string(sp, '$.attributes[*].key') AS k,
-                   json_extract_string(sp, '$.attributes[*].value.*') AS v,
+                   sp.traceId AS trace_id, sp.spanId AS span_id, nullif(sp.parentSpanId, '') AS parent_id,
+                   sp.name AS name, sp.startTimeUnixNano AS start_raw, sp.endTimeUnixNano AS end_raw,
+                   sp.status.code AS status_code,
+                   json_extract_string(sp.attributes, '$[*].key') AS k,
+                   json_extract_string(sp.attributes, '$[*].value.*') AS v,
                    app,
-                   json_type(sp, '$.attributes') AS attr_type
-            FROM (SELECT *, json_extract_string(sp, {otlp_scalars}) AS s FROM otlp)
+                   -- json_type of the attributes, from the first character of their compact text
+                   CASE WHEN sp.attributes IS NULL OR CAST(sp.attributes AS VARCHAR) = 'null' THEN NULL
+                        WHEN starts_with(CAST(sp.attributes AS VARCHAR), '[') THEN 'ARRAY'
+                        WHEN starts_with(CAST(sp.attributes AS VARCHAR), '{{') THEN 'OBJECT'
+                        ELSE 'SCALAR' END AS attr_type
+            FROM otlp
         ),
         flat_spans AS (
             SELECT line_no, 0 AS span_idx, 'flat' AS shape,
