@@ -110,6 +110,10 @@ _OTLP_SHAPE = (
 _SPANS_PER_RESOURCE = 1 << 32  # span_idx = resource number * this + span number (more spans than a line holds)
 
 
+# An OTLP/JSON export line (else a flattened span); the prefix test spares most lines a parse.
+_IS_OTLP = "(CASE WHEN starts_with(line, '{\"resourceSpans\"') THEN true ELSE coalesce(json_exists(line, '$.resourceSpans'), false) END)"
+
+
 def _spans(source: str) -> str:
     """One row per span of every line: OTLP lines are unnested, flattened lines are one span."""
     flat_scalars = (
@@ -118,8 +122,7 @@ def _spans(source: str) -> str:
     )
     return f"""
         otlp_lines AS (
-            SELECT line_no, line FROM {source}
-            WHERE CASE WHEN starts_with(line, '{{"resourceSpans"') THEN true ELSE json_exists(line, '$.resourceSpans') END
+            SELECT line_no, line FROM {source} WHERE {_IS_OTLP}
         ),
         otlp_raw AS (
             -- one parse of the line: each resource's service.name, each span's scalars as text
@@ -164,9 +167,15 @@ def _spans(source: str) -> str:
                    s[11] AS app,
                    json_type(line, '$.attributes') AS attr_type
             FROM (SELECT line_no, line, json_extract_string(line, {flat_scalars}) AS s
-                  FROM {source} WHERE line_no NOT IN (SELECT line_no FROM otlp_lines))
+                  FROM {source} WHERE NOT {_IS_OTLP})  -- (not via otlp_lines: that would materialise it)
         )
     """
+
+
+def _hex_id(col: str) -> str:
+    """A trace/span id in one spelling: lower case, without a leading '0x' (the Python SDK's
+    to_json writes '0x...'; OTLP/JSON writes bare hex)."""
+    return f"lower(CASE WHEN starts_with({col}, '0x') THEN substr({col}, 3) ELSE {col} END)"
 
 
 def _ts(raw: str) -> str:
@@ -197,9 +206,9 @@ def staged_sql(source: str) -> str:
         spans AS (
             SELECT *,
                    {_a('gen_ai.operation.name')} AS op,
-                   lower(regexp_replace(trace_id, '^0x', '')) AS tid,
-                   lower(regexp_replace(span_id, '^0x', '')) AS sid,
-                   coalesce(lower(regexp_replace(parent_id, '^0x', '')), '') AS pid,
+                   {_hex_id('trace_id')} AS tid,
+                   {_hex_id('span_id')} AS sid,
+                   coalesce({_hex_id('parent_id')}, '') AS pid,
                    {_ts('start_raw')} AS t_start,
                    {_ts('end_raw')} AS t_end,
                    coalesce({_a('error.type')} IS NOT NULL, false)
@@ -264,7 +273,9 @@ def staged_sql(source: str) -> str:
                    arg_max(sid, (t_start, sid)) AS rep_sid,
                    min(t_start) AS t0,
                    max(coalesce(t_end, t_start)) AS t1,
-                   list({{
+                   -- attempts in (start, span id) order: sorting the collected list is cheaper
+                   -- than an ordered aggregate (span ids are unique in a trace, so att never decides)
+                   [x.att FOR x IN list_sort(list({{'t': t_start, 's': sid, 'att': {{
                        'provider': {provider_sql(f"coalesce({_c('gen_ai.provider.name')}, {_c('gen_ai.system')})")},
                        'http_status': coalesce(TRY_CAST({_c('http.response.status_code')} AS INTEGER),
                                                CASE WHEN TRY_CAST({_c('error.type')} AS INTEGER) BETWEEN 100 AND 599
@@ -272,7 +283,7 @@ def staged_sql(source: str) -> str:
                                                CASE WHEN NOT failed THEN 200 END),
                        'latency_ms': (epoch_us(t_end) - epoch_us(t_start)) / 1000.0,
                        'ts': t_start
-                   }} ORDER BY t_start, sid) AS atts
+                   }}}}))] AS atts
             FROM calls_g GROUP BY ALL
         ),
         call_rep AS (
