@@ -100,7 +100,8 @@ def _c(name: str) -> str:
     return '"a:' + name + '"'
 
 
-# json_transform structure of an OTLP/JSON line: what is read of it (spans stay JSON texts).
+# json_transform structure of an OTLP/JSON line: what is read of it (span scalars as text, each
+# span's attributes as one JSON text).
 _OTLP_SHAPE = (
     '{"resourceSpans": [{"resource": {"attributes": [{"key": "VARCHAR", "value": {"stringValue": "VARCHAR"}}]},'
     ' "scopeSpans": [{"spans": [{"traceId": "VARCHAR", "spanId": "VARCHAR", "parentSpanId": "VARCHAR",'
