@@ -62,11 +62,7 @@ def requests(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.Ma
 
     def log_file(res) -> None:
         if not res.skipped:
-            records = f" ({res.records} records)" if res.records != res.lines else ""
-            context.log.debug(
-                f"{res.path}: {res.lines} lines{records}, {res.rows_inserted} rows, {res.duplicates} duplicates, "
-                f"{res.quarantined} quarantined, {res.merged} merged"
-            )
+            context.log.debug(f"{res.path}: {res.counts_text()}")
 
     def work(con):
         started = time.perf_counter()

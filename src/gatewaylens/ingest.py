@@ -56,8 +56,40 @@ class MissingPathError(FileNotFoundError):
     """An input path given to ingest does not exist."""
 
 
+class _Counts:
+    """What a file or a whole ingest did with its lines, in words (shared by FileResult and
+    IngestSummary, which both carry the count attributes)."""
+
+    lines: int
+    records: int
+    rows_inserted: int
+    duplicates: int
+    quarantined: int
+    merged: int
+
+    def counts_text(self) -> str:
+        """'lines N | rows ... | merged N' for people, with records when they differ from lines."""
+        lines = f"lines {self.lines:,}"
+        if self.records != self.lines:
+            lines += f" ({self.records:,} records)"
+        return (f"{lines} | rows {self.rows_inserted:,} | duplicates {self.duplicates:,} | "
+                f"quarantined {self.quarantined:,} | merged {self.merged:,}")
+
+
+class _Total:
+    """An IngestSummary attribute: the sum of the same FileResult attribute over its files."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, summary: IngestSummary | None, owner: type | None = None):
+        if summary is None:  # looked up on the class
+            return self
+        return sum(getattr(f, self.name) for f in summary.files)
+
+
 @dataclass
-class FileResult:
+class FileResult(_Counts):
     path: str
     content_sha256: str
     bytes: int
@@ -73,36 +105,16 @@ class FileResult:
 
 
 @dataclass
-class IngestSummary:
+class IngestSummary(_Counts):
     files: list[FileResult] = field(default_factory=list)
     seconds: float = 0.0
 
-    def total(self, name: str) -> int:
-        return sum(getattr(f, name) for f in self.files)
-
-    @property
-    def lines(self) -> int:
-        return self.total("lines")
-
-    @property
-    def records(self) -> int:
-        return self.total("records")
-
-    @property
-    def rows_inserted(self) -> int:
-        return self.total("rows_inserted")
-
-    @property
-    def duplicates(self) -> int:
-        return self.total("duplicates")
-
-    @property
-    def quarantined(self) -> int:
-        return self.total("quarantined")
-
-    @property
-    def merged(self) -> int:
-        return self.total("merged")
+    lines = _Total()
+    records = _Total()
+    rows_inserted = _Total()
+    duplicates = _Total()
+    quarantined = _Total()
+    merged = _Total()
 
     @property
     def skipped(self) -> int:
@@ -111,14 +123,6 @@ class IngestSummary:
     @property
     def lines_per_second(self) -> float:
         return self.lines / self.seconds if self.seconds > 0 else 0.0
-
-    def counts_text(self) -> str:
-        """'lines N | rows ... | merged N' for people, with records when they differ from lines."""
-        lines = f"lines {self.lines:,}"
-        if self.records != self.lines:
-            lines += f" ({self.records:,} records)"
-        return (f"{lines} | rows {self.rows_inserted:,} | duplicates {self.duplicates:,} | "
-                f"quarantined {self.quarantined:,} | merged {self.merged:,}")
 
 
 def find_input_files(paths: Iterable[str | Path]) -> list[Path]:
