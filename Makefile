@@ -15,7 +15,7 @@ DEMO_SEED ?= 7
 HOST ?= 127.0.0.1
 PORT ?= 8501
 
-.PHONY: setup demo test test-fast dashboard dagster browser-deps bench clean help
+.PHONY: setup demo test test-fast dashboard dagster browser-deps java-deps bench clean help
 
 help:
 	@echo "make demo   - set up, generate a year of sample logs, materialize via Dagster, serve the dashboard"
@@ -40,7 +40,16 @@ browser-deps:
 	      || echo "warning: could not install chromium; browser tests will be skipped"; \
 	  else echo "warning: no apt-get; install chromium to run browser tests"; fi; }
 
-test: setup browser-deps
+# A Java runtime for the Spark engine's tests (pyspark 4 needs Java 17+): Debian's default-jre-headless.
+java-deps:
+	@command -v java >/dev/null 2>&1 || { \
+	  if command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian default-jre-headless for the Spark tests"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jre-headless >/dev/null) \
+	      || echo "warning: could not install a Java runtime; Spark tests will be skipped"; \
+	  else echo "warning: no apt-get; install Java 17+ to run the Spark tests"; fi; }
+
+test: setup browser-deps java-deps
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
 
 test-fast: setup

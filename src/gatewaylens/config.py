@@ -1,4 +1,4 @@
-"""Settings read from the environment (one place, documented in the README).
+"""Settings read from the environment (one place, documented in docs/configuration.md).
 
 | variable              | default                      | meaning                                         |
 |-----------------------|------------------------------|-------------------------------------------------|

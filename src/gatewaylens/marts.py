@@ -19,7 +19,7 @@ refreshes the ``model_catalog`` table (packaged CSV + ``$GATEWAYLENS_CATALOG``) 
 views of ``sql/views.sql``. Every mart table has a ``day`` column (its partition).
 
 Column documentation lives next to each column in the ``CREATE TABLE`` of its SQL file (a
-trailing ``-- comment``); :func:`mart_docs` parses it, the README data dictionary is generated
+trailing ``-- comment``); :func:`mart_docs` parses it, the data dictionary (docs/data-dictionary.md) is generated
 from it (:func:`dictionary_markdown`), so the SQL file is the single source of truth.
 """
 
@@ -415,7 +415,7 @@ def view_docs() -> dict[str, dict[str, str]]:
 
 
 def dictionary_markdown() -> str:
-    """The README data dictionary: base tables (schema.column_docs()), model_catalog, marts, views."""
+    """The data dictionary (docs/data-dictionary.md): base tables (schema.column_docs()), model_catalog, marts, views."""
     from gatewaylens.schema import TABLE_MODELS, column_docs
 
     lines: list[str] = []

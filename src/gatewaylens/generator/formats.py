@@ -5,7 +5,7 @@ GenAI spans or raw response envelopes (``mixed`` interleaves all of them, canoni
 Vectorised with polars string expressions (no per-row Python). Every line is built from the
 simulated frame (see :mod:`.simulate`): one request -> one line, except LiteLLM, which writes one
 record per provider attempt (failovers share a ``trace_id``). Values each format cannot carry
-are left out (see the README's format section and ``tests/test_formats_crossformat.py``):
+are left out (see docs/formats.md and ``tests/test_formats_crossformat.py``):
 OpenRouter has no tools_offered / error_type / ttft and gives ``app_id`` (an integer) instead of
 an app name; OTel spans carry no cost, ttft, streamed or tools_offered; envelopes carry no cost
 or ttft. Message content is never generated (tool-call arguments are ``{}``).
