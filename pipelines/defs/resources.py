@@ -20,6 +20,7 @@ from typing import TypeVar
 import dagster as dg
 import duckdb
 
+from gatewaylens import storage
 from gatewaylens.config import settings
 from gatewaylens.db import WarehouseLockedError, connect, retry_on_lock
 
@@ -29,17 +30,21 @@ T = TypeVar("T")
 
 
 class Warehouse(dg.ConfigurableResource):
-    """The warehouse DuckDB file (default: ``settings().db``)."""
+    """The warehouse: the DuckDB file (default ``settings().db``), or with
+    ``GATEWAYLENS_STORAGE=lake`` an in-memory DuckDB with views over the lake
+    (:func:`gatewaylens.storage.connect`)."""
 
     database: str = ""
 
     @property
     def path(self) -> str:
-        return self.database or str(settings().db)
+        cfg = settings()
+        return cfg.lake if cfg.storage == "lake" else (self.database or str(cfg.db))
 
     @contextmanager
     def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        con = connect(self.path)
+        cfg = settings()
+        con = connect(self.path) if cfg.storage == "duckdb" else storage.connect(cfg)
         try:
             yield con
         finally:

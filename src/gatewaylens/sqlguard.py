@@ -199,7 +199,14 @@ def inspect_sql(sql: str, known_tables: Iterable[str] | None = None) -> Inspecti
 
 
 def harden(con: duckdb.DuckDBPyConnection) -> None:
-    """Switch off file/URL access and Python replacement scans, then lock the configuration."""
+    """Switch off file/URL access and Python replacement scans, then lock the configuration.
+    A serving file's raw tables are views over day-partitioned Parquet: its raw folder (recorded by
+    the publish, never user text) stays readable, nothing else."""
+    from gatewaylens.serving import raw_root
+
+    root = raw_root(con)
+    if root:
+        con.execute(f"SET allowed_directories = ['{root.rstrip('/').replace(chr(39), chr(39) * 2)}/']")
     con.execute("SET enable_external_access = false")
     con.execute("SET python_enable_replacements = false")
     con.execute("SET lock_configuration = true")
