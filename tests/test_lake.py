@@ -197,3 +197,30 @@ def test_serving_publish_of_one_day_touches_only_that_day(landing: Path, tmp_pat
         assert reader.sql("SELECT count(*) FROM v_requests").fetchall()[0][0] == n_before
     finally:
         reader.close()
+
+
+def test_dagster_job_in_lake_mode(env, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The whole graph (ingest, marts, checks, serving) on the lake through real Dagster."""
+    import dagster as dg
+
+    monkeypatch.setenv("GATEWAYLENS_STORAGE", "lake")
+    monkeypatch.setenv("GATEWAYLENS_LAKE", str(tmp_path / "lake"))
+    generate(2, 150, 5, env["landing"], start=START)
+    from pipelines.definitions import defs
+
+    job = defs().resolve_job_def("gatewaylens_all")
+    end = START + dt.timedelta(days=1)
+    result = job.execute_in_process(
+        instance=dg.DagsterInstance.ephemeral(), raise_on_error=False,
+        tags={"dagster/asset_partition_range_start": START.isoformat(), "dagster/asset_partition_range_end": end.isoformat()})
+    assert result.success
+    assert all(e.passed for e in result.get_asset_check_evaluations() if e.severity == dg.AssetCheckSeverity.ERROR)
+    assert not env["db"].exists()  # nothing written to the DuckDB file
+    lake = lakemod.Lake(tmp_path / "lake")
+    assert len(lake.files("requests")) == 2 and len(lake.files("marts/provider_ranking")) == 2
+    snap = dbmod.connect_readonly(env["db"].with_name("warehouse.serving.duckdb"))
+    try:
+        assert snap.sql("SELECT count(*) FROM requests").fetchall() == [(300,)]
+        assert snap.sql("SELECT sum(requests) FROM tool_call_rate_daily").fetchall() == [(300,)]
+    finally:
+        snap.close()
