@@ -140,6 +140,7 @@ def publish_snapshot(
             or previous.get("layout") != LAYOUT_VERSION)
     now = dt.datetime.now(dt.timezone.utc)
     result = PublishResult(path=target, full=full)
+    marts.ensure_views(con)  # catalog, (empty) marts and analyst views exist even before any build
     if mode == "duckdb":
         result.raw_days = _export_raw(con, raw, None if full else days, previous.get("published_at"))
 
