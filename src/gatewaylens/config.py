@@ -7,6 +7,7 @@
 | GATEWAYLENS_LANDING   | data/landing                 | where gateway log files land (YYYY/MM/DD/...)   |
 | GATEWAYLENS_SALT      | gatewaylens-dev-salt-UNSAFE  | salt for user_hash; the default is NOT safe     |
 | GATEWAYLENS_CATALOG   | (none)                       | CSV extending/overriding the model catalog      |
+| GATEWAYLENS_MODEL_ALIASES | (none)                   | CSV alias,model: site model ids (Azure deployments) -> slug |
 """
 
 from __future__ import annotations
@@ -25,6 +26,11 @@ class Settings(BaseModel):
     landing: Path = Field(default=Path("data/landing"))
     salt: str = DEFAULT_SALT
     catalog: Path | None = None
+    model_aliases: Path | None = Field(
+        default=None,
+        description="CSV (alias,model[,note]) mapping site-specific model ids, e.g. Azure deployment names, "
+        "to canonical slugs; its rows override the packaged data/model_aliases.csv.",
+    )
 
     @property
     def serving_path(self) -> Path:
@@ -50,4 +56,5 @@ def settings() -> Settings:
         landing=Path(env.get("GATEWAYLENS_LANDING") or "data/landing"),
         salt=env.get("GATEWAYLENS_SALT") or DEFAULT_SALT,
         catalog=Path(env["GATEWAYLENS_CATALOG"]) if env.get("GATEWAYLENS_CATALOG") else None,
+        model_aliases=Path(env["GATEWAYLENS_MODEL_ALIASES"]) if env.get("GATEWAYLENS_MODEL_ALIASES") else None,
     )
