@@ -206,3 +206,27 @@ def test_register_model_map_joins_in_sql(tmp_path) -> None:
         ("mystery-model", "mystery-model", False),
         (None, None, None),
     ]
+
+
+def test_resolution_is_idempotent_on_the_slugs_it_produces() -> None:
+    r = Resolver()
+    for _, _, slug in REAL_IDS:
+        again = r.resolve(slug)
+        assert (again.model, again.recognised) == (slug, True), (slug, again)
+
+
+def test_unrecognised_lists_unknown_served_and_requested_ids_with_counts(tmp_path) -> None:
+    con = duckdb.connect(str(tmp_path / "u.duckdb"))
+    con.execute("CREATE TABLE requests (day DATE, model VARCHAR, model_requested VARCHAR)")
+    con.execute("""INSERT INTO requests VALUES
+        ('2025-01-01', 'openai/gpt-4.1', 'openai/gpt-4.1'),
+        ('2025-01-01', 'my-finetune', NULL), ('2025-01-02', 'my-finetune', NULL),
+        ('2025-01-02', 'anthropic/claude-sonnet-4', 'fast-tier'),
+        ('2025-01-03', 'azure/prod-eastus', 'azure/prod-eastus')""")
+    frame = identity.unrecognised(con.sql(identity.UNRECOGNISED_SQL).pl())
+    assert frame.select("field", "model_id", "requests").rows() == [
+        ("served", "my-finetune", 2),
+        ("requested", "azure/prod-eastus", 1),
+        ("requested", "fast-tier", 1),
+        ("served", "azure/prod-eastus", 1),
+    ]

@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import polars as pl
 import pyarrow as pa
 
 from gatewaylens.config import settings
@@ -355,3 +356,23 @@ def register_model_map(con: duckdb.DuckDBPyConnection, distinct_sql: str, name: 
     finally:
         con.unregister("_gl_model_map_arrow")
     return table.num_rows
+
+
+UNRECOGNISED_SQL = """
+    SELECT 'served' AS field, model AS model_id, count(*) AS requests, min(day) AS first_day, max(day) AS last_day
+    FROM requests WHERE model IS NOT NULL GROUP BY model
+    UNION ALL
+    SELECT 'requested', model_requested, count(*), min(day), max(day)
+    FROM requests WHERE model_requested IS NOT NULL GROUP BY model_requested
+"""
+
+
+def unrecognised(frame: pl.DataFrame) -> pl.DataFrame:
+    """The rows of ``frame`` (columns field, model_id, requests, …; :data:`UNRECOGNISED_SQL`)
+    whose model id the resolver does not recognise, most requests first: ids to add to the
+    override CSV (``GATEWAYLENS_MODEL_ALIASES``). Ingest stored such ids as given; after mapping
+    them, re-ingest the affected days to apply the mapping."""
+    r = resolver()
+    known = {m: r.resolve(m).recognised for m in frame["model_id"].unique().to_list()}
+    return (frame.filter(~pl.col("model_id").replace_strict(known, return_dtype=pl.Boolean()))
+            .sort(["requests", "field", "model_id"], descending=[True, False, False]))
