@@ -358,9 +358,11 @@ def register_model_map(con: duckdb.DuckDBPyConnection, distinct_sql: str, name: 
     return table.num_rows
 
 
-UNRECOGNISED_SQL = """
+UNRECOGNISED_SERVED_SQL = """
     SELECT 'served' AS field, model AS model_id, count(*) AS requests, min(day) AS first_day, max(day) AS last_day
     FROM requests WHERE model IS NOT NULL GROUP BY model
+"""
+UNRECOGNISED_SQL = UNRECOGNISED_SERVED_SQL + """
     UNION ALL
     SELECT 'requested', model_requested, count(*), min(day), max(day)
     FROM requests WHERE model_requested IS NOT NULL GROUP BY model_requested
@@ -373,6 +375,6 @@ def unrecognised(frame: pl.DataFrame) -> pl.DataFrame:
     override CSV (``GATEWAYLENS_MODEL_ALIASES``). Ingest stored such ids as given; after mapping
     them, re-ingest the affected days to apply the mapping."""
     r = resolver()
-    known = {m: r.resolve(m).recognised for m in frame["model_id"].unique().to_list()}
-    return (frame.filter(~pl.col("model_id").replace_strict(known, return_dtype=pl.Boolean()))
+    unknown = [m for m in frame["model_id"].unique().to_list() if m is not None and not r.resolve(m).recognised]
+    return (frame.filter(pl.col("model_id").is_in(unknown))
             .sort(["requests", "field", "model_id"], descending=[True, False, False]))
