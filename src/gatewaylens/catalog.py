@@ -21,10 +21,7 @@ from pathlib import Path
 
 import polars as pl
 
-from gatewaylens.config import settings
-
 CATALOG_PATH = Path(__file__).parent / "data" / "model_catalog.csv"
-CATALOG_ENV = "GATEWAYLENS_CATALOG"
 
 TIERS: tuple[str, ...] = ("frontier", "small", "specialty", "other")
 REPORTS_REASONING: tuple[str, ...] = ("yes", "zero", "no")
@@ -66,6 +63,8 @@ def load_catalog(path: Path | str | None = None, *, use_env: bool = True, prices
     (default) blank prices are filled from genai-prices; ``prices=False`` gives the CSV as written.
     """
     frame = _read(Path(path) if path is not None else CATALOG_PATH)
+    from gatewaylens.config import settings
+
     override = settings().catalog if use_env else None
     if override:
         extra = _read(Path(override))
