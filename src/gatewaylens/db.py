@@ -21,7 +21,7 @@ class WarehouseLockedError(RuntimeError):
 
 
 def sql_text(name: str) -> str:
-    """Text of a packaged SQL file, e.g. ``sql_text("ddl.sql")``."""
+    """Text of a packaged SQL file, e.g. ``sql_text("views.sql")``."""
     return resources.files("gatewaylens").joinpath("sql", name).read_text()
 
 
@@ -72,4 +72,7 @@ def connect_readonly(path: str | Path, *, retries: int = 8, base_delay: float = 
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(sql_text("ddl.sql"))
+    """Create the base tables, or migrate older warehouses (DDL generated from schema.TABLES)."""
+    from gatewaylens.schema import ddl
+
+    con.execute(ddl())
