@@ -73,6 +73,14 @@ def connect_readonly(path: str | Path, *, retries: int = 8, base_delay: float = 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create the base tables, or migrate older warehouses (DDL generated from schema.TABLES)."""
-    from gatewaylens.schema import ddl
+    from gatewaylens.schema import TABLES, ddl, migration_sql
 
     con.execute(ddl())
+    existing: dict[str, dict[str, bool]] = {}
+    for table, column, nullable in con.execute(
+        "SELECT table_name, column_name, is_nullable = 'YES' FROM information_schema.columns "
+        "WHERE table_schema = 'main' AND list_contains(?, table_name)", [list(TABLES)]
+    ).fetchall():
+        existing.setdefault(table, {})[column] = nullable
+    for statement in migration_sql(existing):
+        con.execute(statement)

@@ -191,7 +191,8 @@ REQUESTS = Table("requests", "Table ``requests`` — grain: one row per gateway 
     _c("status", "VARCHAR", "'success' or 'error'.", nullable=False, values=STATUSES, staged=True),
     _c("http_status", "INTEGER", "HTTP status of the final response.", staged=True),
     _c("error_type", "VARCHAR", "Error class when status = 'error'.", staged=True),
-    _c("finish_reason", "VARCHAR", "Normalised finish reason.", nullable=False, values=FINISH_REASONS, staged=True),
+    _c("finish_reason", "VARCHAR", "Normalised finish reason; NULL when the source does not report one.",
+       values=FINISH_REASONS, staged=True),
     _c("native_finish_reason", "VARCHAR", "Finish reason as the provider reported it.", staged=True),
     _c("tools_offered", "BOOLEAN", "Request offered tools; NULL = unknown.", staged=True),
     _c("tool_call_count", "INTEGER", "Number of tool calls in the response.", nullable=False, staged=True),
@@ -300,20 +301,31 @@ TABLE_MODELS: dict[str, type[BaseModel]] = {
 
 
 def ddl() -> str:
-    """DDL for every table, safe to run repeatedly: CREATE TABLE IF NOT EXISTS, then for each
-    nullable column an ALTER TABLE ADD COLUMN IF NOT EXISTS (the migration of warehouses created
-    before it) and its backfill."""
+    """CREATE TABLE IF NOT EXISTS for every table (a fresh warehouse)."""
     out = ["-- gatewaylens warehouse base tables, generated from gatewaylens.schema.TABLES."]
     for t in TABLES.values():
         cols = ",\n".join(f"    {c.name:<22} {c.type}{'' if c.nullable else ' NOT NULL'}" for c in t.columns)
         out.append(f"CREATE TABLE IF NOT EXISTS {t.name} (\n{cols}\n);")
-    for t in TABLES.values():
-        for c in t.columns:
-            if c.nullable:
-                out.append(f"ALTER TABLE {t.name} ADD COLUMN IF NOT EXISTS {c.name} {c.type};")
-            if c.backfill:
-                out.append(f"UPDATE {t.name} SET {c.name} = {c.backfill} WHERE {c.name} IS NULL;")
     return "\n".join(out) + "\n"
+
+
+def migration_sql(existing: dict[str, dict[str, bool]]) -> list[str]:
+    """Statements bringing a warehouse whose tables have ``existing`` columns ({table: {column:
+    nullable}}) to the declaration: ADD COLUMN (at the end) for a column added later, with its
+    backfill, and DROP NOT NULL for a column made nullable later. Empty when it is current."""
+    out: list[str] = []
+    for t in TABLES.values():
+        have = existing.get(t.name, {})
+        for c in t.columns:
+            if c.name not in have:
+                if not c.nullable:
+                    raise RuntimeError(f"{t.name}.{c.name} is NOT NULL and missing: a later column must be nullable")
+                out.append(f"ALTER TABLE {t.name} ADD COLUMN {c.name} {c.type}")
+                if c.backfill:
+                    out.append(f"UPDATE {t.name} SET {c.name} = {c.backfill} WHERE {c.name} IS NULL")
+            elif c.nullable and not have[c.name]:
+                out.append(f"ALTER TABLE {t.name} ALTER COLUMN {c.name} DROP NOT NULL")
+    return out
 
 
 def insert_columns(table: str) -> str:
