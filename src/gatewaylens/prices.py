@@ -210,9 +210,7 @@ def price_table(pairs: Iterable[tuple[str, str | None]]) -> pa.Table:
     r = identity.resolver()
     catalog = _catalog_prices()
     rows: list[dict] = []
-    for raw, provider in sorted(set(pairs), key=lambda p: (p[0], p[1] or "")):
-        if raw is None:
-            continue
+    for raw, provider in sorted({p for p in pairs if p[0] is not None}, key=lambda p: (p[0], p[1] or "")):
         rows += price_rows(raw, r.resolve(raw).model, provider, catalog)
     return pa.Table.from_pylist(rows, schema=PRICE_SCHEMA)
 
