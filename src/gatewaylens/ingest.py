@@ -345,8 +345,7 @@ _NORMALISE = f"""
     FROM _gl_staged c
     LEFT JOIN (SELECT model_raw AS id_raw, model AS id_model FROM _gl_model_map) mm ON mm.id_raw = c.model
     LEFT JOIN (SELECT model_raw AS id_raw, model AS id_model FROM _gl_model_map) mq ON mq.id_raw = c.model_requested
-    LEFT JOIN _gl_prices p ON {prices.join_sql("p", "c.model", _PROVIDER, "CAST(timezone('UTC', c.ts) AS DATE)",
-                                                "coalesce(c.input_tokens, 0)")}
+    LEFT JOIN _gl_prices p ON {prices.join_sql("p", "c.model", _PROVIDER, "c.ts", "coalesce(c.input_tokens, 0)")}
     WHERE NOT c.merged AND ({_COMMON_CHECKS}) IS NULL
 """
 
