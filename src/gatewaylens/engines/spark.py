@@ -18,11 +18,14 @@ import datetime as dt
 from collections.abc import Mapping
 from functools import lru_cache
 
+import duckdb
 import polars as pl
+import pyarrow as pa
 import sqlglot
 from sqlglot import exp
 from sqlglot.schema import MappingSchema
 
+from gatewaylens.config import MartSettings
 from gatewaylens.engines import sparksql
 
 # Defaults the engine needs for DuckDB-equal results and a quiet, small footprint; a key set in
@@ -126,3 +129,54 @@ def _translate_cached(sql, key, schema, macros) -> sparksql.Translation:
 def collect(df) -> pl.DataFrame:
     """A Spark DataFrame's rows on the driver, as polars (through Arrow)."""
     return pl.from_arrow(df.toArrow())
+
+
+@lru_cache(maxsize=None)
+def mart_schema(name: str) -> pa.Schema:
+    """The Arrow schema of mart ``name`` as the DuckDB engine writes it (its SELECT's column types,
+    from an empty in-memory warehouse): the one contract both engines' rows are cast to, so a
+    lake partition written by Spark reads exactly like one written by DuckDB."""
+    from gatewaylens import marts
+    from gatewaylens.db import ensure_schema
+
+    con = duckdb.connect()
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        ensure_schema(con)
+        marts.ensure_tables(con)
+        return con.sql(f"SELECT * FROM {marts.get(name).name} LIMIT 0").to_arrow_table().schema
+    finally:
+        con.close()
+
+
+def mart_values(start_day: dt.date, end_day: dt.date, cfg: MartSettings) -> dict[str, object]:
+    """The values of the ``getvariable(...)`` names a mart SELECT may read (days + mart settings)."""
+    return {"start_day": start_day, "end_day": end_day, **cfg.model_dump()}
+
+
+def mart_rows(spark, name: str, start_day: dt.date, end_day: dt.date, cfg: MartSettings) -> pl.DataFrame:
+    """Rows of mart ``name`` for start_day..end_day (widened to the mart's grain), computed by
+    Spark over the registered views, post-processed on the driver, cast to :func:`mart_schema`.
+    The tables the SELECT reads (base tables, ``model_catalog``, the mart's deps) must be views."""
+    from gatewaylens import marts
+
+    mart = marts.get(name)
+    start_day, end_day = mart.bound_days(start_day, end_day)
+    df = run_select(spark, marts.mart_select(name), mart_values(start_day, end_day, cfg), _macros())
+    rows = collect(df)
+    if mart.postprocess is not None:
+        done = mart.postprocess(rows, cfg)
+        if done.columns != rows.columns:
+            raise ValueError(f"post-processing of {name} changed the columns: {rows.columns} -> {done.columns}")
+        rows = done
+    schema = mart_schema(name)
+    if rows.columns != schema.names:
+        raise ValueError(f"Spark's columns of {name} differ from DuckDB's: {rows.columns} != {schema.names}")
+    return pl.from_arrow(rows.to_arrow().cast(schema))
+
+
+@lru_cache(maxsize=1)
+def _macros() -> dict[str, sparksql.Macro]:
+    from gatewaylens.db import sql_text
+
+    return sparksql.parse_macros(sql_text("macros.sql"))
