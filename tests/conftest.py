@@ -66,8 +66,11 @@ def spark():
     from gatewaylens.engines import spark as engine
 
     session = engine.session(engine.spark_conf("local[2]", {
-        "spark.sql.shuffle.partitions": "2", "spark.default.parallelism": "2",
-        "spark.driver.memory": "1g", "spark.sql.adaptive.coalescePartitions.enabled": "true",
+        "spark.sql.shuffle.partitions": "2", "spark.default.parallelism": "2", "spark.driver.memory": "1g",
+        # Test data is tiny: compiling is the cost, not running. C1-only JIT, and Spark's
+        # interpreted expressions instead of generated code, halve the suite's time here.
+        "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC",
+        "spark.sql.codegen.wholeStage": "false", "spark.sql.codegen.factoryMode": "NO_CODEGEN",
     }))
     yield session
     session.stop()

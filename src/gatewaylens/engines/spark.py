@@ -39,11 +39,8 @@ SPARK_DEFAULTS: dict[str, str] = {
     "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
     "spark.sql.execution.arrow.pyspark.enabled": "true",
 }
-SPARK_FIXED: dict[str, str] = {
-    "spark.sql.session.timeZone": "UTC",
-    "spark.driver.extraJavaOptions": "-Duser.timezone=UTC",
-    "spark.executor.extraJavaOptions": "-Duser.timezone=UTC",
-}
+SPARK_FIXED: dict[str, str] = {"spark.sql.session.timeZone": "UTC"}
+UTC_JAVA_OPTION = "-Duser.timezone=UTC"
 
 
 def spark_conf(master: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -51,6 +48,8 @@ def spark_conf(master: str, extra: Mapping[str, str] | None = None) -> dict[str,
     conf = {**SPARK_DEFAULTS, "spark.master": master, "spark.app.name": "gatewaylens"}
     conf.update({k: str(v) for k, v in (extra or {}).items()})
     conf.update(SPARK_FIXED)
+    for key in ("spark.driver.extraJavaOptions", "spark.executor.extraJavaOptions"):
+        conf[key] = f"{conf.get(key, '')} {UTC_JAVA_OPTION}".strip()
     return conf
 
 
