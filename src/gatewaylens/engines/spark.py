@@ -179,3 +179,169 @@ def _macros() -> dict[str, sparksql.Macro]:
     from gatewaylens.db import sql_text
 
     return sparksql.parse_macros(sql_text("macros.sql"))
+
+
+# ------------------------------------------------------------------------------------------
+# the lake on Spark: ingest on the executors, dedupe and marts in Spark SQL
+# ------------------------------------------------------------------------------------------
+
+def register_lake(spark, lake, names: list[str] | None = None) -> list[str]:
+    """Temp views over the lake's tables that have files (``requests``, ``provider_attempts``,
+    marts) and ``model_catalog``; returns the names registered. Spark lists a folder when the view
+    is created: re-register after writing."""
+    from gatewaylens import lake as lakemod
+    from gatewaylens import marts
+    from gatewaylens.catalog import load_catalog
+
+    wanted = names or [*lakemod.BY_REQUEST_DAY, *marts.MARTS]
+    done = []
+    for name in wanted:
+        folder = f"marts/{name}" if name in marts.MARTS else name
+        if lake.files(folder):
+            register_parquet(spark, name, lake.folder(folder))
+            done.append(name)
+    register_frame(spark, marts.CATALOG_TABLE, load_catalog())
+    return done
+
+
+def _ingest_task(items):
+    """Executor side: each item is one source (a landing day and its files) staged by the existing
+    DuckDB ingest into the lake (:func:`gatewaylens.lake.ingest_source`)."""
+    from gatewaylens import lake as lakemod
+
+    for source, paths, salt, root in items:
+        res = lakemod.ingest_source(source, paths, salt=salt, lake=lakemod.Lake(root))
+        yield res
+
+
+def ingest_days(spark, lake, files_by_day: Mapping[dt.date, list], *, salt: str) -> list:
+    """Ingest each landing day's files into the lake: one Spark task per landing day (a *source*:
+    its files are staged by DuckDB inside the task and written as the source's Parquet files),
+    then :func:`dedupe_days` over the request days written. Returns the ingest.FileResult of
+    every file, counts adjusted by the dedupe."""
+    items = [(day.isoformat(), [str(p) for p in files], salt, lake.root)
+             for day, files in sorted(files_by_day.items()) if files]
+    if not items:
+        return []
+    sc = spark.sparkContext
+    results = sc.parallelize(items, len(items)).mapPartitions(_ingest_task).collect()
+    days = sorted({d for r in results for d in r.days})
+    moved = dedupe_days(spark, lake, days)
+    files = [f for r in results for f in r.files]
+    for f in files:
+        n = moved.get(str(f.path), 0)
+        f.rows_inserted -= n
+        f.duplicates += n
+    return files
+
+
+DUPLICATES_SQL = """
+WITH copies AS (
+    SELECT request_id, source_file, input_file_name() AS file, day
+    FROM requests
+    WHERE day IN ({days})
+), numbered AS (
+    SELECT *, row_number() OVER (PARTITION BY day, request_id ORDER BY file) AS copy_no
+    FROM copies
+)
+SELECT request_id, source_file, file, day FROM numbered WHERE copy_no > 1
+"""
+
+
+def dedupe_days(spark, lake, days: list[dt.date]) -> dict[str, int]:
+    """Dedupe the day partitions ``days`` by request_id in Spark SQL.
+
+    Sources ingested at the same time (parallel tasks) cannot see each other's files, so a request
+    logged in two of them may be kept twice. The copy in the earliest source (file name
+    ``from-<landing day>``, the order a serial ingest would have read them) is kept; the others are
+    removed from their source's requests/provider_attempts files, and their input files' counts in
+    ``ingested_files`` move from rows_inserted to duplicates. Returns {input file: rows moved}."""
+    if not days:
+        return {}
+    register_lake(spark, lake, ["requests"])
+    marks = ", ".join(f"DATE'{d.isoformat()}'" for d in days)  # dates from the lake, not user text
+    dupes = collect(spark.sql(DUPLICATES_SQL.format(days=marks)))
+    if dupes.is_empty():
+        return {}
+    _remove_copies(lake, dupes)
+    return dict(dupes.group_by("source_file").len().iter_rows())
+
+
+def _remove_copies(lake, dupes: pl.DataFrame) -> None:
+    """Rewrite (atomically, through the lake's writer) the source files holding removed copies."""
+    from gatewaylens import lake as lakemod
+
+    con = duckdb.connect()
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        lake.register(con)
+        con.register("_gl_dupes", dupes.to_arrow())
+        for (file, day), group in dupes.group_by(["file", "day"]):
+            path = _local_path(file)
+            name = path.rsplit("/", 1)[-1].removesuffix(".parquet")
+            ids = "SELECT request_id FROM _gl_dupes WHERE file = ?"
+            for table in lakemod.BY_REQUEST_DAY:
+                target = f"{lake.partition(table, day)}/{name}.parquet"
+                con.execute(f"CREATE OR REPLACE TEMP TABLE _gl_keep AS SELECT * FROM read_parquet(?) "
+                            f"WHERE request_id NOT IN ({ids})", [target, file])
+                lake.write(con, "SELECT * FROM _gl_keep", [], table, day, name)
+            source = dt.date.fromisoformat(name.removeprefix("from-"))
+            target = f"{lake.partition('ingested_files', source)}/{name}.parquet"
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE _gl_keep AS SELECT f.* REPLACE ("
+                "f.rows_inserted - coalesce(d.n, 0) AS rows_inserted, f.duplicates + coalesce(d.n, 0) AS duplicates) "
+                "FROM read_parquet(?) f LEFT JOIN (SELECT source_file, count(*) AS n FROM _gl_dupes WHERE file = ? "
+                "GROUP BY source_file) d ON d.source_file = f.path", [target, file])
+            lake.write(con, "SELECT * FROM _gl_keep", [], "ingested_files", source, name)
+    finally:
+        con.close()
+
+
+def _local_path(uri: str) -> str:
+    """Spark's input_file_name() is a URI (file:///x/y); the lake's writer takes the lake's form."""
+    return uri.removeprefix("file://") if uri.startswith("file:///") else uri
+
+
+def build_mart(spark, lake, name: str, start_day: dt.date, end_day: dt.date | None = None,
+               cfg: MartSettings | None = None):
+    """(Re)build mart ``name`` in the lake with Spark: :func:`mart_rows`, then one atomic partition
+    file per day of the bound range (empty for a day without rows), as the DuckDB lake build."""
+    import time
+
+    from gatewaylens import lake as lakemod
+    from gatewaylens import marts
+    from gatewaylens.config import mart_settings
+
+    started = time.perf_counter()
+    cfg = cfg or mart_settings()
+    mart = marts.get(name)
+    start_day, end_day = mart.bound_days(start_day, end_day or start_day)
+    register_lake(spark, lake, [*lakemod.BY_REQUEST_DAY, *mart.deps])
+    rows = mart_rows(spark, name, start_day, end_day, cfg)
+    days = lakemod.days_between(start_day, end_day)
+    if mart.grain == "month":
+        days = sorted({d.replace(day=1) for d in days})
+    con = duckdb.connect()
+    try:
+        lake.register(con)
+        con.register("_gl_rows", rows.to_arrow())
+        for day in days:
+            lake.write(con, "SELECT * EXCLUDE (day) FROM _gl_rows WHERE day = ?", [day],
+                       f"marts/{name}", day, lakemod.MART_FILE)
+    finally:
+        con.close()
+    return marts.MartResult(name, start_day, end_day, rows.height, time.perf_counter() - started)
+
+
+def build_all(spark, lake, start_day: dt.date, end_day: dt.date | None = None, cfg: MartSettings | None = None,
+              on_mart=None) -> list:
+    """Every mart, in registry order, for start_day..end_day, with Spark."""
+    from gatewaylens import marts
+
+    out = []
+    for name in marts.MARTS:
+        res = build_mart(spark, lake, name, start_day, end_day, cfg)
+        out.append(res)
+        if on_mart is not None:
+            on_mart(res)
+    return out
