@@ -70,6 +70,12 @@ class Settings(BaseModel):
                                  "(default: `<db stem>.serving.duckdb` beside the warehouse).")
     landing: Path = Field(default=Path("data/landing"), description="Landing folder of gateway log files (`YYYY/MM/DD/*.jsonl[.gz]`).")
     catalog: Path | None = Field(default=None, description="CSV extending/overriding the packaged model catalog.")
+    model_aliases: Path | None = Field(
+        default=None,
+        description="CSV `alias,model[,note]` mapping site-specific model ids (Azure deployment names, Bedrock "
+        "application inference profiles, fine-tunes) to canonical slugs; its rows override the packaged "
+        "data/model_aliases.csv (see docs/formats.md, Model identity).",
+    )
     # --- storage and engine
     storage: Literal["duckdb", "lake"] = Field(
         default="duckdb",
