@@ -242,13 +242,7 @@ def price_table(pairs: Iterable[tuple[str, str | None]]) -> pa.Table:
 def register_price_table(con: duckdb.DuckDBPyConnection, pairs_sql: str, name: str = "_gl_prices") -> int:
     """Create temp table ``name`` with the price rows of the distinct (model_raw, provider) pairs
     that ``pairs_sql`` (package SQL, two VARCHAR columns) returns. Returns its row count."""
-    table = price_table(tuple(row) for row in con.sql(pairs_sql).fetchall())
-    con.register("_gl_prices_arrow", table)
-    try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM _gl_prices_arrow")
-    finally:
-        con.unregister("_gl_prices_arrow")
-    return table.num_rows
+    return identity.temp_table(con, name, price_table(tuple(row) for row in con.sql(pairs_sql).fetchall()))
 
 
 def join_sql(p: str, model_raw: str, provider: str, ts: str, input_tokens: str) -> str:
