@@ -92,14 +92,14 @@ def collect(reader: pa.RecordBatchReader, row_limit: int, byte_limit: int) -> tu
 
 def run(job: dict[str, Any]) -> tuple[dict[str, Any], pa.Schema | None, list[pa.RecordBatch]]:
     """Run one job; returns (header, schema, batches). Never raises for a query's own failure."""
-    from gatewaylens.db import _is_lock_error
+    from gatewaylens.db import is_lock_error
     from gatewaylens.sqlguard import RefusedStatement, inspect_sql, known_tables
 
     started = time.perf_counter()
     try:
         con = connect(job["path"], memory_mb=job["memory_mb"], threads=job["threads"])
     except duckdb.Error as exc:
-        if _is_lock_error(exc):
+        if is_lock_error(exc):
             message = (
                 f"{job['path']} is locked by another process (a Dagster run or an ingest is writing it). "
                 f"DuckDB said: {str(exc).splitlines()[0]}"
