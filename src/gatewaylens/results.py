@@ -21,7 +21,6 @@ from typing import Any
 import polars as pl
 from rich.cells import cell_len
 
-_NESTED = (pl.List, pl.Array, pl.Struct)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 ELLIPSIS = "…"
 
@@ -44,7 +43,7 @@ def _flat(frame: pl.DataFrame) -> pl.DataFrame:
     out = []
     for name, dtype in frame.schema.items():
         col = frame.get_column(name)
-        if isinstance(dtype, _NESTED):
+        if dtype.is_nested():
             col = pl.Series(name, [json_value(v) for v in col.to_list()], dtype=pl.String)
         elif dtype == pl.Binary:
             col = pl.Series(name, [None if v is None else repr(v)[2:-1] for v in col.to_list()], dtype=pl.String)
@@ -129,7 +128,6 @@ def box_table(frame: pl.DataFrame, *, width: int | None = None, max_cell: int = 
     shown = list(range(len(names)))
     elided = False
     if width is not None and shown and total(shown, False) > width:
-        elided = True
         left, right_side = [], []
         # take columns alternately from the left and the right while they fit, like duckbox
         candidates = list(range(len(names)))
@@ -143,12 +141,13 @@ def box_table(frame: pl.DataFrame, *, width: int | None = None, max_cell: int = 
             take_left = not take_left
         if not left:  # not even one column fits: show the first, cut to the width
             left = [0]
-            widths[0] = max(1, width - (0 if plain else 4) - sep - 1)
+            widths[0] = max(1, width - (0 if plain else 4) - ((sep + 1) if len(names) > 1 else 0))
             names[0] = _cut(names[0], widths[0])
             types[0] = _cut(types[0], widths[0])
             cells[0] = [_cut(v, widths[0]) for v in cells[0]]
-        shown = sorted(left) + [-1] + sorted(right_side)  # -1 marks the elided column
-    cols = [i for i in shown]
+        elided = len(left) + len(right_side) < len(names)
+        shown = sorted(left) + ([-1] if elided else []) + sorted(right_side)  # -1 marks the elided columns
+    cols = shown
 
     def line(values: list[str], aligns: list[bool]) -> str:
         parts = [_pad(v, widths[i] if i >= 0 else 1, a) for v, i, a in zip(values, cols, aligns)]

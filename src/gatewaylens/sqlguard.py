@@ -223,11 +223,21 @@ class QueryFailed(RuntimeError):
 
 
 class MemoryLimitExceeded(QueryFailed):
-    """The query needed more memory than the console allows and was stopped."""
+    """The query needed more memory than the console allows and was stopped.
+
+    ``pid``: the worker; ``peak_rss_bytes``: its resident memory when it was killed (None when
+    DuckDB itself refused the allocation)."""
+
+    pid: int | None = None
+    peak_rss_bytes: int | None = None
 
 
 class QueryTimeout(TimeoutError):
-    """The query ran longer than the time limit; its worker process was killed."""
+    """The query ran longer than the time limit; its worker process (``pid``) was killed after
+    ``query_seconds``."""
+
+    pid: int | None = None
+    query_seconds: float | None = None
 
 
 @dataclass(frozen=True)
@@ -413,12 +423,16 @@ def run_guarded(
                 reader.join(POLL_S)
                 rss = _rss_bytes(proc.pid)
                 if rss is not None and rss > limits.rss_cap_bytes and reader.is_alive():
-                    raise MemoryLimitExceeded(_memory_message(limits))
+                    oom = MemoryLimitExceeded(_memory_message(limits))
+                    oom.pid, oom.peak_rss_bytes = proc.pid, rss
+                    raise oom
                 if time.monotonic() > deadline and reader.is_alive():
-                    raise QueryTimeout(
+                    late = QueryTimeout(
                         f"The query ran longer than {limits.time_limit_s:g} s and was stopped. Aggregate more, "
                         "filter by day, or query a mart instead of a base table."
                     )
+                    late.pid, late.query_seconds = proc.pid, time.monotonic() - started
+                    raise late
             seconds = time.monotonic() - started
             if reader.overflow:
                 raise QueryFailed("The query worker sent more than the result size cap; the result was dropped.")
@@ -438,7 +452,9 @@ def run_guarded(
         if kind == "refused":
             raise RefusedStatement(message)
         if kind == "memory":
-            raise MemoryLimitExceeded(f"{_memory_message(limits)} DuckDB said: {message}")
+            oom = MemoryLimitExceeded(f"{_memory_message(limits)} DuckDB said: {message}")
+            oom.pid = proc.pid
+            raise oom
         if kind == "locked":
             raise WarehouseLockedError(message)
         raise QueryFailed(message)
