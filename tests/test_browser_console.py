@@ -71,7 +71,7 @@ def test_runaway_console_query_while_another_user_loads_every_page(app_url: str)
             # user A: a runaway query in the console
             harness.open_page(a, app_url, "SQL", "sql", timeout_s=PAGE_TIMEOUT_S)
             a.locator("textarea").first.fill(RUNAWAY)
-            a.get_by_role("button", name="Run").click()
+            a.get_by_test_id("stBaseButton-primaryFormSubmit").click()
             started = time.monotonic()
             a.wait_for_selector('[data-testid="stStatusWidget"]', timeout=30_000)  # the query is running
 

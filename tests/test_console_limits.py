@@ -130,7 +130,7 @@ def test_page_queries_run_while_a_runaway_console_query_runs(snapshot: Path) -> 
 def test_types_polars_cannot_import_come_back_as_text(snapshot: Path) -> None:
     res = run_guarded(snapshot, "SELECT INTERVAL 3 DAY AS i, 1 AS a, 2 AS a", prewarm=False)
     assert res.frame.columns == ["i", "a", "a_1"]
-    assert res.frame["i"].dtype.is_(__import__("polars").String)
+    assert res.frame["i"].to_list() == ["3 days"]
 
 
 def test_csv_and_json_of_nested_values(snapshot: Path) -> None:

@@ -56,6 +56,22 @@ def connect(path: str, *, memory_mb: int, threads: int) -> duckdb.DuckDBPyConnec
     return con
 
 
+TEXT_TYPES = ("interval", "union")  # types polars cannot import: sent as DuckDB's own text
+
+
+def as_text_where_needed(rel: duckdb.DuckDBPyRelation) -> duckdb.DuckDBPyRelation:
+    """``rel`` with its INTERVAL / UNION columns cast to VARCHAR ('3 days'), by expression, not SQL text."""
+    if not any(t.id in TEXT_TYPES for t in rel.types):
+        return rel
+    varchar = duckdb.sqltype("VARCHAR")
+    return rel.select(
+        *(
+            duckdb.ColumnExpression(name).cast(varchar).alias(name) if t.id in TEXT_TYPES else duckdb.ColumnExpression(name)
+            for name, t in zip(rel.columns, rel.types)
+        )
+    )
+
+
 def _prefix_within(batch: pa.RecordBatch, budget: int) -> pa.RecordBatch:
     """The longest prefix of ``batch`` whose size is at most ``budget`` bytes (binary search)."""
     lo, hi = 0, batch.num_rows
@@ -110,7 +126,7 @@ def run(job: dict[str, Any]) -> tuple[dict[str, Any], pa.Schema | None, list[pa.
         inspection = inspect_sql(job["sql"], known_tables(con))
         # Newline before ')' so a trailing '-- comment' cannot swallow it.
         wrapped = f"SELECT * FROM (\n{inspection.sql}\n) AS console_query LIMIT {int(job['row_limit']) + 1}"
-        reader = con.sql(wrapped).to_arrow_reader(BATCH_ROWS)
+        reader = as_text_where_needed(con.sql(wrapped)).to_arrow_reader(BATCH_ROWS)
         batches, cut = collect(reader, int(job["row_limit"]), int(job["byte_limit"]))
         header = {
             "ok": True,
