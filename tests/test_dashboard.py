@@ -212,7 +212,7 @@ def test_sql_console_refuses_writes_and_runs_reads(warehouse) -> None:
     assert any("Refused" in e.value and "DROP" in e.value for e in at.error)
     at.text_area(key="sql.text").set_value("SELECT * FROM read_csv('/etc/passwd')")
     _submit(at)
-    assert any("read_csv" in e.value for e in at.error)
+    assert any("read_csv" in e.value.replace("\\", "") for e in at.error)  # md() escapes punctuation
     at.text_area(key="sql.text").set_value("SELECT day, sum(requests) AS requests FROM tool_call_rate_daily GROUP BY day ORDER BY day")
     at.number_input(key="sql.limit").set_value(10)
     _submit(at)
