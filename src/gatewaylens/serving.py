@@ -95,13 +95,9 @@ def _marker(path: Path) -> dict[str, str]:
         con.close()
 
 
-def raw_root(con: duckdb.DuckDBPyConnection) -> str | None:
-    """The local folder whose Parquet the serving file ``con`` has open serves its raw views from
-    (None: not a serving file, or object storage)."""
-    if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND database_name = current_database()",
-                       [MARKER]).fetchall()[0][0]:
-        return None
-    root = dict(con.execute(f"SELECT key, value FROM {MARKER}").fetchall()).get("raw")
+def raw_root_of(path: str | Path) -> str | None:
+    """:func:`raw_root` of the serving file at ``path`` (opened read-only in its own instance)."""
+    root = _marker(Path(path)).get("raw")
     return root if root and "://" not in root else None
 
 
