@@ -77,6 +77,12 @@ def bucket(grain: str) -> str:
         raise ValueError(f"unknown grain {grain!r}; choose one of {', '.join(GRAINS)}") from None
 
 
-def default_period(first: dt.date, last: dt.date, days: int = 90) -> tuple[dt.date, dt.date]:
-    """The last ``days`` days of the data (or all of it when shorter)."""
+DEFAULT_GRAIN = "month"  # the pages open on the whole history by month: the year-long rise is the story
+
+
+def default_period(first: dt.date, last: dt.date, days: int | None = None) -> tuple[dt.date, dt.date]:
+    """The period the pages open on: the whole history (``days`` = None), else the last ``days``
+    days of the data (or all of it when shorter)."""
+    if days is None:
+        return first, last
     return max(first, last - dt.timedelta(days=days - 1)), last

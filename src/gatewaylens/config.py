@@ -7,6 +7,7 @@
 | GATEWAYLENS_LANDING   | data/landing                 | where gateway log files land (YYYY/MM/DD/...)   |
 | GATEWAYLENS_SALT      | gatewaylens-dev-salt-UNSAFE  | salt for user_hash; the default is NOT safe     |
 | GATEWAYLENS_CATALOG   | (none)                       | CSV extending/overriding the model catalog      |
+| GATEWAYLENS_PROVIDERS | (none)                       | CSV extending/overriding the provider catalogue |
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ class Settings(BaseModel):
     landing: Path = Field(default=Path("data/landing"))
     salt: str = DEFAULT_SALT
     catalog: Path | None = None
+    providers: Path | None = Field(default=None, description="CSV extending/overriding the packaged provider "
+                                   "catalogue (data policies; src/gatewaylens/data/providers.csv).")
 
     @property
     def serving_path(self) -> Path:
@@ -50,4 +53,5 @@ def settings() -> Settings:
         landing=Path(env.get("GATEWAYLENS_LANDING") or "data/landing"),
         salt=env.get("GATEWAYLENS_SALT") or DEFAULT_SALT,
         catalog=Path(env["GATEWAYLENS_CATALOG"]) if env.get("GATEWAYLENS_CATALOG") else None,
+        providers=Path(env["GATEWAYLENS_PROVIDERS"]) if env.get("GATEWAYLENS_PROVIDERS") else None,
     )

@@ -1,0 +1,62 @@
+-- user_activity_daily
+-- Grain: one row per (day, app) with at least one identified user active in the app in the 28
+-- days ending that day. Users are user_hash only (the salted hash; raw ids are never stored);
+-- requests without a user_hash are counted in anonymous_requests and nowhere else.
+--   active_users = distinct users with a request that day
+--   new_users    = active users with no request in the app in the previous 90 days (new, or back
+--                  after three months: the mart reads a 90-day lookback, never all history)
+--   wau / mau    = distinct users active in the 7 / 28 days ending that day (rolling)
+--   cost_per_user_p50/p90/p99 = quantiles over that day's active users of their cost (logged
+--                  cost, else the estimate), USD — heavy tails show up in p99
+-- Caveats: distinct counts do not add up across days or apps (use wau/mau, not sums); a user of
+-- two apps is counted in each.
+
+WITH base AS (
+    SELECT day, coalesce(app, '(unknown)') AS app, user_hash, input_tokens + output_tokens AS tokens,
+           coalesce(cost_usd, cost_estimated_usd) AS cost
+    FROM requests
+    WHERE day BETWEEN CAST(getvariable('start_day') - INTERVAL 90 DAY AS DATE) AND getvariable('end_day')
+), act AS (  -- one row per (app, user, day) with activity, the lookback included
+    SELECT app, user_hash, day, count(*) AS requests, sum(tokens) AS tokens, sum(cost) AS cost,
+           lag(day) OVER (PARTITION BY app, user_hash ORDER BY day) AS previous_day
+    FROM base WHERE user_hash IS NOT NULL
+    GROUP BY app, user_hash, day
+), days AS (
+    SELECT DISTINCT day FROM base WHERE day BETWEEN getvariable('start_day') AND getvariable('end_day')
+), rolling AS (
+    SELECT d.day, a.app,
+           count(DISTINCT a.user_hash) FILTER (WHERE a.day > d.day - 7) AS wau,
+           count(DISTINCT a.user_hash) AS mau
+    FROM days d JOIN act a ON a.day BETWEEN d.day - 27 AND d.day
+    GROUP BY d.day, a.app
+), today AS (
+    SELECT day, app,
+           count(*) AS active_users,
+           count(*) FILTER (WHERE previous_day IS NULL OR day - previous_day > 90) AS new_users,
+           sum(requests) AS requests, sum(tokens) AS tokens, sum(cost) AS cost_usd,
+           quantile_cont(cost, 0.5) AS p50, quantile_cont(cost, 0.9) AS p90, quantile_cont(cost, 0.99) AS p99
+    FROM act WHERE day BETWEEN getvariable('start_day') AND getvariable('end_day')
+    GROUP BY day, app
+), anon AS (
+    SELECT day, app, count(*) AS anonymous_requests FROM base
+    WHERE user_hash IS NULL AND day BETWEEN getvariable('start_day') AND getvariable('end_day')
+    GROUP BY day, app
+)
+SELECT
+    r.day,                                                        -- UTC day (partition).
+    r.app,                                                        -- Calling application; '(unknown)' when not logged.
+    coalesce(t.active_users, 0) AS active_users,                  -- Distinct users (user_hash) with a request that day.
+    coalesce(t.new_users, 0) AS new_users,                        -- Active users without a request in the app in the previous 90 days.
+    r.wau,                                                        -- Distinct users active in the 7 days ending that day.
+    r.mau,                                                        -- Distinct users active in the 28 days ending that day.
+    coalesce(t.requests, 0) AS requests,                          -- Requests of identified users that day.
+    coalesce(t.tokens, 0) AS tokens,                              -- Input + output tokens of those requests.
+    t.cost_usd,                                                   -- Cost of those requests (logged, else estimated), USD; NULL when unknown.
+    t.p50 AS cost_per_user_p50,                                   -- Median cost per active user that day, USD.
+    t.p90 AS cost_per_user_p90,                                   -- 90th percentile cost per active user, USD.
+    t.p99 AS cost_per_user_p99,                                   -- 99th percentile cost per active user, USD.
+    coalesce(n.anonymous_requests, 0) AS anonymous_requests       -- Requests without a user_hash that day (not in any user count).
+FROM rolling r
+LEFT JOIN today t USING (day, app)
+LEFT JOIN anon n USING (day, app)
+ORDER BY r.day, r.app;
