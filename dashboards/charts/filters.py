@@ -17,6 +17,9 @@ DIMENSIONS: dict[str, str] = {"model": "models", "provider": "providers", "app":
 DAY_COLUMNS: dict[str, str] = {
     "day": "day",
     "hour": "CAST(hour AS DATE)",
+    # monthly marts (day = the month's first day): the month overlaps the period iff the period's
+    # start clamped into the month lies in the period
+    "month": "least(greatest(CAST($start AS DATE), day), last_day(day))",
 }
 
 # Time buckets for the day/week/month toggle: grain -> SQL expression over a DATE column `day`.

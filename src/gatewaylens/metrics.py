@@ -23,6 +23,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 ALL_DIMS = ("model", "provider", "app")
+# provider catalogue attributes carried by policy_exposure_daily (dimensions of its metrics)
+POLICY_ATTRIBUTES = ("retains_prompts", "trains_on_prompts", "zdr_available", "jurisdiction", "gpu_ownership",
+                     "confidential_compute", "quantization_disclosed")
 
 
 @dataclass(frozen=True)
@@ -86,26 +89,28 @@ _METRICS: tuple[Metric, ...] = (
     Metric("failovers", "provider_uptime_daily", "failovers_out", None, ("provider",), "count",
            "Attempts at this provider after which the request moved to another provider."),
     # ---- data policy
-    Metric("policy_tokens", "policy_exposure_daily", "total_tokens", None, ("app", "provider", "model"), "tokens",
+    Metric("policy_tokens", "policy_exposure_daily", "total_tokens", None, ("app", "provider", *POLICY_ATTRIBUTES), "tokens",
            "Input + output tokens sent to providers (slice by a catalogue attribute; share = of the period's tokens).",
            numerator_sql="input_tokens + output_tokens", extra={"requests": "requests"}),
     # ---- users and sessions
     Metric("cost_per_active_user", "user_activity_daily", "cost_usd", "active_users", ("app",), "usd",
-           "Cost / active users of the day (summed over days: cost per user-day)."),
+           "Cost of identified users / active users (over several days: cost per user-day).",
+           extra={"requests": "requests", "new_users": "new_users", "tokens": "tokens"}),
     Metric("requests_per_session", "session_summary_daily", "session_requests", "sessions", ("app",), "count",
            "Requests in sessions / sessions (mean; the mart also keeps p50/p90)."),
+    Metric("session_coverage", "session_summary_daily", "session_requests", "requests", ("app",), "rate",
+           "Requests that carry a session_id / requests."),
     # ---- cache
-    Metric("cache_hit_rate", "cache_daily", "cached_tokens", "input_tokens", ALL_DIMS, "rate",
+    Metric("cache_hit_rate", "cache_daily", "cached_tokens", "input_tokens_reporting", ALL_DIMS, "rate",
            "Cached prompt tokens read / prompt tokens of requests whose provider reports caching.",
-           denominator_sql="input_tokens_reporting",
            extra={"cache_write_tokens": "cache_write_tokens", "savings_usd": "savings_usd"}),
     Metric("cache_savings_usd", "cache_daily", "savings_usd", None, ALL_DIMS, "usd",
            "Estimated savings of cached reads at list price, USD."),
     # ---- errors and latency
-    Metric("error_rate", "errors_daily", "errors", "requests", ("model", "provider"), "rate",
-           "Errors of this class / all requests of the model and provider that day."),
-    Metric("rescued_rate", "errors_daily", "rescued_failures", "attempt_failures", ("model", "provider"), "rate",
-           "Failed attempts whose request still succeeded after failover / failed attempts."),
+    Metric("errors", "errors_daily", "errors", None, ("model", "provider", "error_type", "http_status"), "count",
+           "Failed requests (what users saw), by error class; the rate's denominator is metric 'requests'."),
+    Metric("rescued_rate", "provider_uptime_hourly", "failovers_out", "failed_attempts", ("provider",), "rate",
+           "Failed attempts whose request still succeeded at another provider / failed attempts (failures users never saw)."),
 )
 
 METRICS: dict[str, Metric] = {m.name: m for m in _METRICS}
@@ -126,7 +131,7 @@ def metric_sql(
     period: str | None = None,
     order: Sequence[str] | None = None,
     having_denominator: bool = False,
-    shares: bool = False,
+    shares: bool | Sequence[str] = False,
 ) -> str:
     """ONE SELECT computing the named metrics (all on the same mart), grouped by ``by``.
 
@@ -134,7 +139,9 @@ def metric_sql(
     ``filters.bucket``); it becomes the first column ``period``. ``where`` is fixed text whose
     values are bind parameters. ``having_denominator`` drops groups whose first metric has a zero
     denominator (e.g. models that never report reasoning). ``shares`` adds ``<metric>_share``
-    for totals: the group's part of its period's total (of the whole selection without a period).
+    for totals: the group's part of its period's total (of the whole selection without a period);
+    a sequence of dimensions (from ``by``) makes it the share within those, e.g. ``("app",)`` = of
+    the app's total.
     """
     if not names:
         raise ValueError("metric_sql needs at least one metric")
@@ -150,6 +157,7 @@ def metric_sql(
         cols.append(f"{period} AS period")
     cols += list(by)
     seen: dict[str, str] = {}
+    share_cols: list[str] = []
     for m in ms:
         for col, expr in m.parts():
             if col not in seen:
@@ -158,15 +166,22 @@ def metric_sql(
         if m.denominator is not None:
             cols.append(f"sum({m.numerator_sql or m.numerator}) / nullif(sum({m.denominator_sql or m.denominator}), 0) AS {m.name}")
         elif shares:
-            over = "OVER (PARTITION BY period)" if period is not None else "OVER ()"
-            cols.append(f"sum({m.numerator_sql or m.numerator}) / nullif(sum(sum({m.numerator_sql or m.numerator})) {over}, 0) AS {m.name}_share")
+            within = [] if shares is True else list(shares)
+            if any(d not in by for d in within):
+                raise ValueError(f"shares within {within}: each must be one of by={list(by)}")
+            keys = (["period"] if period is not None else []) + within
+            over = f"OVER (PARTITION BY {', '.join(keys)})" if keys else "OVER ()"
+            share_cols.append(f"{m.numerator} / nullif(sum({m.numerator}) {over}, 0) AS {m.numerator}_share")
     group = "GROUP BY ALL" if (period is not None or by) else ""
     having = ""
     if having_denominator and ms[0].denominator is not None:
         having = f"HAVING sum({ms[0].denominator_sql or ms[0].denominator}) > 0"
     keys = list(order) if order is not None else (["period"] if period is not None else []) + list(by)
     order_sql = f"ORDER BY {', '.join(keys)}" if keys else ""
-    return " ".join(p for p in [f"SELECT {', '.join(cols)} FROM {table} WHERE {where}", group, having, order_sql] if p)
+    inner = " ".join(p for p in [f"SELECT {', '.join(cols)} FROM {table} WHERE {where}", group, having] if p)
+    if share_cols:  # window over the grouped rows: computed on the aggregate, outside it
+        return " ".join(p for p in [f"SELECT *, {', '.join(share_cols)} FROM ({inner})", order_sql] if p)
+    return " ".join(p for p in [inner, order_sql] if p)
 
 
 def describe() -> list[dict[str, str]]:

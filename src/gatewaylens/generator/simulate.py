@@ -404,6 +404,11 @@ class Simulation:
         u = rng.random(n)
         kidx = (u[:, None] >= t.prov_cdf[model]).sum(axis=1)
         prov0 = t.prov_codes[model, kidx]
+        pinned = np.zeros(n, dtype=bool)
+        for (p_app, p_model), p_provider in us.PINNED.items():  # apps pinning a model to one provider
+            pin = (app == t.apps.index(p_app)) & (model == t.models.index(p_model))
+            prov0[pin] = t.providers.index(p_provider)
+            pinned |= pin
         pidx = {p: i for i, p in enumerate(t.providers)}
         in_outage = np.zeros(n, dtype=bool)
         final = prov0.copy()
@@ -412,7 +417,7 @@ class Simulation:
             in_outage |= m
             final[m] = pidx[o.failover_to]
             self.acc["outage_requests"][oi] += m.sum()
-        failover = (~in_outage) & (rng.random(n) < sc.FAILOVER_RATE)
+        failover = (~in_outage) & (rng.random(n) < sc.FAILOVER_RATE) & ~pinned  # pinned: nowhere to fail over to
         final[failover] = t.backup[model[failover], prov0[failover]]
         two = in_outage | failover
         fo_codes = np.array(list(sc.FAILOVER_FIRST_STATUS))

@@ -11,6 +11,8 @@
 * **Cache writes** — on providers with explicit prompt caching, a share of the requests of
   caching apps write part of their prompt to the cache (``cache_write_tokens``); cached reads and
   writes never exceed the prompt.
+* **Pinned providers** — :data:`PINNED` app/model pairs always go to one provider (no failover
+  option for that traffic).
 * **Model launches and switches** — a model listed in :data:`LAUNCHES` appears in the gateway at
   a point of the period; before that (and until each app's adoption lag has passed) its requests
   go to a fallback model (never one the app already uses in another role: a model keeps one role,
@@ -75,6 +77,14 @@ SWITCHES: tuple[Switch, ...] = (
 )
 
 
+# (app, model) -> the only provider the app routes that model to (its gateway config pins it):
+# single-provider traffic with no failover except during that provider's outages.
+PINNED: dict[tuple[str, str], str] = {
+    ("docs-qa", "mistralai/mistral-small-3.2"): "mistral",
+    ("code-assistant", "qwen/qwen3-coder"): "fireworks",
+}
+
+
 def usage_dict() -> dict:
     """The usage parameters as JSON-ready data (recorded in truth.json under 'usage')."""
     return {
@@ -86,4 +96,5 @@ def usage_dict() -> dict:
         "cache_write_share": list(CACHE_WRITE_SHARE),
         "launches": [asdict(x) for x in LAUNCHES],
         "switches": [asdict(x) for x in SWITCHES],
+        "pinned": [{"app": a, "model": m, "provider": p} for (a, m), p in PINNED.items()],
     }
