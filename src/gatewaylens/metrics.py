@@ -83,6 +83,9 @@ _METRICS: tuple[Metric, ...] = (
            numerator_sql="input_tokens + output_tokens"),
     Metric("cost_usd", "cost_daily", "cost_usd", None, ALL_DIMS, "usd",
            "Logged cost, else the catalog list-price estimate, USD (unknown costs excluded)."),
+    Metric("small_share_of_tool_calls", "app_model_mix_daily", "small_tool_call_requests", "tool_call_requests", ("app",), "rate",
+           "Tool calls made by small-tier models / all tool calls of the app (frontier plans, small executes).",
+           extra={"frontier_requests": "frontier_requests", "small_requests": "small_requests"}),
     # ---- providers
     Metric("attempt_success_rate", "provider_uptime_daily", "successful_attempts", "attempts", ("provider",), "rate",
            "Provider attempts that did not fail / attempts.", numerator_sql="attempts - failed_attempts"),
