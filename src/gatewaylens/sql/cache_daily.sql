@@ -16,10 +16,10 @@ SELECT
     coalesce(r.provider, '(unknown)') AS provider,                -- Provider that served the request; '(unknown)' when not logged.
     coalesce(r.app, '(unknown)') AS app,                          -- Calling application; '(unknown)' when not logged.
     count(*) AS requests,                                         -- Requests, errors included.
-    sum(r.input_tokens) AS input_tokens,                          -- Prompt tokens of all requests (cached included), tokens.
-    coalesce(sum(r.input_tokens) FILTER (WHERE r.cached_tokens IS NOT NULL), 0) AS input_tokens_reporting,  -- Prompt tokens of requests that report cached_tokens.
-    coalesce(sum(r.cached_tokens), 0) AS cached_tokens,           -- Prompt tokens read from the cache, tokens.
-    coalesce(sum(r.cache_write_tokens), 0) AS cache_write_tokens,  -- Prompt tokens written to the cache, tokens.
+    CAST(sum(r.input_tokens) AS BIGINT) AS input_tokens,                          -- Prompt tokens of all requests (cached included), tokens.
+    CAST(coalesce(sum(r.input_tokens) FILTER (WHERE r.cached_tokens IS NOT NULL), 0) AS BIGINT) AS input_tokens_reporting,  -- Prompt tokens of requests that report cached_tokens.
+    CAST(coalesce(sum(r.cached_tokens), 0) AS BIGINT) AS cached_tokens,           -- Prompt tokens read from the cache, tokens.
+    CAST(coalesce(sum(r.cache_write_tokens), 0) AS BIGINT) AS cache_write_tokens,  -- Prompt tokens written to the cache, tokens.
     count(*) FILTER (WHERE r.cache_write_tokens > 0) AS cache_write_requests,  -- Requests that wrote to the cache.
     coalesce(sum(r.cached_tokens), 0) / nullif(coalesce(sum(r.input_tokens) FILTER (WHERE r.cached_tokens IS NOT NULL), 0), 0) AS cache_hit_rate,  -- cached_tokens / input_tokens_reporting (0-1); NULL when nothing reports.
     coalesce(sum(r.cached_tokens), 0) * (any_value(c.input_usd_per_mtok) - coalesce(any_value(c.cached_input_usd_per_mtok), any_value(c.input_usd_per_mtok))) / 1e6 AS savings_usd  -- Estimated savings of cached reads at list price, USD; NULL when the model is not catalogued.

@@ -16,9 +16,9 @@ SELECT
     c.day,                                                        -- UTC day of the requests (partition).
     c.app,                                                        -- Calling application; '(unknown)' when not logged.
     c.provider,                                                   -- Provider that served the request; '(unknown)' when not logged.
-    sum(c.requests) AS requests,                                  -- Requests, errors included.
-    sum(c.input_tokens) AS input_tokens,                          -- Prompt tokens sent (cached included), tokens.
-    sum(c.output_tokens) AS output_tokens,                        -- Completion tokens received, tokens.
+    CAST(sum(c.requests) AS BIGINT) AS requests,                                  -- Requests, errors included.
+    CAST(sum(c.input_tokens) AS BIGINT) AS input_tokens,                          -- Prompt tokens sent (cached included), tokens.
+    CAST(sum(c.output_tokens) AS BIGINT) AS output_tokens,                        -- Completion tokens received, tokens.
     sum(c.cost_usd) AS cost_usd,                                  -- Cost as in cost_daily (logged or estimated), USD; NULL when unknown.
     any_value(p.provider) IS NOT NULL AS policy_known,            -- The provider is in the catalogue.
     coalesce(any_value(p.retains_prompts), 'unknown') AS retains_prompts,            -- 'yes' | 'no' | 'varies' | 'unknown': prompts kept after the response by default.

@@ -36,7 +36,7 @@ SELECT
     a.requests,                                                   -- All requests of the app that day.
     a.requests_without_session,                                   -- Requests without a session_id (source does not log sessions).
     coalesce(g.sessions, 0) AS sessions,                          -- Distinct session_id that day.
-    coalesce(g.session_requests, 0) AS session_requests,          -- Requests that carry a session_id.
+    CAST(coalesce(g.session_requests, 0) AS BIGINT) AS session_requests,          -- Requests that carry a session_id.
     g.req50 AS requests_per_session_p50,                          -- Median requests per session.
     g.req90 AS requests_per_session_p90,                          -- 90th percentile requests per session.
     g.tok50 AS tokens_per_session_p50,                            -- Median input + output tokens per session.

@@ -49,8 +49,8 @@ SELECT
     coalesce(t.new_users, 0) AS new_users,                        -- Active users without a request in the app in the previous 90 days.
     r.wau,                                                        -- Distinct users active in the 7 days ending that day.
     r.mau,                                                        -- Distinct users active in the 28 days ending that day.
-    coalesce(t.requests, 0) AS requests,                          -- Requests of identified users that day.
-    coalesce(t.tokens, 0) AS tokens,                              -- Input + output tokens of those requests.
+    CAST(coalesce(t.requests, 0) AS BIGINT) AS requests,                          -- Requests of identified users that day.
+    CAST(coalesce(t.tokens, 0) AS BIGINT) AS tokens,                              -- Input + output tokens of those requests.
     t.cost_usd,                                                   -- Cost of those requests (logged, else estimated), USD; NULL when unknown.
     t.p50 AS cost_per_user_p50,                                   -- Median cost per active user that day, USD.
     t.p90 AS cost_per_user_p90,                                   -- 90th percentile cost per active user, USD.

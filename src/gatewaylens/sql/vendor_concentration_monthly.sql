@@ -52,7 +52,7 @@ SELECT
     a.month AS day,                                               -- First day of the month, UTC (partition).
     a.app,                                                        -- Calling application; '(unknown)' when not logged.
     a.requests,                                                   -- Requests of the app in the month.
-    a.tokens AS total_tokens,                                     -- Input + output tokens of the app in the month.
+    CAST(a.tokens AS BIGINT) AS total_tokens,                                     -- Input + output tokens of the app in the month.
     a.models_used,                                                -- Distinct models the app used.
     a.vendors_used,                                               -- Distinct model vendors the app used.
     a.providers_used,                                             -- Distinct (known) providers that served the app.
@@ -60,7 +60,7 @@ SELECT
     ph.tt / nullif(a.tokens * a.tokens, 0) AS provider_hhi,       -- Herfindahl-Hirschman index of token shares over providers (1/n..1).
     vh.top_vendor,                                                -- Vendor with the most tokens (ties: alphabetical).
     vh.top_t / nullif(a.tokens, 0) AS top_vendor_share,           -- Its share of the app's tokens (0-1).
-    s.single_tokens AS single_provider_tokens,                    -- Tokens on models only one provider served to the app that month.
+    CAST(s.single_tokens AS BIGINT) AS single_provider_tokens,                    -- Tokens on models only one provider served to the app that month.
     s.single_tokens / nullif(a.tokens, 0) AS single_provider_share,  -- single_provider_tokens / total_tokens (0-1).
     c.covered AS failover_covered_requests,                       -- Requests whose model had >= 2 providers in the gateway that day.
     c.covered / a.requests AS failover_coverage                   -- failover_covered_requests / requests (0-1).
