@@ -18,17 +18,32 @@ WITH base AS (
     WHERE day BETWEEN CAST(getvariable('start_day') - INTERVAL 90 DAY AS DATE) AND getvariable('end_day')
 ), act AS (  -- one row per (app, user, day) with activity, the lookback included
     SELECT app, user_hash, day, count(*) AS requests, sum(tokens) AS tokens, sum(cost) AS cost,
-           lag(day) OVER (PARTITION BY app, user_hash ORDER BY day) AS previous_day
+           lag(day) OVER (PARTITION BY app, user_hash ORDER BY day) AS previous_day,
+           lead(day) OVER (PARTITION BY app, user_hash ORDER BY day) AS next_day
     FROM base WHERE user_hash IS NOT NULL
     GROUP BY app, user_hash, day
+), events AS (
+    -- an active day covers the next 28 (7) days of MAU (WAU) up to the user's next active day:
+    -- disjoint intervals per user, so a running sum of +1/-1 counts distinct users (O(activity))
+    SELECT app, day AS d, 1 AS dm, 1 AS dw FROM act
+    UNION ALL SELECT app, CAST(least(day + 28, coalesce(next_day, day + 28)) AS DATE), -1, 0 FROM act
+    UNION ALL SELECT app, CAST(least(day + 7, coalesce(next_day, day + 7)) AS DATE), 0, -1 FROM act
+), deltas AS (
+    SELECT app, d, sum(dm) AS dm, sum(dw) AS dw FROM events GROUP BY app, d
 ), days AS (
     SELECT DISTINCT day FROM base WHERE day BETWEEN getvariable('start_day') AND getvariable('end_day')
+), grid AS (
+    SELECT app, d FROM deltas
+    UNION SELECT a.app, days.day FROM days CROSS JOIN (SELECT DISTINCT app FROM act) a
+), running AS (
+    SELECT g.app, g.d AS day,
+           sum(coalesce(x.dm, 0)) OVER (PARTITION BY g.app ORDER BY g.d) AS mau,
+           sum(coalesce(x.dw, 0)) OVER (PARTITION BY g.app ORDER BY g.d) AS wau
+    FROM grid g LEFT JOIN deltas x ON x.app = g.app AND x.d = g.d
 ), rolling AS (
-    SELECT d.day, a.app,
-           count(DISTINCT a.user_hash) FILTER (WHERE a.day > d.day - 7) AS wau,
-           count(DISTINCT a.user_hash) AS mau
-    FROM days d JOIN act a ON a.day BETWEEN d.day - 27 AND d.day
-    GROUP BY d.day, a.app
+    SELECT r.day, r.app, CAST(r.wau AS BIGINT) AS wau, CAST(r.mau AS BIGINT) AS mau
+    FROM running r JOIN days USING (day)
+    WHERE r.mau > 0
 ), today AS (
     SELECT day, app,
            count(*) AS active_users,
