@@ -185,7 +185,8 @@ def test_user_activity_daily(wh, req) -> None:
     days = sorted(req["day"].unique().to_list())
     for d in days:
         window = act.filter((pl.col("day") <= d) & (pl.col("day") > d - dt.timedelta(days=28)))
-        for app in sorted(window["app"].unique().to_list()):
+        apps = set(window["app"].to_list()) | set(req.filter(pl.col("day") == d)["app"].to_list())
+        for app in sorted(apps):
             w = window.filter(pl.col("app") == app)
             today = w.filter(pl.col("day") == d)
             before = act.filter((pl.col("app") == app) & (pl.col("day") < d) & (pl.col("day") >= d - dt.timedelta(days=90)))
@@ -293,22 +294,26 @@ def _top_models(req: pl.DataFrame) -> pl.DataFrame:
 def test_model_switches(wh, req) -> None:
     s = _top_models(req)
     top = s.sort(["t", "model"], descending=[True, False]).group_by("month", "app").first()
-    prev = top.with_columns(pl.col("month").dt.offset_by("1mo")).rename({"model": "from_model", "share": "share_before"})
-    cur = top.rename({"model": "to_model", "share": "share_after"})
-    sw = cur.join(prev.select("month", "app", "from_model", "share_before"), on=["month", "app"]).filter(
-        pl.col("from_model") != pl.col("to_model")
-    )
+    prev = top.with_columns(pl.col("month").dt.offset_by("1mo")).select(
+        "month", "app", pl.col("model").alias("from_model"), pl.col("share").alias("share_before"))
+    cur = top.select("month", "app", pl.col("model").alias("to_model"), pl.col("share").alias("share_after"))
     fa = s.select("month", "app", pl.col("model").alias("from_model"), pl.col("share").alias("from_model_share_after"))
     tb = s.with_columns(pl.col("month").dt.offset_by("1mo")).select(
-        "month", "app", pl.col("model").alias("to_model"), pl.col("share").alias("to_model_share_before")
-    )
+        "month", "app", pl.col("model").alias("to_model"), pl.col("share").alias("to_model_share_before"))
+    has_prev = pl.col("from_model").is_not_null()
     exp = (
-        sw.join(fa, on=["month", "app", "from_model"], how="left").join(tb, on=["month", "app", "to_model"], how="left")
-        .with_columns(pl.col("from_model_share_after").fill_null(0.0), pl.col("to_model_share_before").fill_null(0.0))
+        cur.join(prev, on=["month", "app"], how="left")
+        .join(fa, on=["month", "app", "from_model"], how="left").join(tb, on=["month", "app", "to_model"], how="left")
+        .with_columns(
+            switched=(has_prev & (pl.col("from_model") != pl.col("to_model"))).fill_null(False),
+            from_model_share_after=pl.when(has_prev).then(pl.col("from_model_share_after").fill_null(0.0)),
+            to_model_share_before=pl.when(has_prev).then(pl.col("to_model_share_before").fill_null(0.0)),
+        )
         .rename({"month": "day"})
     )
     got = mart(wh[1], "model_switches")
     same(got, exp, ["day", "app"])
+    assert got.height == req.select(pl.col("day").dt.truncate("1mo"), "app").unique().height
 
 
 def test_model_adoption_lag(wh, req) -> None:

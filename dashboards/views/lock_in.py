@@ -67,7 +67,7 @@ ui.chart(build_optionality_figure(option), option, "optionality_by_app", PAGE)
 st.subheader("Model switches")
 switches = data.query(
     "SELECT day, app, from_model, to_model, share_before, share_after, from_model_share_after, to_model_share_before "
-    f"FROM model_switches WHERE {months} ORDER BY day, app",
+    f"FROM model_switches WHERE {months} AND switched ORDER BY day, app",
     params,
 )
 if switches.height:

@@ -19,7 +19,7 @@ SELECT
     CAST(sum(c.requests) AS BIGINT) AS requests,                                  -- Requests, errors included.
     CAST(sum(c.input_tokens) AS BIGINT) AS input_tokens,                          -- Prompt tokens sent (cached included), tokens.
     CAST(sum(c.output_tokens) AS BIGINT) AS output_tokens,                        -- Completion tokens received, tokens.
-    sum(c.cost_usd) AS cost_usd,                                  -- Cost as in cost_daily (logged or estimated), USD; NULL when unknown.
+    CAST(sum(CAST(c.cost_usd AS DECIMAL(38, 12))) AS DOUBLE) AS cost_usd,  -- Cost as in cost_daily (logged or estimated), USD; NULL when unknown.
     any_value(p.provider) IS NOT NULL AS policy_known,            -- The provider is in the catalogue.
     coalesce(any_value(p.retains_prompts), 'unknown') AS retains_prompts,            -- 'yes' | 'no' | 'varies' | 'unknown': prompts kept after the response by default.
     coalesce(any_value(p.trains_on_prompts), 'unknown') AS trains_on_prompts,        -- 'yes' | 'no' | 'varies' | 'unknown': prompts may train models by default.

@@ -11,7 +11,7 @@
 
 WITH r AS (
     SELECT day, coalesce(app, '(unknown)') AS app, session_id, ts, input_tokens + output_tokens AS tokens,
-           coalesce(cost_usd, cost_estimated_usd) AS cost
+           CAST(coalesce(cost_usd, cost_estimated_usd) AS DECIMAL(38, 12)) AS cost  -- exact sums: rebuilds are bit-identical
     FROM requests
     WHERE day BETWEEN getvariable('start_day') AND getvariable('end_day')
 ), s AS (
@@ -41,8 +41,8 @@ SELECT
     g.req90 AS requests_per_session_p90,                          -- 90th percentile requests per session.
     g.tok50 AS tokens_per_session_p50,                            -- Median input + output tokens per session.
     g.tok90 AS tokens_per_session_p90,                            -- 90th percentile tokens per session.
-    g.cost50 AS cost_per_session_p50,                             -- Median cost per session, USD.
-    g.cost90 AS cost_per_session_p90,                             -- 90th percentile cost per session, USD.
+    CAST(g.cost50 AS DOUBLE) AS cost_per_session_p50,             -- Median cost per session, USD.
+    CAST(g.cost90 AS DOUBLE) AS cost_per_session_p90,             -- 90th percentile cost per session, USD.
     g.min50 AS session_minutes_p50,                               -- Median session duration (first to last request start), minutes.
     g.min90 AS session_minutes_p90                                -- 90th percentile session duration, minutes.
 FROM a

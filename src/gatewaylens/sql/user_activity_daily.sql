@@ -1,6 +1,6 @@
 -- user_activity_daily
--- Grain: one row per (day, app) with at least one identified user active in the app in the 28
--- days ending that day. Users are user_hash only (the salted hash; raw ids are never stored);
+-- Grain: one row per (day, app) with requests that day or identified users active in the app in
+-- the 28 days ending that day. Users are user_hash only (the salted hash; raw ids are never stored);
 -- requests without a user_hash are counted in anonymous_requests and nowhere else.
 --   active_users = distinct users with a request that day
 --   new_users    = active users with no request in the app in the previous 90 days (new, or back
@@ -13,7 +13,7 @@
 
 WITH base AS (
     SELECT day, coalesce(app, '(unknown)') AS app, user_hash, input_tokens + output_tokens AS tokens,
-           coalesce(cost_usd, cost_estimated_usd) AS cost
+           CAST(coalesce(cost_usd, cost_estimated_usd) AS DECIMAL(38, 12)) AS cost  -- exact sums: rebuilds are bit-identical
     FROM requests
     WHERE day BETWEEN CAST(getvariable('start_day') - INTERVAL 90 DAY AS DATE) AND getvariable('end_day')
 ), act AS (  -- one row per (app, user, day) with activity, the lookback included
@@ -40,10 +40,13 @@ WITH base AS (
            sum(coalesce(x.dm, 0)) OVER (PARTITION BY g.app ORDER BY g.d) AS mau,
            sum(coalesce(x.dw, 0)) OVER (PARTITION BY g.app ORDER BY g.d) AS wau
     FROM grid g LEFT JOIN deltas x ON x.app = g.app AND x.d = g.d
-), rolling AS (
-    SELECT r.day, r.app, CAST(r.wau AS BIGINT) AS wau, CAST(r.mau AS BIGINT) AS mau
-    FROM running r JOIN days USING (day)
-    WHERE r.mau > 0
+), rolling AS (  -- days with users active in the 28 days, or with (possibly anonymous) requests
+    SELECT coalesce(r.day, q.day) AS day, coalesce(r.app, q.app) AS app,
+           CAST(coalesce(r.wau, 0) AS BIGINT) AS wau, CAST(coalesce(r.mau, 0) AS BIGINT) AS mau
+    FROM (SELECT day, app, wau, mau FROM running JOIN days USING (day) WHERE mau > 0) r
+    FULL OUTER JOIN (SELECT DISTINCT day, app FROM base
+                     WHERE day BETWEEN getvariable('start_day') AND getvariable('end_day')) q
+        ON q.day = r.day AND q.app = r.app
 ), today AS (
     SELECT day, app,
            count(*) AS active_users,
@@ -66,10 +69,10 @@ SELECT
     r.mau,                                                        -- Distinct users active in the 28 days ending that day.
     CAST(coalesce(t.requests, 0) AS BIGINT) AS requests,                          -- Requests of identified users that day.
     CAST(coalesce(t.tokens, 0) AS BIGINT) AS tokens,                              -- Input + output tokens of those requests.
-    t.cost_usd,                                                   -- Cost of those requests (logged, else estimated), USD; NULL when unknown.
-    t.p50 AS cost_per_user_p50,                                   -- Median cost per active user that day, USD.
-    t.p90 AS cost_per_user_p90,                                   -- 90th percentile cost per active user, USD.
-    t.p99 AS cost_per_user_p99,                                   -- 99th percentile cost per active user, USD.
+    CAST(t.cost_usd AS DOUBLE) AS cost_usd,                       -- Cost of those requests (logged, else estimated), USD; NULL when unknown.
+    CAST(t.p50 AS DOUBLE) AS cost_per_user_p50,                   -- Median cost per active user that day, USD.
+    CAST(t.p90 AS DOUBLE) AS cost_per_user_p90,                   -- 90th percentile cost per active user, USD.
+    CAST(t.p99 AS DOUBLE) AS cost_per_user_p99,                   -- 99th percentile cost per active user, USD.
     coalesce(n.anonymous_requests, 0) AS anonymous_requests       -- Requests without a user_hash that day (not in any user count).
 FROM rolling r
 LEFT JOIN today t USING (day, app)
