@@ -50,7 +50,7 @@ WITH base AS (
 ), today AS (
     SELECT day, app,
            count(*) AS active_users,
-           count(*) FILTER (WHERE previous_day IS NULL OR day - previous_day > 90) AS new_users,
+           count(*) FILTER (WHERE previous_day IS NULL OR date_diff('day', previous_day, day) > 90) AS new_users,
            sum(requests) AS requests, sum(tokens) AS tokens, sum(cost) AS cost_usd,
            quantile_cont(cost, 0.5) AS p50, quantile_cont(cost, 0.9) AS p90, quantile_cont(cost, 0.99) AS p99
     FROM act WHERE day BETWEEN getvariable('start_day') AND getvariable('end_day')
