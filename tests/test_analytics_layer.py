@@ -18,6 +18,7 @@ import pytest
 from dashboards.charts import analytics_figures as af
 from dashboards.charts import palette
 from dashboards.charts.filters import Filters
+from dashboards.charts.text import safe_figure
 from gatewaylens import metrics
 from gatewaylens.generator import scenario
 from gatewaylens.providers import PROVIDERS_PATH, load_providers, refresh_provider_catalog
@@ -216,12 +217,12 @@ BUILDERS = {
 @pytest.mark.parametrize("name", list(BUILDERS))
 def test_builders_draw_their_frame_escape_names_and_accept_empty_frames(name: str) -> None:
     build, frame = BUILDERS[name]
-    fig = build(frame)
+    fig = safe_figure(build(frame))  # what ui.chart draws
     assert fig.layout.title.text
     text = str(fig.to_dict())
     assert "<img" not in text and "<b>evil" not in text
     if any(EVIL in frame[c].cast(pl.String).to_list() for c in frame.columns):
-        assert "&lt;b&gt;evil" in text
+        assert "&lt;b&gt;evil" in text and "&amp;lt;" not in text  # escaped exactly once
     assert sum(len(t.x if t.x is not None else t.z or []) for t in fig.data) > 0
     empty = build(frame.clear())
     assert empty.layout.title.text == fig.layout.title.text

@@ -2,28 +2,28 @@
 
 Same contract as :mod:`dashboards.charts.figures`: pure ``build_<chart>_figure(frame) -> go.Figure``
 functions that draw exactly the frame they are given (the views offer that frame as the chart's
-CSV). Names from the data (apps, models, providers, attribute values) go into traces as plain
-text through :func:`_t`, never as Plotly markup. Colours come from the shared palette; the values
+CSV). Names from the data (apps, models, providers, attribute values) are passed raw as data and
+trace names (``ui.chart`` runs :func:`dashboards.charts.text.safe_figure` over them) and through
+:func:`plotly_text` where a builder composes them into a template or title: text, never markup. Colours come from the shared palette; the values
 of a policy attribute have fixed colours (yes = exposure, no = safe, unknown = grey).
 """
 
 from __future__ import annotations
-
-import html
 
 import plotly.graph_objects as go
 import polars as pl
 
 from dashboards.charts.figures import PERIOD_AXIS, _layout
 from dashboards.charts.palette import color_for
+from dashboards.charts.text import plotly_text
 
 POLICY_COLORS = {"yes": "#D55E00", "varies": "#E69F00", "no": "#0072B2", "unknown": "#9AA0A6"}
 QUANTILE_COLORS = {"p50": "#0072B2", "p90": "#E69F00", "p95": "#CC79A7", "p99": "#D55E00"}
 
 
 def _t(value: object) -> str:
-    """A name from the data as Plotly text: '<', '>' and '&' escaped (Plotly reads a subset of HTML)."""
-    return html.escape(str(value), quote=False)
+    """A name from the data composed into a Plotly template or title."""
+    return plotly_text(value)
 
 
 def _values(frame: pl.DataFrame, col: str) -> list:
@@ -50,7 +50,7 @@ def build_policy_share_figure(frame: pl.DataFrame, attribute: str) -> go.Figure:
     for v in _values(frame, "value"):
         part = frame.filter(pl.col("value") == v).sort("period")
         fig.add_trace(go.Scatter(
-            x=_col(part, "period"), y=_col(part, "total_tokens_share"), name=_t(v), mode="lines", stackgroup="one",
+            x=_col(part, "period"), y=_col(part, "total_tokens_share"), name=str(v), mode="lines", stackgroup="one",
             line={"color": _color(v), "width": 0.5}, customdata=_col(part, "total_tokens"),
             hovertemplate=f"<b>{_t(attribute)} = {_t(v)}</b><br>%{{x|%Y-%m-%d}}: %{{y:.1%}} of tokens"
                           "<br>%{customdata:,} tokens<extra></extra>",
@@ -68,7 +68,7 @@ def build_policy_by_app_figure(frame: pl.DataFrame, attribute: str) -> go.Figure
     for v in _values(frame, "value"):
         part = frame.filter(pl.col("value") == v).sort("app")
         fig.add_trace(go.Bar(
-            y=[_t(a) for a in _col(part, "app")], x=_col(part, "total_tokens_share"), name=_t(v), orientation="h",
+            y=[a for a in _col(part, "app")], x=_col(part, "total_tokens_share"), name=str(v), orientation="h",
             marker_color=_color(v), customdata=_col(part, "total_tokens"),
             hovertemplate=f"<b>%{{y}}</b><br>{_t(attribute)} = {_t(v)}: %{{x:.1%}} of the app's tokens"
                           "<br>%{customdata:,} tokens<extra></extra>",
@@ -88,8 +88,8 @@ def build_hhi_figure(frame: pl.DataFrame, column: str = "vendor_hhi") -> go.Figu
     for app in _values(frame, "app"):
         part = frame.filter(pl.col("app") == app).sort("day")
         fig.add_trace(go.Scatter(
-            x=_col(part, "day"), y=_col(part, column), name=_t(app), mode="lines+markers",
-            line={"color": color_for(app)}, customdata=[_t(v) for v in _col(part, "top_vendor")],
+            x=_col(part, "day"), y=_col(part, column), name=str(app), mode="lines+markers",
+            line={"color": color_for(app)}, customdata=[v for v in _col(part, "top_vendor")],
             hovertemplate=f"<b>{_t(app)}</b><br>%{{x|%Y-%m}}: HHI %{{y:.2f}}<br>top vendor %{{customdata}}<extra></extra>",
         ))
     who = "vendors" if column == "vendor_hhi" else "providers"
@@ -107,7 +107,7 @@ def build_optionality_figure(frame: pl.DataFrame) -> go.Figure:
     for col, name, color in [("single_provider_share", "tokens on single-provider models", "#D55E00"),
                              ("failover_coverage", "requests with a second provider available", "#0072B2")]:
         fig.add_trace(go.Bar(
-            x=[_t(a) for a in _col(f, "app")], y=_col(f, col), name=name, marker_color=color,
+            x=[a for a in _col(f, "app")], y=_col(f, col), name=name, marker_color=color,
             hovertemplate=f"<b>%{{x}}</b><br>{name}: %{{y:.1%}}<extra></extra>",
         ))
     fig.update_layout(barmode="group")
@@ -118,10 +118,10 @@ def build_switches_figure(frame: pl.DataFrame) -> go.Figure:
     """When each app's top model changed. Columns: day (month), app, from_model, to_model, share_before, share_after."""
     f = frame.sort("day", "app") if frame.height else frame
     fig = go.Figure(go.Scatter(
-        x=_col(f, "day"), y=[_t(a) for a in _col(f, "app")], mode="markers+text",
+        x=_col(f, "day"), y=[a for a in _col(f, "app")], mode="markers+text",
         marker={"size": 14, "symbol": "arrow-right", "color": [color_for(m) for m in _col(f, "to_model")]},
-        text=[_t(m.split("/")[-1]) for m in _col(f, "to_model")], textposition="top center",
-        customdata=list(zip([_t(m) for m in _col(f, "from_model")], [_t(m) for m in _col(f, "to_model")],
+        text=[m.split("/")[-1] for m in _col(f, "to_model")], textposition="top center",
+        customdata=list(zip([m for m in _col(f, "from_model")], [m for m in _col(f, "to_model")],
                             _col(f, "share_before"), _col(f, "share_after"), strict=True)) if f.height else [],
         hovertemplate="<b>%{y}</b> %{x|%Y-%m}<br>%{customdata[0]} (%{customdata[2]:.0%} of tokens the month before)"
                       "<br>→ %{customdata[1]} (%{customdata[3]:.0%} this month)<extra></extra>",
@@ -139,7 +139,7 @@ def build_adoption_lag_figure(frame: pl.DataFrame) -> go.Figure:
     lag = {(r["app"], r["model"]): r["lag_days"] for r in frame.iter_rows(named=True)} if frame.height else {}
     z = [[lag.get((a, m)) for m in models] for a in apps]
     fig = go.Figure(go.Heatmap(
-        x=[_t(m) for m in models], y=[_t(a) for a in apps], z=z, colorscale="Cividis", colorbar={"title": "days"},
+        x=[m for m in models], y=[a for a in apps], z=z, colorscale="Cividis", colorbar={"title": "days"},
         hovertemplate="<b>%{y}</b> adopted <b>%{x}</b><br>%{z} days after it first appeared<extra></extra>",
         hoverongaps=False,
     ))
@@ -178,7 +178,7 @@ def build_sessions_figure(frame: pl.DataFrame) -> go.Figure:
     Columns: app, sessions, requests_per_session_p50, requests_per_session_p90.
     """
     f = frame.sort("app") if frame.height else frame
-    apps = [_t(a) for a in _col(f, "app")]
+    apps = [a for a in _col(f, "app")]
     fig = go.Figure(go.Bar(x=apps, y=_col(f, "sessions"), name="sessions", marker_color=[color_for(a) for a in _col(f, "app")],
                            hovertemplate="<b>%{x}</b><br>%{y:,} sessions<extra></extra>"))
     for q, symbol in (("p50", "circle"), ("p90", "diamond")):
@@ -198,7 +198,7 @@ def build_rate_lines_figure(frame: pl.DataFrame, key: str, rate: str, num: str, 
     for k in _values(frame, key):
         part = frame.filter(pl.col(key) == k).sort("period")
         fig.add_trace(go.Scatter(
-            x=_col(part, "period"), y=_col(part, rate), name=_t(k), mode="lines+markers", marker={"size": 4},
+            x=_col(part, "period"), y=_col(part, rate), name=str(k), mode="lines+markers", marker={"size": 4},
             line={"color": color_for(str(k))}, customdata=list(zip(_col(part, num), _col(part, den), strict=True)),
             hovertemplate=f"<b>{_t(k)}</b><br>%{{x|%Y-%m-%d}}: %{{y:.1%}}<br>%{{customdata[0]:,}} of %{{customdata[1]:,}}<extra></extra>",
         ))
@@ -209,7 +209,7 @@ def build_cache_savings_figure(frame: pl.DataFrame) -> go.Figure:
     """Estimated savings of cached reads at list price, per model. Columns: model, savings_usd, cached_tokens, cache_write_tokens."""
     f = frame.sort("savings_usd", descending=True, nulls_last=True) if frame.height else frame
     fig = go.Figure(go.Bar(
-        x=[_t(m) for m in _col(f, "model")], y=_col(f, "savings_usd"), marker_color=[color_for(m) for m in _col(f, "model")],
+        x=[m for m in _col(f, "model")], y=_col(f, "savings_usd"), marker_color=[color_for(m) for m in _col(f, "model")],
         customdata=list(zip(_col(f, "cached_tokens"), _col(f, "cache_write_tokens"), strict=True)) if f.height else [],
         hovertemplate="<b>%{x}</b><br>saved %{y:$,.2f}<br>%{customdata[0]:,} cached tokens read"
                       "<br>%{customdata[1]:,} tokens written to the cache<extra></extra>",
@@ -223,7 +223,7 @@ def build_errors_figure(frame: pl.DataFrame) -> go.Figure:
     fig = go.Figure()
     for e in _values(frame, "error_type"):
         part = frame.filter(pl.col("error_type") == e).sort("period")
-        fig.add_trace(go.Bar(x=_col(part, "period"), y=_col(part, "errors"), name=_t(e), marker_color=color_for(f"error:{e}"),
+        fig.add_trace(go.Bar(x=_col(part, "period"), y=_col(part, "errors"), name=str(e), marker_color=color_for(f"error:{e}"),
                              hovertemplate=f"<b>{_t(e)}</b><br>%{{x|%Y-%m-%d}}: %{{y:,}} failed requests<extra></extra>"))
     fig.update_layout(barmode="stack")
     return _layout(fig, "Errors users saw, by class", PERIOD_AXIS, "failed requests (count)", legend="error class")
@@ -237,7 +237,7 @@ def build_latency_tail_figure(frame: pl.DataFrame, key: str = "provider") -> go.
              ("latency p95", "latency_p95_ms", QUANTILE_COLORS["p95"]), ("latency p99", "latency_p99_ms", QUANTILE_COLORS["p99"]),
              ("TTFT p50", "ttft_p50_ms", "#99DDFF"), ("TTFT p99", "ttft_p99_ms", "#663333")]
     for name, col, color in specs:
-        fig.add_trace(go.Bar(x=[_t(k) for k in _col(f, key)], y=_col(f, col), name=name, marker_color=color,
+        fig.add_trace(go.Bar(x=[k for k in _col(f, key)], y=_col(f, col), name=name, marker_color=color,
                              hovertemplate=f"<b>%{{x}}</b><br>{name}: %{{y:,.0f}} ms<extra></extra>"))
     fig.update_layout(barmode="group")
     return _layout(fig, f"Latency tails by {key} (median over days of each day's quantile)", key, "milliseconds")
