@@ -84,6 +84,23 @@ def register_frame(spark, name: str, frame: pl.DataFrame) -> None:
     spark.createDataFrame(frame.to_arrow()).createOrReplaceTempView(name)
 
 
+def register_catalogs(spark) -> list[str]:
+    """Temp views of the catalog tables the marts join (``model_catalog``, ``provider_catalog``),
+    built by the same code as in DuckDB (``marts.refresh_catalog``) and handed over as Arrow."""
+    from gatewaylens import marts
+    from gatewaylens.marts.registry import BASE_TABLES
+
+    con = duckdb.connect()
+    try:
+        marts.refresh_catalog(con)
+        names = [t for t in BASE_TABLES if t.endswith("_catalog")]
+        for name in names:
+            spark.createDataFrame(con.sql(f"SELECT * FROM {name}").to_arrow_table()).createOrReplaceTempView(name)
+        return names
+    finally:
+        con.close()
+
+
 def tables_read(sql: str) -> list[str]:
     """Names of the tables a SELECT reads (its CTE names excluded), in order of appearance."""
     tree = sqlglot.parse_one(sql, read=sparksql.GatewayDuckDB)
@@ -187,12 +204,10 @@ def _macros() -> dict[str, sparksql.Macro]:
 
 def register_lake(spark, lake, names: list[str] | None = None) -> list[str]:
     """Temp views over the lake's tables that have files (``requests``, ``provider_attempts``,
-    marts), ``model_catalog`` and ``provider_catalog``; returns the names registered. Spark lists a folder when the view
-    is created: re-register after writing."""
+    marts) and the catalogs (:func:`register_catalogs`); returns the names registered. Spark lists
+    a folder when the view is created: re-register after writing."""
     from gatewaylens import lake as lakemod
     from gatewaylens import marts
-    from gatewaylens.catalog import load_catalog
-    from gatewaylens.providers import load_providers
 
     wanted = names or [*lakemod.BY_REQUEST_DAY, *marts.MARTS]
     done = []
@@ -201,8 +216,7 @@ def register_lake(spark, lake, names: list[str] | None = None) -> list[str]:
         if lake.files(folder):
             register_parquet(spark, name, lake.folder(folder))
             done.append(name)
-    register_frame(spark, marts.CATALOG_TABLE, load_catalog())
-    register_frame(spark, marts.PROVIDER_TABLE, load_providers())
+    register_catalogs(spark)
     return done
 
 
