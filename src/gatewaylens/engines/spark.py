@@ -15,6 +15,7 @@ translated by :mod:`gatewaylens.engines.sparksql`. What runs where:
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from collections.abc import Mapping
 from functools import lru_cache
 
@@ -25,7 +26,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.schema import MappingSchema
 
-from gatewaylens.config import MartSettings
+from gatewaylens.config import MartSettings, Settings
 from gatewaylens.engines import sparksql
 
 # Defaults the engine needs for DuckDB-equal results and a quiet, small footprint; a key set in
@@ -60,9 +61,24 @@ def session(conf: Mapping[str, str]):
     builder = SparkSession.builder
     for key, value in conf.items():
         builder = builder.config(key, value)
-    spark = builder.getOrCreate()
+    return prepare(builder.getOrCreate(), conf)
+
+
+def prepare(spark, conf: Mapping[str, str]):
+    """What a session needs beyond its configuration (also applied to Dagster's ``pyspark``
+    resource's session): quiet logs and, in local mode, this interpreter for the Python workers."""
     spark.sparkContext.setLogLevel("ERROR")
+    if str(conf.get("spark.master", "")).startswith("local") and "spark.pyspark.python" not in conf:
+        # Local Python workers (the ingest tasks) run this interpreter, which has gatewaylens
+        # installed (PySpark would start `python3` from PATH). On a cluster, install gatewaylens on
+        # the workers and set spark.pyspark.python.
+        spark.sparkContext.pythonExec = sys.executable
     return spark
+
+
+def session_for(cfg: Settings):
+    """The session of the current settings (``GATEWAYLENS_SPARK_MASTER`` / ``GATEWAYLENS_SPARK_CONF``)."""
+    return session(spark_conf(cfg.spark_master, cfg.spark_conf))
 
 
 # ------------------------------------------------------------------------------------------
