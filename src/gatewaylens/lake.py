@@ -166,7 +166,7 @@ def _quote(name: str) -> str:
 
 def _read(lake: Lake, table: str) -> str:
     return (f"read_parquet('{_sql_str(lake.glob(table))}', hive_partitioning = true, "
-            f"hive_types = {{'day': DATE}}, union_by_name = true)")
+            f"hive_types = {{'day': DATE}})")
 
 
 # ------------------------------------------------------------------------------------------
