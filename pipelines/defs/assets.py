@@ -9,6 +9,7 @@ rebuilt for exactly the days of the range (delete + insert: re-running is idempo
 import datetime as dt
 import time
 from datetime import timedelta
+from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -17,6 +18,7 @@ from gatewaylens import checks, marts, serving
 from gatewaylens.config import mart_settings, settings
 from gatewaylens.ingest import IngestSummary, find_input_files, ingest_files
 from gatewaylens.report import frame_to_markdown
+from gatewaylens.salt import resolve_salt
 
 from .landing import landing_folder
 from .partitions import daily
@@ -71,7 +73,10 @@ def requests(context: dg.AssetExecutionContext, duckdb: Warehouse) -> dg.Materia
                 missing.append(day)
             files.extend(found)
         # Small files of consecutive days are staged in batches (one transaction each).
-        summary = IngestSummary(files=ingest_files(con, files, salt=cfg.salt, on_file=log_file))
+        salt = resolve_salt(cfg.model_copy(update={"db": Path(duckdb.path)}))
+        if salt.notice():
+            context.log.warning(salt.notice())
+        summary = IngestSummary(files=ingest_files(con, files, salt=salt.value, on_file=log_file))
         summary.seconds = time.perf_counter() - started
         per_day = con.sql(
             "SELECT day, count(*) AS requests, count(DISTINCT source_file) AS files, "

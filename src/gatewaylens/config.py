@@ -22,7 +22,6 @@ from typing import Literal
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 ENV_PREFIX = "GATEWAYLENS_"
-DEFAULT_SALT = "gatewaylens-dev-salt-UNSAFE"
 DEFAULT_DB = Path("data/gatewaylens.duckdb")
 DEFAULT_QUARANTINE_THRESHOLD = 0.01
 
@@ -92,8 +91,22 @@ class Settings(BaseModel):
                                        "a JSON object, e.g. `{\"spark.executor.memory\": \"8g\", \"spark.sql.shuffle.partitions\": \"400\"}` "
                                        "(the session time zone stays UTC).")
     # --- privacy
-    salt: str = Field(default=DEFAULT_SALT, description="Salt of `user_hash`. **The default is public and unsafe for "
-                      "production: set your own secret.**")
+    salt: str | None = Field(default=None, description="Salt of `user_hash` (a secret). Unset: the first run "
+                             "generates a random salt into `<folder of GATEWAYLENS_DB>/.gatewaylens-salt` (mode 0600) "
+                             "and later runs read it back (see docs/ingest.md).")
+    # --- ingest limits (per file; docs/ingest.md)
+    ingest_max_file_bytes: int = Field(default=64 << 30, ge=1, description="Largest decompressed size of one input "
+                                       "file, bytes; a larger file is recorded as one `over limit` record.")
+    ingest_max_gzip_ratio: float = Field(default=100.0, gt=1, description="Largest decompression ratio of a .gz file "
+                                         "(decompressed / compressed bytes, checked past the first MiB); above it the "
+                                         "file is a decompression bomb, recorded as one `over limit` record.")
+    ingest_max_quarantine_rows_per_file: int = Field(default=1000, ge=0, description="Rejected records of one file "
+                                                     "stored one by one in quarantine; the rest are counted in one "
+                                                     "`too many rejected records` row.")
+    ingest_memory_limit: str = Field(default="1GB", description="DuckDB memory_limit during an ingest (it spills to "
+                                     "disk beyond it), so ingest memory does not grow with the input.")
+    lock_wait_s: float = Field(default=180.0, ge=0, description="How long a writer waits for the warehouse lock held "
+                               "by another writer before it gives up with one sentence (CLI: exit code 3).")
     # --- orchestration and checks
     start_date: dt.date = Field(default=dt.date(2025, 1, 1), description="First partition of the daily partitioning (Dagster).")
     quarantine_max: float = Field(default=DEFAULT_QUARANTINE_THRESHOLD, ge=0, le=1,
@@ -107,10 +120,6 @@ class Settings(BaseModel):
     @property
     def serving_path(self) -> Path:
         return self.serving or serving_path_for(self.db)
-
-    @property
-    def salt_is_default(self) -> bool:
-        return self.salt == DEFAULT_SALT
 
     @field_validator("spark_conf", mode="before")
     @classmethod
