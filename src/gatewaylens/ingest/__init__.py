@@ -432,7 +432,7 @@ def _record_failed_file(con: duckdb.DuckDBPyConnection, path: Path, exc: BaseExc
         else:
             digest.update(f"{reason}:{path}".encode())
         sha = digest.hexdigest()
-    if reason != REFUSED and _file_already_ingested(con, sha):
+    if reason in (UNREADABLE, OVER_LIMIT) and _file_already_ingested(con, sha):
         return FileResult(path=str(path), content_sha256=sha, bytes=size, skipped=True)
     result = FileResult(path=str(path), content_sha256=sha, bytes=size, lines=1, records=1, quarantined=1, failed=reason)
     detail = {

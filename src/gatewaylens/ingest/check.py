@@ -69,6 +69,8 @@ def reason_sql() -> str:
         WHEN model IS NULL OR model = '' THEN 'missing required field: model'
         {caps}
         {_control(list(TEXT_CAPS))}
+        WHEN attempt_list IS NOT NULL AND NOT list_bool_and([coalesce(a.provider, '') <> '' FOR a IN attempt_list])
+            THEN 'missing required field: provider of an attempt'
         WHEN ts < {TS_MIN} OR ts > {TS_MAX} THEN 'timestamp out of range'
         WHEN attempt_list IS NOT NULL AND NOT list_bool_and([a.ts IS NULL OR a.ts BETWEEN {TS_MIN} AND {TS_MAX}
                                                              FOR a IN attempt_list])

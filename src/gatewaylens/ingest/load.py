@@ -85,11 +85,14 @@ def bad_rows(con: duckdb.DuckDBPyConnection, table: str, lines: int, where: str 
     if lines <= 0:
         return out
     for ln, reason, sf, rec, n, rid in con.execute(
-        f"""SELECT line_no, reason, source_format, record_no, n, request_id
-            FROM (SELECT line_no, reason, source_format, record_no, request_id,
-                         count(*) OVER (PARTITION BY line_no) AS n, dense_rank() OVER (ORDER BY line_no) AS r
-                  FROM {table} WHERE reason IS NOT NULL AND NOT merged AND {where})
-            WHERE r <= ? ORDER BY line_no, record_no""",
+        f"""WITH bad AS (
+                SELECT line_no, reason, source_format, record_no, request_id
+                FROM (SELECT *, dense_rank() OVER (ORDER BY line_no) AS r
+                      FROM {table} WHERE reason IS NOT NULL AND NOT merged AND {where})
+                WHERE r <= ?),
+            n AS (SELECT line_no, count(*) AS n FROM {table} WHERE line_no IN (SELECT line_no FROM bad) GROUP BY ALL)
+            SELECT line_no, reason, source_format, record_no, n, request_id FROM bad JOIN n USING (line_no)
+            ORDER BY line_no, record_no""",
         [lines],
     ).fetchall():
         out.setdefault(int(ln), []).append((reason, sf, rec, n, rid))
