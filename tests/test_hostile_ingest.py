@@ -16,7 +16,7 @@ import pytest
 from gatewaylens import db as dbmod
 from gatewaylens.ingest import Limits, find_input_files, ingest_files, ingest_paths
 from tests.conftest import write_jsonl
-from tests.fixtures.hostile import SECRETS, canonical_good, line, nested, secrets_found
+from tests.fixtures.hostile_input import SECRETS, canonical_good, line, nested, secrets_found
 
 SALT = "hostile-salt"
 good = canonical_good

@@ -286,6 +286,7 @@ def _ingest_group(con: duckdb.DuckDBPyConnection, items: list[_Item], opts: Opti
     else:
         stage.create(con, "_gl_staged")
         multi |= _stream_group(con, items, opts, quarantine, per_file, restage=None, texts={})
+    load.register_identity(con)
     con.execute("BEGIN TRANSACTION")
     try:
         new_per_file = load.load(con, paths, now, multi=multi)

@@ -10,7 +10,7 @@ import datetime as dt
 
 import duckdb
 
-from gatewaylens import formats, schema
+from gatewaylens import identity, prices, schema
 from gatewaylens.ingest.check import status_sql
 from gatewaylens.ingest.quarantine import Collector, row_text
 from gatewaylens.redact import clean
@@ -22,12 +22,22 @@ _MASK = (1 << FILE_SHIFT) - 1
 # Normalised values, shared by every format: requests columns that ingest derives from the
 # staged row (the others are taken from it by name: schema.REQUESTS columns with staged=True).
 _FINISH = "('stop', 'tool_calls', 'length', 'content_filter', 'error', 'other')"
+_PROVIDER = "coalesce(c.provider, c.attempt_list[-1].provider)"
 DERIVED: dict[str, str] = {
     "day": "CAST(timezone('UTC', c.ts) AS DATE)",
     "user_hash": """CASE WHEN c.user_raw IS NOT NULL THEN sha256(getvariable('gatewaylens_salt') || c.user_raw)
                          ELSE c.user_hash END""",
-    "model": formats.model_sql("c.model"),  # alias table (formats/_common.py, data/model_aliases.csv)
-    "provider": "coalesce(c.provider, c.attempt_list[-1].provider)",
+    # model identity (gatewaylens.identity): the staged id is the source's; _gl_model_map holds the
+    # slug of each distinct raw id of the batch, resolved once in Python (register_identity)
+    "model_raw": "coalesce(c.model_raw, c.model)",
+    "model": "coalesce(mm.id_model, c.model)",
+    "model_requested": "coalesce(mq.id_model, c.model_requested)",
+    # list-price estimate (gatewaylens.prices): _gl_prices range-joined on raw id, provider, day, tier
+    "cost_estimated_usd": prices.estimate_sql("p", "coalesce(c.input_tokens, 0)", "c.cached_tokens", "c.cache_write_tokens",
+                                              "coalesce(c.output_tokens, 0)", "c.reasoning_tokens"),
+    "cost_source": """CASE WHEN c.cost_usd IS NOT NULL THEN 'logged'
+                           WHEN p.model_raw IS NOT NULL THEN 'estimated' ELSE 'unknown' END""",
+    "provider": _PROVIDER,
     "status": status_sql("c."),
     "finish_reason": f"""CASE
             WHEN c.finish_reason IN {_FINISH} THEN c.finish_reason
@@ -52,8 +62,21 @@ for _col in REQUEST_COLUMNS:  # every column is derived or staged: checked at im
 NORMALISE = f"""
     SELECT c.line_no, c.record_no, {", ".join(f"{DERIVED.get(n, 'c.' + n)} AS {n}" for n in REQUEST_COLUMNS)}
     FROM _gl_staged c
+    LEFT JOIN (SELECT model_raw AS id_raw, model AS id_model FROM _gl_model_map) mm ON mm.id_raw = c.model
+    LEFT JOIN (SELECT model_raw AS id_raw, model AS id_model FROM _gl_model_map) mq ON mq.id_raw = c.model_requested
+    LEFT JOIN _gl_prices p ON {prices.join_sql("p", "c.model", _PROVIDER, "c.ts", "coalesce(c.input_tokens, 0)")}
     WHERE c.reason IS NULL AND NOT c.merged
 """
+
+
+def register_identity(con: duckdb.DuckDBPyConnection) -> None:
+    """Temp tables _gl_model_map (slug of each distinct raw model id, served or requested) and
+    _gl_prices (price rows of each distinct raw id x provider) for the staged batch: Python runs
+    once per distinct id, the per-row work is the joins in NORMALISE."""
+    identity.register_model_map(con, f"SELECT model FROM _gl_staged WHERE {GOOD} "
+                                     f"UNION SELECT model_requested FROM _gl_staged WHERE {GOOD}")
+    prices.register_price_table(con, f"SELECT DISTINCT c.model, {_PROVIDER} FROM _gl_staged c "
+                                     "WHERE c.reason IS NULL AND NOT c.merged")
 _TABLES = ("_gl_staged", "_gl_chunk")
 
 
