@@ -53,6 +53,15 @@ STAGED_COLUMNS: list[tuple[str, str]] = [
     ("ttft_ms", "DOUBLE"),
     ("streamed", "BOOLEAN"),
     ("attempt_list", "STRUCT(provider VARCHAR, http_status INTEGER, latency_ms DOUBLE, ts TIMESTAMPTZ)[]"),
+    # issue #11 dimensions (staged now; stored once the row contract has the columns)
+    ("model_requested", "VARCHAR"),
+    ("cache_write_tokens", "BIGINT"),
+    ("cancelled", "BOOLEAN"),
+    ("session_id", "VARCHAR"),
+    ("team", "VARCHAR"),
+    ("tags", "VARCHAR[]"),
+    ("service_tier", "VARCHAR"),
+    ("agent", "VARCHAR"),
 ]
 
 # Detection order matters: a line takes the first format whose DETECT matches, so the more

@@ -11,7 +11,7 @@ CREATE TABLE IF NOT EXISTS provider_uptime_hourly (
     hour            TIMESTAMPTZ NOT NULL,  -- Start of the UTC hour of the attempt.
     provider        VARCHAR NOT NULL,      -- Provider attempted.
     attempts        BIGINT NOT NULL,       -- Attempts at the provider.
-    failed_attempts BIGINT NOT NULL,       -- Attempts with http_status >= 400 or no status.
+    failed_attempts BIGINT NOT NULL,       -- Attempts with http_status >= 400 (no status: retried, or the request failed).
     success_rate    DOUBLE,                -- 1 - failed_attempts / attempts (0-1).
     failovers_out   BIGINT NOT NULL,       -- Requests that failed here and were served by another provider.
     latency_p50_ms  DOUBLE,                -- Median attempt latency, ms.
@@ -24,8 +24,8 @@ WHERE day BETWEEN getvariable('start_day') AND getvariable('end_day');
 INSERT INTO provider_uptime_hourly
 WITH a AS (
     SELECT a.day, date_trunc('hour', a.ts) AS hour, a.provider, a.latency_ms,
-           coalesce(a.http_status >= 400, true) AS failed,
-           coalesce(a.http_status >= 400, true) AND r.status = 'success' AND r.provider IS DISTINCT FROM a.provider
+           coalesce(a.http_status >= 400, a.attempt_no < r.attempts OR r.status = 'error') AS failed,
+           coalesce(a.http_status >= 400, a.attempt_no < r.attempts OR r.status = 'error') AND r.status = 'success' AND r.provider IS DISTINCT FROM a.provider
                AND a.attempt_no < r.attempts AS failover_out
     FROM provider_attempts a
     JOIN requests r ON r.request_id = a.request_id
