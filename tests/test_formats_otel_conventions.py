@@ -67,8 +67,9 @@ def test_otlp_and_flattened_forms_stage_the_same_requests(conv):
 def test_no_content_reaches_any_table_even_quarantine(con, tmp_path):
     lines = [x for conv in oc.CONVENTIONS for x in oc.otlp_lines(conv) + oc.flat_lines(conv)]
     # and every line once more, broken, so that it is quarantined with its raw text
-    broken = [json.dumps(x)[:-3] for x in lines] + [
-        json.dumps({**x, "startTimeUnixNano": "soon"}) for x in oc.otlp_lines("openllmetry")]
+    bad_time = oc.otlp_lines("openllmetry")[0]
+    bad_time["resourceSpans"][0]["scopeSpans"][0]["spans"][1]["startTimeUnixNano"] = "soon"
+    broken = [json.dumps(x)[:-3] for x in lines] + [json.dumps(bad_time)]
     ingest(con, tmp_path, lines + broken)
     assert con.sql("SELECT count(*) FROM quarantine").fetchall()[0][0] >= len(broken)
     assert oc.MARKER not in dump_all_tables(con)

@@ -112,8 +112,15 @@ NUM_FIELDS = ("cost", "ttft_s")
 _TOOLS_OFFERED_PREFIXES = ("llm.tools.", "gen_ai.request.functions.", "llm.request.functions.", "gen_ai.tool.definitions")
 
 
+# Every attribute any field reads: pivoted out of the span's key/value pairs by one join (see
+# staged_sql), much cheaper than a list lookup per attribute and span.
+WANTED: tuple[str, ...] = tuple(dict.fromkeys(n for names in FIELDS.values() for n in names))
+
+
 def _a(name: str) -> str:
     """Value text of attribute ``name`` (lists k/v hold the span's keys and value texts)."""
+    if name not in WANTED:
+        raise ValueError(name)
     return f"v[list_position(k, '{name}')]"
 
 
@@ -144,14 +151,11 @@ _USAGE = " OR ".join(f"{_f(f)} IS NOT NULL" for f in ("input_tokens", "output_to
 # or NULL. A span that declares a kind in any convention is taken at its word; only a span that
 # declares none is judged by what it carries.
 KIND_SQL = f"""CASE
-    WHEN lower({_f('op')}) IN ({_OPS}) OR upper({_f('oi_kind')}) = 'LLM' OR upper({_f('span_kind')}) = 'LLM'
-         OR lower({_f('request_type')}) IN ('chat', 'completion') THEN 'call'
-    WHEN lower({_f('op')}) = 'execute_tool' OR upper({_f('oi_kind')}) = 'TOOL' OR upper({_f('span_kind')}) = 'TOOL'
-         OR lower({_f('tl_kind')}) = 'tool' THEN 'tool'
-    WHEN lower({_f('op')}) = 'invoke_agent' OR upper({_f('oi_kind')}) IN ('AGENT', 'CHAIN')
-         OR upper({_f('span_kind')}) IN ('AGENT', 'CHAIN') OR lower({_f('tl_kind')}) IN ('agent', 'workflow') THEN 'agent'
-    WHEN {_f('op')} IS NOT NULL OR {_f('oi_kind')} IS NOT NULL OR {_f('span_kind')} IS NOT NULL
-         OR {_f('request_type')} IS NOT NULL OR {_f('tl_kind')} IS NOT NULL THEN NULL
+    WHEN k_op IN ({_OPS}) OR k_oi = 'LLM' OR k_sk = 'LLM' OR k_rt IN ('chat', 'completion') THEN 'call'
+    WHEN k_op = 'execute_tool' OR k_oi = 'TOOL' OR k_sk = 'TOOL' OR k_tl = 'tool' THEN 'tool'
+    WHEN k_op = 'invoke_agent' OR k_oi IN ('AGENT', 'CHAIN') OR k_sk IN ('AGENT', 'CHAIN') OR k_tl IN ('agent', 'workflow')
+        THEN 'agent'
+    WHEN k_op IS NOT NULL OR k_oi IS NOT NULL OR k_sk IS NOT NULL OR k_rt IS NOT NULL OR k_tl IS NOT NULL THEN NULL
     WHEN coalesce({_f('response_model')}, {_f('request_model')}) IS NOT NULL AND ({_USAGE}) THEN 'call'
     WHEN {_f('tool_name')} IS NOT NULL THEN 'tool'
     WHEN {_f('agent')} IS NOT NULL THEN 'agent'
@@ -206,8 +210,12 @@ def _spans(source: str) -> str:
         otlp_res AS (
             -- one row per resource (a collector batch may hold several, each with its service.name)
             SELECT line_no, rs_idx,
-                   list_filter(rs.resource.attributes, lambda a: a.key = 'service.name')[1].value.stringValue AS app,
-                   flatten(list_transform(rs.scopeSpans, lambda s: s.spans)) AS spans
+                   -- (the usual shapes, service.name first and one scope, without a per-element lambda)
+                   CASE WHEN rs.resource.attributes[1].key = 'service.name' THEN rs.resource.attributes[1].value.stringValue
+                        ELSE list_filter(rs.resource.attributes, lambda a: a.key = 'service.name')[1].value.stringValue
+                   END AS app,
+                   CASE WHEN len(rs.scopeSpans) = 1 THEN rs.scopeSpans[1].spans
+                        ELSE flatten(list_transform(rs.scopeSpans, lambda s: s.spans)) END AS spans
             FROM (SELECT line_no, unnest(rss) AS rs, unnest(range(len(rss))) AS rs_idx FROM otlp_raw)
         ),
         otlp AS (
@@ -273,20 +281,19 @@ def _string_list(text: str) -> str:
         WHEN {text} IS NOT NULL THEN [{text}] END"""
 
 
+# Keys (never values) that say something: tool calls the model span lists in its output
+# (OpenLLMetry gen_ai.completion.N.tool_calls.M.name, OpenInference
+# llm.output_messages.N.message.tool_calls.M.tool_call.function.name; calls listed in the PROMPT
+# history are not this response's), and tool definitions offered to the model.
+_LISTED_TOOL_KEY = ("(starts_with(key, 'gen_ai.completion.') OR starts_with(key, 'llm.output_messages.'))"
+                    " AND contains(key, '.tool_calls.') AND suffix(key, '.name')")
+_OFFERED_KEY = " OR ".join(f"starts_with(key, '{p}')" for p in _TOOLS_OFFERED_PREFIXES)
 def _listed_tool_calls() -> str:
-    """Tool calls the model span lists in its output (keys only: no content is read):
-    OpenLLMetry ``gen_ai.completion.N.tool_calls.M.name``, OpenInference
-    ``llm.output_messages.N.message.tool_calls.M.tool_call.function.name``, and tool_call parts of
-    the current conventions' ``gen_ai.output.messages``. NULL when the span lists none."""
-    keyed = ("len(list_filter(k, lambda x: (starts_with(x, 'gen_ai.completion.') OR starts_with(x, 'llm.output_messages.'))"
-             " AND contains(x, '.tool_calls.') AND suffix(x, '.name')))")
+    """Tool calls the model span lists: by key (see _LISTED_TOOL_KEY), or tool_call parts of the
+    current conventions' gen_ai.output.messages (their type only is read). NULL when none."""
     parts = f"""len(regexp_extract_all({_f('output_messages')}, '"type"\\s*:\\s*"tool_call"'))"""
+    keyed = f"len(list_filter(k, lambda key: {_LISTED_TOOL_KEY}))"
     return f"nullif(greatest({keyed}, coalesce({parts}, 0)), 0)"
-
-
-def _tools_offered() -> str:
-    conds = " OR ".join(f"starts_with(x, '{p}')" for p in _TOOLS_OFFERED_PREFIXES)
-    return f"CASE WHEN len(list_filter(k, lambda x: {conds})) > 0 THEN true END"
 
 
 def staged_sql(source: str) -> str:
@@ -297,14 +304,22 @@ def staged_sql(source: str) -> str:
     return f"""
         WITH {_spans(source)},
         spans AS (
-            SELECT *,
-                   {KIND_SQL} AS kind,
-                   {_hex_id('trace_id')} AS tid,
-                   {_hex_id('span_id')} AS sid,
-                   coalesce({_hex_id('parent_id')}, '') AS pid,
-                   {_ts('start_raw')} AS t_start,
-                   {_ts('end_raw')} AS t_end
+            SELECT line_no, span_idx, trace_id, span_id, parent_id, start_raw, end_raw, status_code, app, k, v,
+                   CASE WHEN attr_type IS NOT NULL AND attr_type NOT IN ('ARRAY', 'OBJECT', 'NULL')
+                            THEN 'wrong type: attributes must be a key/value list or an object'
+                        WHEN len(k) <> len(v) THEN 'wrong type: every attribute needs exactly one value'
+                   END AS shape_reason
             FROM (SELECT * FROM otlp_spans UNION ALL BY NAME SELECT * FROM flat_spans)
+        ),
+        kinded AS (
+            -- what each span declares (its kind attributes, read once), for the spans that may be GenAI
+            SELECT *,
+                   lower({_f('op')}) AS k_op, upper({_f('oi_kind')}) AS k_oi, upper({_f('span_kind')}) AS k_sk,
+                   lower({_f('tl_kind')}) AS k_tl, lower({_f('request_type')}) AS k_rt
+            FROM spans
+        ),
+        typed AS MATERIALIZED (
+            SELECT *, {KIND_SQL} AS kind FROM kinded
         ),
         checked AS MATERIALIZED (
             -- spans that matter (model calls, tools, agents) and spans whose attributes are malformed
@@ -314,16 +329,14 @@ def staged_sql(source: str) -> str:
                        OR coalesce(status_code IN ('2', 'ERROR', 'STATUS_CODE_ERROR', 'StatusCode.ERROR'), false) AS failed,
                    {_f('request_model')} AS requested_model,
                    coalesce({_f('request_model')}, {_f('response_model')}) AS req_model,
-                   CASE WHEN kind = 'agent' THEN coalesce({_f('agent')}, CASE WHEN lower({_f('tl_kind')}) IN ('agent', 'workflow')
+                   CASE WHEN kind = 'agent' THEN coalesce({_f('agent')}, CASE WHEN k_tl IN ('agent', 'workflow')
                                                                                  THEN {_f('entity')} END)
                         ELSE {_f('agent')} END AS agent_name,
                    CASE WHEN kind = 'call' THEN {_listed_tool_calls()} END AS listed_tools,
-                   CASE WHEN kind = 'call' THEN {_tools_offered()} END AS tools_offered,
+                   CASE WHEN kind = 'call' AND len(list_filter(k, lambda key: {_OFFERED_KEY})) > 0 THEN true END AS tools_offered,
                    {", ".join(f"{_f(n)} AS {_c(n)}" for n in _KEPT)},
                    CASE
-                       WHEN attr_type IS NOT NULL AND attr_type NOT IN ('ARRAY', 'OBJECT', 'NULL')
-                           THEN 'wrong type: attributes must be a key/value list or an object'
-                       WHEN len(k) <> len(v) THEN 'wrong type: every attribute needs exactly one value'
+                       WHEN shape_reason IS NOT NULL THEN shape_reason
                        WHEN kind IS NULL OR kind = 'agent' THEN NULL
                        WHEN trace_id IS NULL THEN 'missing required field: traceId'
                        WHEN span_id IS NULL THEN 'missing required field: spanId'
@@ -341,10 +354,13 @@ def staged_sql(source: str) -> str:
                                  OR {_USAGE})
                            THEN 'missing usage: gen_ai.usage.input_tokens/output_tokens (or llm.token_count.*)'
                    END AS span_reason
-            FROM spans
-            WHERE kind IS NOT NULL
-               OR (attr_type IS NOT NULL AND attr_type NOT IN ('ARRAY', 'OBJECT', 'NULL'))
-               OR len(k) <> len(v)
+            FROM (SELECT *,
+                         {_hex_id('trace_id')} AS tid,
+                         {_hex_id('span_id')} AS sid,
+                         coalesce({_hex_id('parent_id')}, '') AS pid,
+                         {_ts('start_raw')} AS t_start,
+                         {_ts('end_raw')} AS t_end
+                  FROM typed WHERE kind IS NOT NULL OR shape_reason IS NOT NULL)
         ),
         bad_lines AS (
             -- a bad span that names no trace spoils its whole line
@@ -366,14 +382,26 @@ def staged_sql(source: str) -> str:
               AND NOT EXISTS (SELECT 1 FROM bad_traces b WHERE b.line_no = c.line_no AND b.tid = c.tid)
         ),
         calls AS (
-            SELECT * FROM usable WHERE kind = 'call'
+            SELECT *,
+                   {{'provider': {provider_sql(_c('provider'))},
+                     'http_status': coalesce(TRY_CAST({_c('http_status')} AS INTEGER),
+                                             CASE WHEN TRY_CAST({_c('error_type')} AS INTEGER) BETWEEN 100 AND 599
+                                                  THEN TRY_CAST({_c('error_type')} AS INTEGER) END),
+                     'latency_ms': (epoch_us(t_end) - epoch_us(t_start)) / 1000.0,
+                     'ts': t_start}} AS att
+            FROM usable WHERE kind = 'call'
+        ),
+        multi AS (
+            -- (trace, parent, requested model) with several calls: the only ones that may hold
+            -- attempts of one request; every other call is its own request (no window, no aggregate)
+            SELECT tid, pid, req_model FROM calls GROUP BY ALL HAVING count(*) > 1
         ),
         calls_g AS (
-            SELECT *,
-                   coalesce(sum(CASE WHEN failed THEN 0 ELSE 1 END) OVER (
-                       PARTITION BY tid, pid, req_model ORDER BY t_start, sid
+            SELECT c.line_no, c.tid, c.sid, c.pid, c.req_model, c.t_start, c.t_end, c.att,
+                   coalesce(sum(CASE WHEN c.failed THEN 0 ELSE 1 END) OVER (
+                       PARTITION BY c.tid, c.pid, c.req_model ORDER BY c.t_start, c.sid
                        ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS grp
-            FROM calls
+            FROM calls c SEMI JOIN multi m ON m.tid = c.tid AND m.pid = c.pid AND m.req_model = c.req_model
         ),
         groups AS (
             SELECT tid, pid, req_model, grp,
@@ -383,19 +411,15 @@ def staged_sql(source: str) -> str:
                    max(coalesce(t_end, t_start)) AS t1,
                    -- attempts in (start, span id) order: sorting the collected list is cheaper
                    -- than an ordered aggregate (span ids are unique in a trace, so att never decides)
-                   [x.att FOR x IN list_sort(list({{'t': t_start, 's': sid, 'att': {{
-                       'provider': {provider_sql(_c('provider'))},
-                       'http_status': coalesce(TRY_CAST({_c('http_status')} AS INTEGER),
-                                               CASE WHEN TRY_CAST({_c('error_type')} AS INTEGER) BETWEEN 100 AND 599
-                                                    THEN TRY_CAST({_c('error_type')} AS INTEGER) END),
-                       'latency_ms': (epoch_us(t_end) - epoch_us(t_start)) / 1000.0,
-                       'ts': t_start
-                   }}}}))] AS atts
+                   [x.att FOR x IN list_sort(list({{'t': t_start, 's': sid, 'att': att}}))] AS atts
             FROM calls_g GROUP BY ALL
         ),
         call_rep AS (
-            SELECT c.tid, c.sid, c.pid, c.t_start, g.rep_sid, c.line_no
+            SELECT c.tid, c.sid, c.t_start, g.rep_sid
             FROM calls_g c JOIN groups g USING (tid, pid, req_model, grp)
+            UNION ALL
+            SELECT c.tid, c.sid, c.t_start, c.sid FROM calls c ANTI JOIN multi m
+                ON m.tid = c.tid AND m.pid = c.pid AND m.req_model = c.req_model
         ),
         tools AS (
             SELECT * FROM usable WHERE kind = 'tool'
@@ -422,10 +446,13 @@ def staged_sql(source: str) -> str:
             FROM usable WHERE kind = 'agent' AND agent_name IS NOT NULL AND tid IS NOT NULL AND t_start IS NOT NULL
         ),
         reps0 AS (
-            SELECT c.*, g.t0, g.t1, g.atts, tc.n AS tools_n, CAST(NULL AS VARCHAR) AS bad_reason
-            FROM groups g
-            JOIN calls c ON c.tid = g.tid AND c.sid = g.rep_sid AND c.line_no = g.rep_line
-            LEFT JOIN tool_counts tc ON tc.tid = g.tid AND tc.rep_sid = g.rep_sid
+            SELECT r.*, tc.n AS tools_n, CAST(NULL AS VARCHAR) AS bad_reason
+            FROM (SELECT c.*, g.t0, g.t1, g.atts
+                  FROM groups g JOIN calls c ON c.tid = g.tid AND c.sid = g.rep_sid AND c.line_no = g.rep_line
+                  UNION ALL
+                  SELECT c.*, c.t_start, coalesce(c.t_end, c.t_start), [c.att]
+                  FROM calls c ANTI JOIN multi m ON m.tid = c.tid AND m.pid = c.pid AND m.req_model = c.req_model) r
+            LEFT JOIN tool_counts tc ON tc.tid = r.tid AND tc.rep_sid = r.sid
         ),
         agent_by_parent AS (
             -- the agent of a request: its own span's agent name, else its parent agent span's ...
@@ -455,19 +482,27 @@ def staged_sql(source: str) -> str:
                    count(*) FILTER (WHERE kind = 'orphan') AS orphans,
                    count(*) AS used
             FROM (
-                SELECT rep_line AS line_no, 'rep' AS kind FROM groups
+                SELECT line_no, 'rep' AS kind FROM reps0
                 UNION ALL SELECT line_no, 'call' FROM calls
                 UNION ALL SELECT line_no, CASE WHEN rep_sid IS NULL THEN 'orphan' ELSE 'tool' END FROM tool_rep
                 UNION ALL SELECT agent_line, 'agent' FROM agent_of
             ) GROUP BY line_no
         ),
+        recs AS (
+            SELECT * FROM reps
+            UNION ALL BY NAME
+            SELECT line_no, tid, t_start, reason AS bad_reason FROM bad_traces
+        ),
+        multi_lines AS (
+            SELECT line_no FROM recs GROUP BY line_no HAVING count(*) > 1
+        ),
         records AS (
             -- every request of a line, and every trace of it set aside, is a record of its own,
-            -- numbered by start time
-            SELECT *, CAST(row_number() OVER (PARTITION BY line_no ORDER BY t_start, sid, tid) - 1 AS INTEGER) AS record_no
-            FROM (SELECT * FROM reps
-                  UNION ALL BY NAME
-                  SELECT line_no, tid, t_start, reason AS bad_reason FROM bad_traces)
+            -- numbered by start time (a window only over the lines that hold several)
+            SELECT r.*, CAST(0 AS INTEGER) AS record_no FROM recs r ANTI JOIN multi_lines m USING (line_no)
+            UNION ALL
+            SELECT r.*, CAST(row_number() OVER (PARTITION BY r.line_no ORDER BY r.t_start, r.sid, r.tid) - 1 AS INTEGER)
+            FROM recs r SEMI JOIN multi_lines m USING (line_no)
         ),
         lines AS (
             SELECT l.line_no,
