@@ -36,12 +36,14 @@ CONTENT_LEAVES = frozenset(
         "content", "contents", "text", "arguments", "arguments_json", "function_call_arguments_json", "value",
         "input", "output", "result", "messages", "all_messages", "transcript", "refusal", "reasoning_content",
         "template", "variables", "query", "url", "data", "encrypted_content", "signature",
+        # tool definitions offered to the model (their descriptions and schemas are prompt text)
+        "description", "json_schema", "parameters", "definitions",
     }
 )
 OTEL_CONTENT_KEYS = frozenset(
     {
         "tool_arguments", "tool_response", "final_result", "all_messages_events", "events", "prompt_template",
-        "llm.function_call", "llm.invocation_parameters",
+        "llm.function_call", "llm.invocation_parameters", "model_request_parameters",
     }
 )
 
