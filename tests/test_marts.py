@@ -126,7 +126,8 @@ def _cost_frame(req: pl.DataFrame, catalog: pl.DataFrame) -> pl.DataFrame:
     r = with_unknown(req).join(catalog, on="model", how="left")
     cached = pl.col("cached_tokens").fill_null(0)
     estimate = ((pl.col("input_tokens") - cached) * pl.col("input_usd_per_mtok")
-                + cached * pl.col("cached_input_usd_per_mtok") + pl.col("output_tokens") * pl.col("output_usd_per_mtok")) / 1e6
+                + cached * pl.coalesce("cached_input_usd_per_mtok", "input_usd_per_mtok")
+                + pl.col("output_tokens") * pl.col("output_usd_per_mtok")) / 1e6
     return r.with_columns(
         cost_source=pl.when(pl.col("cost_usd").is_not_null()).then(pl.lit("logged"))
         .when(pl.col("tier").is_not_null()).then(pl.lit("catalog")).otherwise(pl.lit("unknown")),

@@ -10,6 +10,7 @@ import streamlit as st
 
 from dashboards.charts import data, ui
 from dashboards.charts.figures import build_ingest_figure, build_quarantine_figure
+from gatewaylens import identity
 from gatewaylens.marts import MARTS
 
 PAGE = "data_quality"
@@ -74,6 +75,24 @@ if samples.height:
     st.dataframe(samples, hide_index=True, key=f"{PAGE}.samples")
 else:
     st.success("No quarantined lines.")
+
+st.subheader("Unrecognised models")
+# Model ids (served or requested) that neither the override CSV nor genai-prices recognises:
+# ingest kept them as given. Map them in the CSV named by GATEWAYLENS_MODEL_ALIASES.
+has_requested = bool(data.query(
+    "SELECT count(*) AS n FROM information_schema.columns WHERE table_name = 'requests' AND column_name = 'model_requested'"
+)["n"][0])
+unknown = identity.unrecognised(data.query(identity.UNRECOGNISED_SQL if has_requested else identity.UNRECOGNISED_SERVED_SQL))
+if unknown.height:
+    st.caption(
+        f"{unknown.height:,} model id(s) are not recognised and were stored as given. Add them to the CSV named by "
+        "`GATEWAYLENS_MODEL_ALIASES` (`alias,model,note`; see docs/formats.md, Model identity), then re-ingest those days."
+    )
+    st.dataframe(unknown, hide_index=True, key=f"{PAGE}.unrecognised")
+    st.download_button("Download CSV", unknown.write_csv(), file_name="unrecognised_models.csv", mime="text/csv",
+                       key=f"{PAGE}.unrecognised.csv", on_click="ignore")
+else:
+    st.success("Every model id was recognised.")
 
 st.subheader("Marts")
 if freshness is not None:

@@ -14,11 +14,12 @@ docs/configuration.md). Read it with ``settings().<field>`` (mart SQL reads the
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 ENV_PREFIX = "GATEWAYLENS_"
 DEFAULT_SALT = "gatewaylens-dev-salt-UNSAFE"
@@ -69,6 +70,12 @@ class Settings(BaseModel):
                                  "(default: `<db stem>.serving.duckdb` beside the warehouse).")
     landing: Path = Field(default=Path("data/landing"), description="Landing folder of gateway log files (`YYYY/MM/DD/*.jsonl[.gz]`).")
     catalog: Path | None = Field(default=None, description="CSV extending/overriding the packaged model catalog.")
+    model_aliases: Path | None = Field(
+        default=None,
+        description="CSV `alias,model[,note]` mapping site-specific model ids (Azure deployment names, Bedrock "
+        "application inference profiles, fine-tunes) to canonical slugs; its rows override the packaged "
+        "data/model_aliases.csv (see docs/formats.md, Model identity).",
+    )
     # --- storage and engine
     storage: Literal["duckdb", "lake"] = Field(
         default="duckdb",
@@ -79,6 +86,11 @@ class Settings(BaseModel):
                       "fsspec/pyarrow URL such as `s3://bucket/gatewaylens` (see docs/deployment.md).")
     engine: Literal["duckdb", "spark"] = Field(default="duckdb", description="Engine that ingests and builds the marts "
                                                "(`spark` needs `storage=lake`).")
+    spark_master: str = Field(default="local[*]", description="Spark master of the `spark` engine: `local[N]` (N "
+                              "executor threads in this process), `spark://host:7077`, `yarn`, `k8s://...` (see docs/deployment.md).")
+    spark_conf: dict[str, str] = Field(default_factory=dict, description="Extra Spark configuration of the `spark` engine, "
+                                       "a JSON object, e.g. `{\"spark.executor.memory\": \"8g\", \"spark.sql.shuffle.partitions\": \"400\"}` "
+                                       "(the session time zone stays UTC).")
     # --- privacy
     salt: str = Field(default=DEFAULT_SALT, description="Salt of `user_hash`. **The default is public and unsafe for "
                       "production: set your own secret.**")
@@ -99,6 +111,18 @@ class Settings(BaseModel):
     @property
     def salt_is_default(self) -> bool:
         return self.salt == DEFAULT_SALT
+
+    @field_validator("spark_conf", mode="before")
+    @classmethod
+    def _conf_json(cls, value: object) -> object:
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"not a JSON object: {exc}") from None
+        if isinstance(value, dict):
+            return {str(k): str(v) for k, v in value.items()}
+        return value
 
     @model_validator(mode="after")
     def _spark_needs_lake(self) -> "Settings":

@@ -36,7 +36,7 @@ class WarehouseLockedError(RuntimeError):
 
 
 def sql_text(name: str) -> str:
-    """Text of a packaged SQL file, e.g. ``sql_text("ddl.sql")``."""
+    """Text of a packaged SQL file, e.g. ``sql_text("views.sql")``."""
     return resources.files("gatewaylens").joinpath("sql", name).read_text()
 
 
@@ -120,4 +120,15 @@ def connect_readonly(
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(sql_text("ddl.sql"))
+    """Create the base tables, or migrate older warehouses (DDL generated from schema.TABLES)."""
+    from gatewaylens.schema import TABLES, ddl, migration_sql
+
+    con.execute(ddl())
+    existing: dict[str, dict[str, bool]] = {}
+    for table, column, nullable in con.execute(
+        "SELECT table_name, column_name, is_nullable = 'YES' FROM information_schema.columns "
+        "WHERE table_schema = 'main' AND list_contains(?, table_name)", [list(TABLES)]
+    ).fetchall():
+        existing.setdefault(table, {})[column] = nullable
+    for statement in migration_sql(existing):
+        con.execute(statement)

@@ -14,7 +14,7 @@
 -- @col cost_usd_effective: Logged cost, else the catalog estimate, USD (NULL when unknown).
 CREATE OR REPLACE VIEW v_requests AS
 SELECT
-    r.*,
+    r.* EXCLUDE (cost_source),  -- requests.cost_source (#11) is NULL until ingest fills it; the view's own is below
     date_trunc('hour', r.ts) AS hour,
     coalesce(c.tier, 'other') AS model_tier,
     coalesce(c.vendor, split_part(r.model, '/', 1)) AS vendor,
