@@ -46,9 +46,10 @@ def test_convention_gives_the_documented_requests(conv, shape, con, tmp_path):
         row, st = stored[rid], staged[rid]
         assert row["app"] == "support-app" and row["source_format"] == "otel"
         for col, value in want.items():
-            if col in ("session", "user"):
-                got = st["session_id"] if col == "session" else st["user_raw"]
+            if col in ("session", "user"):  # stored salted-hashed, never raw
+                got = row["session_id"] if col == "session" else row["user_hash"]
                 assert (got is not None) == value, (conv, span_no, col, got)
+                assert got is None or (len(got) == 64 and got != st["session_id" if col == "session" else "user_raw"])
             elif col in row:
                 assert row[col] == value, (conv, span_no, col, row[col])
             else:  # a dimension column the warehouse does not have yet: the staged value

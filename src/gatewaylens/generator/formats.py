@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from gatewaylens.generator.writers import canonical_lines, day_path
+from gatewaylens.generator.writers import TIER_PROVIDERS, canonical_lines, day_path, dims
 
 FORMATS = ("openrouter", "litellm", "otel", "envelope", "mixed")
 _MIXED_ORDER = ("canonical", "openrouter", "litellm", "otel", "envelope")
@@ -73,18 +73,6 @@ NATIVE_MODEL: dict[str, dict[str, str]] = {
                          "fireworks": "accounts/fireworks/models/qwen3-coder-480b-a35b-instruct",
                          "*": "Qwen/Qwen3-Coder-480B-A35B-Instruct"},
 }
-# The #11 dimensions the simulation does not draw itself: simple, deterministic values from the
-# request's app and provider (session_id and cache_write_tokens come from the simulated frame when it
-# has them). Agent apps name their agent; OpenAI/Azure serve at a service tier (batch apps: flex).
-APP_TEAM = {
-    "chat-web": "consumer", "support-agent": "support", "code-assistant": "developer-tools",
-    "research-agent": "research", "sql-copilot": "data", "docs-qa": "support", "nightly-evals": "ml-platform",
-    "batch-summarizer": "data",
-}
-AGENT_APPS = {"support-agent": "support_agent", "code-assistant": "coding_agent",
-              "research-agent": "research_agent", "sql-copilot": "sql_agent"}
-BATCH_APPS = ("nightly-evals", "batch-summarizer")
-TIER_PROVIDERS = ("openai", "azure")
 _ERROR_CLASS = {429: "RateLimitError", 500: "InternalServerError", 502: "BadGatewayError",
                 503: "ServiceUnavailableError", 504: "Timeout"}
 _ISO_MS = "%Y-%m-%dT%H:%M:%S%.3f"
@@ -163,23 +151,6 @@ def _prep(frame: pl.DataFrame) -> pl.DataFrame:
         **dims(frame),
     )
 
-
-def dims(frame: pl.DataFrame) -> dict[str, pl.Expr]:
-    """The #11 dimensions of each request as columns: _team, _tags (JSON list text), _tier,
-    _agent, _session, _cache_write (null where the request has none)."""
-    batch = pl.col("app").is_in(BATCH_APPS)
-    def col(name: str, dtype) -> pl.Expr:
-        return pl.col(name) if name in frame.columns else pl.lit(None, dtype)
-    return {
-        "_team": pl.col("app").replace_strict(APP_TEAM, default=None, return_dtype=pl.String),
-        "_tags": pl.when(pl.col("app").is_null()).then(None).otherwise(
-            _lit('["prod","') + pl.when(batch).then(_lit("batch")).otherwise(_lit("interactive")) + _lit('"]')),
-        "_tier": pl.when(pl.col("provider").is_in(TIER_PROVIDERS)).then(
-            pl.when(batch).then(_lit("flex")).otherwise(_lit("default"))),
-        "_agent": pl.col("app").replace_strict(AGENT_APPS, default=None, return_dtype=pl.String),
-        "_session": col("session_id", pl.String),
-        "_cache_write": col("cache_write_tokens", pl.Int64),
-    }
 
 
 # --- OpenRouter ----------------------------------------------------------------------------
