@@ -32,7 +32,10 @@ CASES = [
     ("meta-llama/Llama-3.3-70B-Instruct-Turbo", "together", dt.datetime(2025, 4, 1, tzinfo=UTC), 2_000, None, None, 900, None),
     ("llama-3.3-70b-versatile", "groq", dt.datetime(2025, 4, 1, tzinfo=UTC), 2_000, None, None, 900, None),
     ("accounts/fireworks/models/llama-v3p1-70b-instruct", "fireworks", dt.datetime(2025, 4, 1, tzinfo=UTC), 2_000, None, None, 900, None),
+    # DeepSeek: off-peak hours (16:30-00:30 UTC) have their own price
     ("deepseek-reasoner", "deepseek", dt.datetime(2025, 4, 1, 12, tzinfo=UTC), 2_000, 1_000, None, 3_000, 2_500),
+    ("deepseek-reasoner", "deepseek", dt.datetime(2025, 4, 1, 20, tzinfo=UTC), 2_000, 1_000, None, 3_000, 2_500),
+    ("deepseek-reasoner", "deepseek", dt.datetime(2025, 4, 1, 0, 29, 59, tzinfo=UTC), 2_000, 1_000, None, 3_000, 2_500),
 ]
 
 
@@ -45,7 +48,7 @@ def _sql_estimates(tmp_path, rows) -> list[float | None]:
     assert n > 0
     est = prices.estimate_sql("p", "r.input_tokens", "r.cached_tokens", "r.cache_write_tokens", "r.output_tokens",
                               "r.reasoning_tokens")
-    on = prices.join_sql("p", "r.model_raw", "r.provider", "CAST(timezone('UTC', r.ts) AS DATE)", "r.input_tokens")
+    on = prices.join_sql("p", "r.model_raw", "r.provider", "r.ts", "r.input_tokens")
     got = con.sql(f"SELECT r.i, {est} FROM r LEFT JOIN _gl_prices p ON {on} ORDER BY r.i").fetchall()
     assert [g[0] for g in got] == list(range(len(rows))), "the price join must keep exactly one row per request"
     return [g[1] for g in got]
@@ -76,6 +79,7 @@ def test_price_changes_and_tiers_change_the_estimate(tmp_path) -> None:
     assert got[2] > got[3] * 2, "o3 before the 2025-06-10 price cut costs several times more"
     assert got[8] > got[7] * 250 / 150, "above 200k prompt tokens every token is priced at the higher tier"
     assert len({round(got[i], 12) for i in (9, 10, 11)}) == 3, "the same model costs differently per provider"
+    assert got[13] < got[12] / 2 and got[14] == got[13], "DeepSeek off-peak (16:30-00:30 UTC) is cheaper"
 
 
 def test_unknown_model_or_unpriced_gives_null(tmp_path) -> None:
@@ -92,9 +96,10 @@ def test_intervals_cover_all_time_without_overlap() -> None:
     for p in providers:
         for m in p.models:
             rows = prices.model_intervals(m)
-            by_tier: dict[tuple[int, int], list[tuple[dt.date, dt.date]]] = {}
+            by_tier: dict[tuple[int, ...], list[tuple[dt.date, dt.date]]] = {}
             for r in rows:
-                by_tier.setdefault((r["tier_lo"], r["tier_hi"]), []).append((r["valid_from"], r["valid_to"]))
+                key = (r["tier_lo"], r["tier_hi"], r["tod_lo"], r["tod_hi"])
+                by_tier.setdefault(key, []).append((r["valid_from"], r["valid_to"]))
             for spans in by_tier.values():
                 spans.sort()
                 for (a0, a1), (b0, _) in zip(spans, spans[1:]):

@@ -82,7 +82,9 @@ def list_price(model: str) -> dict[str, float | None]:
     from gatewaylens import prices
 
     info, _ = prices.price_model(model, model, None)
-    rows = [r for r in prices.model_intervals(info) if r["valid_to"] == prices.FOREVER and r["tier_lo"] == -1] if info else []
+    noon = prices.DAY_US // 2  # the standard (peak) price where a model has off-peak hours
+    rows = [r for r in prices.model_intervals(info) if r["valid_to"] == prices.FOREVER and r["tier_lo"] == -1
+            and r["tod_lo"] <= noon < r["tod_hi"]] if info else []
     return {c: rows[0][k] for c, k in PRICE_COLUMNS.items()} if rows else {}
 
 

@@ -34,7 +34,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import ValidationError
 
-from gatewaylens import formats, schema
+from gatewaylens import formats, identity, prices, schema
 from gatewaylens.formats import canonical
 from gatewaylens.redact import redact_line
 from gatewaylens.schema import CanonicalLine
@@ -301,6 +301,7 @@ _COMMON_CHECKS = """
 # Normalised values, shared by every format: requests columns that ingest derives from the
 # staged row (the others are taken from it by name: schema.REQUESTS columns with staged=True).
 _FINISH = "('stop', 'tool_calls', 'length', 'content_filter', 'error', 'other')"
+_PROVIDER = "coalesce(c.provider, c.attempt_list[-1].provider)"
 _DERIVED: dict[str, str] = {
     "day": "CAST(timezone('UTC', c.ts) AS DATE)",
     # an empty or blank id is no id (LiteLLM writes end_user: "" when there is none)
@@ -310,8 +311,17 @@ _DERIVED: dict[str, str] = {
     # (distinct sessions stay distinct); the 'session:' prefix keeps a session named like a user apart
     "session_id": """CASE WHEN nullif(trim(c.session_id), '') IS NOT NULL
                           THEN sha256(getvariable('gatewaylens_salt') || 'session:' || c.session_id) END""",
-    "model": formats.model_sql("c.model"),  # alias table (formats/_common.py, data/model_aliases.csv)
-    "provider": "coalesce(c.provider, c.attempt_list[-1].provider)",
+    # model identity (gatewaylens.identity): the staged id is the source's; _gl_model_map holds the
+    # slug of each distinct raw id of the batch, resolved once in Python (register_identity)
+    "model_raw": "coalesce(c.model_raw, c.model)",
+    "model": "coalesce(mm.id_model, c.model)",
+    "model_requested": "coalesce(mq.id_model, c.model_requested)",
+    # list-price estimate (gatewaylens.prices): _gl_prices range-joined on raw id, provider, day, tier
+    "cost_estimated_usd": prices.estimate_sql("p", "coalesce(c.input_tokens, 0)", "c.cached_tokens", "c.cache_write_tokens",
+                                              "coalesce(c.output_tokens, 0)", "c.reasoning_tokens"),
+    "cost_source": """CASE WHEN c.cost_usd IS NOT NULL THEN 'logged'
+                           WHEN p.model_raw IS NOT NULL THEN 'estimated' ELSE 'unknown' END""",
+    "provider": _PROVIDER,
     "status": """coalesce(c.status,
                  CASE WHEN c.http_status >= 400 OR c.finish_reason = 'error' THEN 'error' ELSE 'success' END)""",
     "finish_reason": f"""CASE
@@ -340,8 +350,20 @@ _NORMALISE = f"""
         c.line_no, c.record_no, c.attempt_list,
         {", ".join(f"{_DERIVED.get(n, 'c.' + n)} AS {n}" for n in _REQUEST_COLUMNS)}
     FROM _gl_staged c
+    LEFT JOIN (SELECT model_raw AS id_raw, model AS id_model FROM _gl_model_map) mm ON mm.id_raw = c.model
+    LEFT JOIN (SELECT model_raw AS id_raw, model AS id_model FROM _gl_model_map) mq ON mq.id_raw = c.model_requested
+    LEFT JOIN _gl_prices p ON {prices.join_sql("p", "c.model", _PROVIDER, "c.ts", "coalesce(c.input_tokens, 0)")}
     WHERE NOT c.merged AND ({_COMMON_CHECKS}) IS NULL
 """
+
+
+def register_identity(con: duckdb.DuckDBPyConnection) -> None:
+    """Temp tables _gl_model_map (slug of each distinct raw model id, served or requested) and
+    _gl_prices (price rows of each distinct raw id x provider) for the staged batch: Python runs
+    once per distinct id, the per-row work is the joins in _NORMALISE."""
+    identity.register_model_map(con, "SELECT model FROM _gl_staged WHERE NOT merged "
+                                     "UNION SELECT model_requested FROM _gl_staged WHERE NOT merged")
+    prices.register_price_table(con, f"SELECT DISTINCT c.model, {_PROVIDER} FROM _gl_staged c WHERE NOT c.merged")
 
 
 def _file_already_ingested(con: duckdb.DuckDBPyConnection, sha: str) -> bool:
@@ -629,6 +651,7 @@ def _ingest_group(con: duckdb.DuckDBPyConnection, items: list[_Item], *, salt: s
             multi_format = _stage(con, fmt)
         if multi_format:
             multi = con.execute("SELECT coalesce(max(record_no), 0) > 0 FROM _gl_staged").fetchall()[0][0]
+        register_identity(con)
         con.execute("BEGIN TRANSACTION")
         # New rows = rows that pass every check, minus duplicates: a request_id repeated in the
         # input (first occurrence wins, in file, line and record order) or already stored. Only

@@ -2,7 +2,7 @@
 
 Grain of the price table: one row per (model_raw, provider, validity interval, input-token tier).
 Columns: ``valid_from`` .. ``valid_to`` (UTC days, end exclusive: genai-prices starts a price on a
-UTC date), ``tier_lo`` < input_tokens <= ``tier_hi`` (threshold pricing: crossing a tier prices
+UTC date), ``tod_lo`` .. ``tod_hi`` (time of day, see below), ``tier_lo`` < input_tokens <= ``tier_hi`` (threshold pricing: crossing a tier prices
 ALL tokens at the tier's rate, as genai-prices and the vendors do), USD per million tokens for
 ``input_mtok``, ``output_mtok``, ``cache_read_mtok``, ``cache_write_mtok``, ``reasoning_mtok``
 (NULL = that kind of token is not priced separately) and ``request_usd`` (a per-request fee).
@@ -23,8 +23,9 @@ cache_write_tokens (when cache writes are priced); output = output_tokens − re
 (only when reasoning has its own rate; otherwise reasoning is billed as output, as every vendor
 does). ``input_tokens`` is the whole prompt, cached and cache-written tokens included.
 
-Not modelled: time-of-day prices (DeepSeek off-peak: the peak price is used), request-context
-variants (batch, flex/priority service tiers), audio/image/web-search units.
+Time-of-day prices (DeepSeek's off-peak hours) are rows with a ``tod_lo`` .. ``tod_hi`` window
+(microseconds of the UTC day). Not modelled: request-context variants (batch, flex/priority
+service tiers), audio/image/web-search units.
 """
 
 from __future__ import annotations
@@ -79,7 +80,7 @@ NO_TIER = 2**62
 
 PRICE_SCHEMA = pa.schema([
     ("model_raw", pa.string()), ("provider", pa.string()),
-    ("valid_from", pa.date32()), ("valid_to", pa.date32()),
+    ("valid_from", pa.date32()), ("valid_to", pa.date32()), ("tod_lo", pa.int64()), ("tod_hi", pa.int64()),
     ("tier_lo", pa.int64()), ("tier_hi", pa.int64()),
     *[(c, pa.float64()) for c in PRICE_KEYS], ("request_usd", pa.float64()),
     ("price_ref", pa.string()),
@@ -107,6 +108,8 @@ def price_model(raw: str, slug: str, provider: str | None):
     refs = _refs(raw, slug)
     pid = PROVIDER_TO_GP.get(provider or "")
     if pid is not None and pid in gp:
+        if pid == "fireworks":  # Fireworks names its models accounts/fireworks/models/<name>
+            refs = refs + [f"accounts/fireworks/models/{r.rsplit('/', 1)[-1]}" for r in refs]
         for ref in refs:
             model = gp[pid].find_model(ref, all_providers=list(gp.values()))
             if model is not None:
@@ -152,32 +155,53 @@ def _start_dates(model) -> list[dt.date]:
     return sorted({c.constraint.start_date for c in model.prices if isinstance(c.constraint, StartDateConstraint)})
 
 
+DAY_US = 86_400_000_000
+
+
+def _day_segments(model) -> list[tuple[int, int]]:
+    """[lo, hi) microseconds of the UTC day between the model's time-of-day price boundaries
+    (DeepSeek's off-peak hours); one whole-day segment for most models."""
+    from genai_prices.types import TimeOfDateConstraint
+
+    cuts = {0, DAY_US}
+    if isinstance(model.prices, list):
+        for c in model.prices:
+            if isinstance(c.constraint, TimeOfDateConstraint):
+                for t in (c.constraint.start_time, c.constraint.end_time):
+                    u = dt.datetime.combine(dt.date(2000, 1, 1), t)
+                    u = (u.replace(tzinfo=dt.UTC) if u.tzinfo is None else u).astimezone(dt.UTC)
+                    cuts.add((u.hour * 3600 + u.minute * 60 + u.second) * 1_000_000 + u.microsecond)
+    edges = sorted(cuts)
+    return list(zip(edges, edges[1:]))
+
+
 def model_intervals(model) -> list[dict]:
-    """Price rows (validity interval x input-token tier) of one genai-prices model."""
+    """Price rows (validity interval x time of day x input-token tier) of one genai-prices model.
+    Each row's prices are genai-prices' own selection (``get_prices``) at an instant inside it."""
     from genai_prices.types import TieredPrices
 
     starts = _start_dates(model)
     bounds = [EPOCH, *[d for d in starts if d > EPOCH], FOREVER]
     rows = []
     for lo, hi in zip(bounds, bounds[1:]):
-        # evaluate at noon UTC of the interval's first day (the day before the first start date for
-        # the open interval): genai-prices' own selection rule, at a peak hour
         probe_day = (starts[0] - dt.timedelta(days=1)) if (lo == EPOCH and starts) else lo
-        mp = model.get_prices(dt.datetime.combine(probe_day, dt.time(12), tzinfo=dt.UTC))
-        values = {c: getattr(mp, k, None) for c, k in PRICE_KEYS.items()}
-        if values["cache_write_mtok"] is None:
-            values["cache_write_mtok"] = getattr(mp, "cache_write_5m_mtok", None)
-        if values["input_mtok"] is None and values["output_mtok"] is None:
-            continue  # not priced per token (images, audio, embeddings by request)
-        thresholds = sorted({t.start for v in values.values() if isinstance(v, TieredPrices) for t in v.tiers})
-        tiers = [-1, *thresholds, NO_TIER]
-        per_request = getattr(mp, "requests_kcount", None)
-        for t_lo, t_hi in zip(tiers, tiers[1:]):
-            rows.append({
-                "valid_from": lo, "valid_to": hi, "tier_lo": t_lo, "tier_hi": t_hi,
-                **{c: _at(v, max(t_lo + 1, 0)) for c, v in values.items()},
-                "request_usd": None if per_request is None else float(Decimal(per_request) / 1000),
-            })
+        for tod_lo, tod_hi in _day_segments(model):
+            instant = dt.datetime.combine(probe_day, dt.time(0), tzinfo=dt.UTC) + dt.timedelta(microseconds=tod_lo)
+            mp = model.get_prices(instant)
+            values = {c: getattr(mp, k, None) for c, k in PRICE_KEYS.items()}
+            if values["cache_write_mtok"] is None:
+                values["cache_write_mtok"] = getattr(mp, "cache_write_5m_mtok", None)
+            if values["input_mtok"] is None and values["output_mtok"] is None:
+                continue  # not priced per token (images, audio, embeddings by request)
+            thresholds = sorted({t.start for v in values.values() if isinstance(v, TieredPrices) for t in v.tiers})
+            tiers = [-1, *thresholds, NO_TIER]
+            per_request = getattr(mp, "requests_kcount", None)
+            for t_lo, t_hi in zip(tiers, tiers[1:]):
+                rows.append({
+                    "valid_from": lo, "valid_to": hi, "tod_lo": tod_lo, "tod_hi": tod_hi, "tier_lo": t_lo, "tier_hi": t_hi,
+                    **{c: _at(v, max(t_lo + 1, 0)) for c, v in values.items()},
+                    "request_usd": None if per_request is None else float(Decimal(per_request) / 1000),
+                })
     return rows
 
 
@@ -195,7 +219,7 @@ def price_rows(model_raw: str, slug: str, provider: str | None, catalog: dict[st
     key = {"model_raw": model_raw, "provider": provider or ""}
     if slug in catalog:
         c = catalog[slug]
-        return [{**key, "valid_from": EPOCH, "valid_to": FOREVER, "tier_lo": -1, "tier_hi": NO_TIER,
+        return [{**key, "valid_from": EPOCH, "valid_to": FOREVER, "tod_lo": 0, "tod_hi": DAY_US, "tier_lo": -1, "tier_hi": NO_TIER,
                  "input_mtok": c["input_usd_per_mtok"], "output_mtok": c["output_usd_per_mtok"],
                  "cache_read_mtok": c["cached_input_usd_per_mtok"], "cache_write_mtok": None,
                  "reasoning_mtok": None, "request_usd": None, "price_ref": f"catalog:{slug}"}]
@@ -210,9 +234,7 @@ def price_table(pairs: Iterable[tuple[str, str | None]]) -> pa.Table:
     r = identity.resolver()
     catalog = _catalog_prices()
     rows: list[dict] = []
-    for raw, provider in sorted(set(pairs), key=lambda p: (p[0], p[1] or "")):
-        if raw is None:
-            continue
+    for raw, provider in sorted({p for p in pairs if p[0] is not None}, key=lambda p: (p[0], p[1] or "")):
         rows += price_rows(raw, r.resolve(raw).model, provider, catalog)
     return pa.Table.from_pylist(rows, schema=PRICE_SCHEMA)
 
@@ -229,10 +251,13 @@ def register_price_table(con: duckdb.DuckDBPyConnection, pairs_sql: str, name: s
     return table.num_rows
 
 
-def join_sql(p: str, model_raw: str, provider: str, day: str, input_tokens: str) -> str:
-    """The ON condition matching a request to its one price row (alias ``p``)."""
+def join_sql(p: str, model_raw: str, provider: str, ts: str, input_tokens: str) -> str:
+    """The ON condition matching a request (timestamp ``ts``, TIMESTAMPTZ) to its one price row
+    (alias ``p``): raw id, provider, UTC day, UTC time of day and input-token tier."""
+    day = f"CAST(timezone('UTC', {ts}) AS DATE)"
     return (f"{p}.model_raw = {model_raw} AND {p}.provider = coalesce({provider}, '') "
             f"AND {day} >= {p}.valid_from AND {day} < {p}.valid_to "
+            f"AND epoch_us({ts}) % {DAY_US} >= {p}.tod_lo AND epoch_us({ts}) % {DAY_US} < {p}.tod_hi "
             f"AND {input_tokens} > {p}.tier_lo AND {input_tokens} <= {p}.tier_hi")
 
 

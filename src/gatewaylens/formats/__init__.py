@@ -18,10 +18,10 @@ from __future__ import annotations
 from types import ModuleType
 
 from gatewaylens.formats import canonical, envelope, litellm, openrouter, otel
-from gatewaylens.formats._common import model_sql, provider_sql
+from gatewaylens.formats._common import provider_sql
 from gatewaylens.schema import staged_columns
 
-__all__ = ["FORMATS", "STAGED_COLUMNS", "UNRECOGNISED", "detect_sql", "get", "model_sql", "names", "provider_sql"]
+__all__ = ["FORMATS", "STAGED_COLUMNS", "UNRECOGNISED", "detect_sql", "get", "names", "provider_sql"]
 
 # Columns (name, DuckDB type) of the staged rows, derived from the row contract
 # (schema.staged_columns()). ingest inserts a format's staged_sql BY NAME, so a column a format

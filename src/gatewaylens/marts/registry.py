@@ -92,6 +92,8 @@ REGISTRY: tuple[Mart, ...] = (
     Mart("load_hourly"),
     Mart("load_minutely"),
     Mart("load_profile_daily", deps=("load_hourly", "load_minutely")),
+    Mart("model_substitution_daily"),
+    Mart("cost_reconciliation_daily"),
 )
 
 
