@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 
+from gatewaylens.identity import resolve
 from tests.test_formats_fixtures import (
     DROP, anthropic_message, chat_completion, envelope, ingest, litellm, openrouter, rows,
 )
@@ -98,7 +99,8 @@ def test_openrouter_dimensions(con, tmp_path):
     ingest(con, tmp_path, records)
     r = rows(con)
     assert (r["gen-auto"]["model_requested"], r["gen-auto"]["service_tier"]) == ("openrouter/auto", "priority")
-    assert r["gen-fb"]["model_requested"] == "openai/gpt-5-2025-08-07"  # raw: the identity step normalises it
+    # the first attempt's permaslug, through the identity step like every model id
+    assert r["gen-fb"]["model_requested"] == resolve("openai/gpt-5-2025-08-07").model == "openai/gpt-5"
     assert r["gen-plain"]["model_requested"] is None and r["gen-plain"]["cancelled"] is False
 
 
@@ -119,7 +121,7 @@ def test_envelope_and_canonical_dimensions(con, tmp_path):
     r = rows(con)
     a = r["env-a"]
     assert (a["model_requested"], a["cache_write_tokens"], a["team"], a["tags"], a["agent"]) == (
-        "claude-sonnet-4-5", 200, "growth", ["beta"], "planner")
+        resolve("claude-sonnet-4-5").model, 200, "growth", ["beta"], "planner")
     assert a["input_tokens"] == 50 + 1000 + 200  # Anthropic's input excludes the cache reads and writes
     assert r["env-b"]["service_tier"] == "default"
     c = r["can-1"]

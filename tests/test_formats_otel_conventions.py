@@ -50,6 +50,8 @@ def test_convention_gives_the_documented_requests(conv, shape, con, tmp_path):
                 got = row["session_id"] if col == "session" else row["user_hash"]
                 assert (got is not None) == value, (conv, span_no, col, got)
                 assert got is None or (len(got) == 64 and got != st["session_id" if col == "session" else "user_raw"])
+            elif col == "model_requested":  # the raw id this format extracts (the identity step normalises it)
+                assert st[col] == value, (conv, span_no, col, st[col])
             elif col in row:
                 assert row[col] == value, (conv, span_no, col, row[col])
             else:  # a dimension column the warehouse does not have yet: the staged value
@@ -84,3 +86,16 @@ def test_a_span_with_a_kind_is_taken_at_its_word():
     chain = {"openinference.span.kind": "CHAIN", "llm.model_name": "gpt-4o", "llm.token_count.prompt": 99}
     lines = [oc.flat_lines("plain")[1] | {"attributes": emb}, oc.flat_lines("plain")[1] | {"attributes": chain}]
     assert _staged(lines) == {}
+
+
+def test_sample_files_are_the_fixtures_without_content(con, tmp_path):
+    """sample_data/otel_conventions/ is what ``python -m tests.fixtures.otel_conventions`` writes."""
+    fresh = oc.write_samples(tmp_path / "fresh")
+    committed = oc.ROOT / "sample_data" / "otel_conventions"
+    assert sorted(p.name for p in committed.glob("*.jsonl")) == sorted(p.name for p in fresh)
+    for p in fresh:
+        assert (committed / p.name).read_text() == p.read_text(), f"regenerate {p.name}"
+    # each convention's OTLP file and flattened file hold the same two requests
+    from gatewaylens.ingest import ingest_paths
+    s = ingest_paths(con, [committed], salt="s")
+    assert (s.rows_inserted, s.duplicates, s.quarantined) == (2 * len(oc.CONVENTIONS), 2 * len(oc.CONVENTIONS), 0)

@@ -528,6 +528,7 @@ def _raw_lines(table: pa.Table, line_nos: list[int]) -> dict[int, str]:
 
 
 FILE_SHIFT = 32  # staged line_no = (file number in the batch << 32) | line number in the file
+assert formats.otel.FILE_SHIFT == FILE_SHIFT  # OTel spans match within one file of a batch
 BATCH_LINES = 200_000  # small files are staged together up to this many lines (one transaction)
 
 

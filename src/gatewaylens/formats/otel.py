@@ -65,6 +65,10 @@ DETECT = (
 
 MODEL_CALL_OPS = ("chat", "text_completion", "generate_content")
 
+# ingest numbers a staged line (file number << FILE_SHIFT) | line number (ingest.FILE_SHIFT)
+FILE_SHIFT = 32
+_TRACE_HEX = "substr(r.tid, strpos(r.tid, '/') + 1)"  # the trace id without its file number
+
 # Semantic field -> the attributes that carry it, first present wins (current OTel GenAI names,
 # then older OTel names, OpenLLMetry, OpenInference, Logfire/pydantic-ai, LangChain-style ARMS).
 FIELDS: dict[str, tuple[str, ...]] = {
@@ -355,7 +359,10 @@ def staged_sql(source: str) -> str:
                            THEN 'missing usage: gen_ai.usage.input_tokens/output_tokens (or llm.token_count.*)'
                    END AS span_reason
             FROM (SELECT *,
-                         {_hex_id('trace_id')} AS tid,
+                         -- spans match within their own file only: ingest stages several small files
+                         -- together (line_no >> FILE_SHIFT is the file), and the same trace in two
+                         -- files is the same requests twice (duplicates), not retries of one another
+                         CAST(line_no >> {FILE_SHIFT} AS VARCHAR) || '/' || {_hex_id('trace_id')} AS tid,
                          {_hex_id('span_id')} AS sid,
                          coalesce({_hex_id('parent_id')}, '') AS pid,
                          {_ts('start_raw')} AS t_start,
@@ -527,7 +534,7 @@ def staged_sql(source: str) -> str:
             coalesce(l.reason, r.bad_reason) AS reason,
             l.reason IS NULL AND l.no_rep AS merged,
             -- a trace set aside is named by its trace id (quarantine detail)
-            CASE WHEN r.bad_reason IS NULL THEN r.tid || '-' || r.sid ELSE r.tid END AS request_id,
+            CASE WHEN r.bad_reason IS NULL THEN {_TRACE_HEX} || '-' || r.sid ELSE {_TRACE_HEX} END AS request_id,
             r.t0 AS ts,
             r.app,
             r."a:user" AS user_raw,
