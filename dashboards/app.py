@@ -16,8 +16,10 @@ import duckdb  # noqa: E402
 import streamlit as st  # noqa: E402
 
 from dashboards.charts import data, sidebar  # noqa: E402
+from dashboards.charts.text import md  # noqa: E402
 
-st.set_page_config(page_title="gatewaylens", page_icon=":material/insights:", layout="wide")
+# A local icon file: a ":material/...:" page icon makes the browser fetch the favicon from Google's font CDN.
+st.set_page_config(page_title="gatewaylens", page_icon=str(HERE / "static" / "icon.svg"), layout="wide")
 
 V = HERE / "views"
 pages = {
@@ -30,13 +32,20 @@ pages = {
     "Operations": [
         st.Page(V / "providers.py", title="Providers", icon=":material/dns:"),
         st.Page(V / "load.py", title="Load", icon=":material/bolt:"),
+        st.Page(V / "performance.py", title="Latency, errors & cache", icon=":material/speed:"),
+    ],
+    "Governance": [
+        st.Page(V / "data_policy.py", title="Data policy", icon=":material/policy:"),
+        st.Page(V / "lock_in.py", title="Lock-in", icon=":material/lock_open:"),
+        st.Page(V / "users.py", title="Users", icon=":material/group:"),
     ],
     "Data": [
         st.Page(V / "data_quality.py", title="Data quality", icon=":material/rule:"),
         st.Page(V / "sql.py", title="SQL", icon=":material/terminal:"),
     ],
 }
-FILTERED_PAGES = {"Overview", "Tool calling", "Reasoning", "Model mix", "Providers", "Load"}
+FILTERED_PAGES = {"Overview", "Tool calling", "Reasoning", "Model mix", "Providers", "Load",
+                  "Latency, errors & cache", "Data policy", "Lock-in", "Users"}
 
 page = st.navigation(pages)
 try:
@@ -45,9 +54,11 @@ try:
     page.run()
 except data.DataUnavailable as exc:
     st.info(str(exc), icon=":material/hourglass_empty:")
-except duckdb.Error as exc:  # e.g. a mart built by an older version lacks a column
+except (duckdb.CatalogException, duckdb.BinderException) as exc:  # e.g. a mart built by an older version lacks a column
     st.warning(
         "This page could not read its data from the marts. Rebuild them (`gatewaylens build --all`) "
-        f"or wait for the nightly run, then reload. DuckDB said: {str(exc).splitlines()[0]}",
+        f"or wait for the nightly run, then reload. DuckDB said: {md(str(exc).splitlines()[0])}",
         icon=":material/warning:",
     )
+except duckdb.Error as exc:  # anything else is not about stale marts: say what it is
+    st.error(f"This page could not read its data. Reload; if it persists, DuckDB said: {md(str(exc).splitlines()[0])}")

@@ -70,6 +70,8 @@ class Settings(BaseModel):
                                  "(default: `<db stem>.serving.duckdb` beside the warehouse).")
     landing: Path = Field(default=Path("data/landing"), description="Landing folder of gateway log files (`YYYY/MM/DD/*.jsonl[.gz]`).")
     catalog: Path | None = Field(default=None, description="CSV extending/overriding the packaged model catalog.")
+    providers: Path | None = Field(default=None, description="CSV extending/overriding the packaged provider catalogue "
+                                   "(what each provider publishes about prompts: src/gatewaylens/data/providers.csv).")
     model_aliases: Path | None = Field(
         default=None,
         description="CSV `alias,model[,note]` mapping site-specific model ids (Azure deployment names, Bedrock "
@@ -101,6 +103,16 @@ class Settings(BaseModel):
     lock_retries: int = Field(default=8, ge=0, le=30, description="Retries when the warehouse file is locked by another "
                               "writer (exponential backoff from lock_base_delay_s, capped at 5 s per wait at connect, 30 s during work).")
     lock_base_delay_s: float = Field(default=0.1, gt=0, le=60, description="First wait of the lock retry backoff, seconds.")
+    # --- SQL console and `gatewaylens sql`: limits of one query (each runs in a worker process of its own)
+    console_timeout_s: float = Field(default=15.0, gt=0, le=3600, description="Wall-clock seconds a console / "
+                                     "`gatewaylens sql` query may run before its worker process is killed.")
+    console_memory_mb: int = Field(default=1024, ge=16, description="DuckDB `memory_limit` of a console query's own "
+                                   "instance, MiB (no spilling to disk); the worker is killed if its resident memory passes "
+                                   "this + 512 MiB + 2 × the result cap.")
+    console_threads: int = Field(default=1, ge=1, le=64, description="DuckDB `threads` of a console query.")
+    console_row_limit: int = Field(default=10_000, ge=1, description="Most rows a console / `gatewaylens sql` query returns.")
+    console_result_mb: int = Field(default=64, ge=1, description="Most bytes (Arrow size, MiB) a console / "
+                                   "`gatewaylens sql` result may have; cut in the worker before it is sent, shown or exported.")
     # --- marts (flat env names: GATEWAYLENS_VARIANCE_WINDOW_DAYS, ...)
     marts: MartSettings = Field(default_factory=MartSettings, description="Mart settings (flat variables, below).")
 

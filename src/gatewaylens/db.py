@@ -106,17 +106,22 @@ def connect(
     return con
 
 
-def connect_readonly(
-    path: str | Path, *, retries: int | None = None, base_delay: float | None = None
-) -> duckdb.DuckDBPyConnection:
-    """Open a DuckDB file read-only. Raises FileNotFoundError with advice when it does not exist."""
+def require_file(path: str | Path) -> Path:
+    """``path`` as a Path; FileNotFoundError with advice when there is no database there."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(
             f"no database at {path}: run `make demo`, or `gatewaylens ingest` + `gatewaylens build`, "
             "or wait for the nightly run"
         )
-    return _open(path, read_only=True, retries=retries, base_delay=base_delay)
+    return path
+
+
+def connect_readonly(
+    path: str | Path, *, retries: int | None = None, base_delay: float | None = None
+) -> duckdb.DuckDBPyConnection:
+    """Open a DuckDB file read-only. Raises FileNotFoundError with advice when it does not exist."""
+    return _open(require_file(path), read_only=True, retries=retries, base_delay=base_delay)
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
