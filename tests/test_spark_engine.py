@@ -198,7 +198,8 @@ def test_every_mart_equal_on_spark(spark, built, tmp_path: Path) -> None:
     cfg = MartSettings()
     for name in marts.MARTS:
         rows = engine.mart_rows(spark, name, START, end, cfg)
-        assert rows.height > 0, name
+        # model_substitution_daily is empty when the generated traffic reports no requested model
+        assert rows.height > 0 or (name == "model_substitution_daily" and expected[name].height == 0), name
         same_rows(expected[name], rows, name)
         path = tmp_path / f"{name}.parquet"
         rows.write_parquet(path)

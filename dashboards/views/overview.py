@@ -68,7 +68,7 @@ cols[3].metric(
 )
 cols[4].metric(
     "Cost", "n/a" if cur["cost_usd"] is None else f"${cur['cost_usd']:,.0f}", ui.pct_delta(cur["cost_usd"], prev["cost_usd"]),
-    delta_color="off", help="USD, logged or catalog list-price estimate; " + prev_label,
+    delta_color="off", help="USD: logged by the gateway, else the list-price estimate (genai-prices at the request's date); " + prev_label,
 )
 cols[5].metric(
     "Success rate", ui.fmt_pct(cur["success_rate"]), ui.pp_delta(cur["success_rate"], prev["success_rate"]),
