@@ -23,6 +23,7 @@ from gatewaylens.engines import spark as engine
 from gatewaylens.engines import sparksql
 from gatewaylens.generator import generate
 from gatewaylens.ingest import ingest_paths
+from gatewaylens.providers import load_providers
 
 START = dt.date(2025, 3, 1)
 DAYS = 4
@@ -195,6 +196,7 @@ def test_every_mart_equal_on_spark(spark, built, tmp_path: Path) -> None:
     engine.register_parquet(spark, "requests", str(root / "requests"))
     engine.register_parquet(spark, "provider_attempts", str(root / "provider_attempts"))
     engine.register_frame(spark, "model_catalog", load_catalog())
+    engine.register_frame(spark, "provider_catalog", load_providers())
     cfg = MartSettings()
     for name in marts.MARTS:
         rows = engine.mart_rows(spark, name, START, end, cfg)

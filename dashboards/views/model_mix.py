@@ -17,6 +17,7 @@ from dashboards.charts.figures import (
     build_substitution_figure,
 )
 from dashboards.charts.filters import bucket
+from gatewaylens.metrics import metric_sql
 
 PAGE = "model_mix"
 ALL = ("model", "provider", "app")
@@ -58,11 +59,9 @@ st.caption(
     "app's tool calls (high = the app plans with a frontier model and executes tool calls with small ones)."
 )
 apps = data.query(
-    "SELECT app, max(models_used) AS models_used, sum(frontier_requests) AS frontier_requests, "
-    "sum(small_requests) AS small_requests, sum(tool_call_requests) AS tool_call_requests, "
-    "sum(small_tool_call_requests) AS small_tool_call_requests, "
-    "sum(small_tool_call_requests) / nullif(sum(tool_call_requests), 0) AS small_share_of_tool_calls "
-    f"FROM app_model_mix_daily WHERE {filters.where(APP)} GROUP BY app ORDER BY app",
+    "SELECT a.*, m.models_used FROM (" + metric_sql(["small_share_of_tool_calls"], by=("app",), where=filters.where(APP)) + ") a "
+    f"JOIN (SELECT app, max(models_used) AS models_used FROM app_model_mix_daily WHERE {filters.where(APP)} GROUP BY app) m "
+    "USING (app) ORDER BY app",
     filters.params(APP),
 )
 ui.chart(build_app_mix_figure(apps), apps, "app_model_mix", PAGE)

@@ -38,7 +38,13 @@ BATCH_ROWS = 2048
 
 
 def connect(path: str, *, memory_mb: int, threads: int) -> duckdb.DuckDBPyConnection:
-    """A read-only connection in a fresh DuckDB instance with the console's limits, locked."""
+    """A read-only connection in a fresh DuckDB instance with the console's limits, locked.
+    A serving file's raw tables are views over day-partitioned Parquet: its raw folder (recorded by
+    the publish, never user text) stays readable, nothing else on disk."""
+    from gatewaylens.serving import raw_root_of
+
+    root = raw_root_of(path)
+    allowed = {"allowed_directories": [root.rstrip("/") + "/"]} if root else {}
     con = duckdb.connect(
         path,
         read_only=True,
@@ -50,6 +56,7 @@ def connect(path: str, *, memory_mb: int, threads: int) -> duckdb.DuckDBPyConnec
             "python_enable_replacements": False,
             "autoinstall_known_extensions": False,
             "autoload_known_extensions": False,
+            **allowed,
         },
     )
     con.execute("SET TimeZone = 'UTC'")

@@ -187,11 +187,12 @@ def _macros() -> dict[str, sparksql.Macro]:
 
 def register_lake(spark, lake, names: list[str] | None = None) -> list[str]:
     """Temp views over the lake's tables that have files (``requests``, ``provider_attempts``,
-    marts) and ``model_catalog``; returns the names registered. Spark lists a folder when the view
+    marts), ``model_catalog`` and ``provider_catalog``; returns the names registered. Spark lists a folder when the view
     is created: re-register after writing."""
     from gatewaylens import lake as lakemod
     from gatewaylens import marts
     from gatewaylens.catalog import load_catalog
+    from gatewaylens.providers import load_providers
 
     wanted = names or [*lakemod.BY_REQUEST_DAY, *marts.MARTS]
     done = []
@@ -201,6 +202,7 @@ def register_lake(spark, lake, names: list[str] | None = None) -> list[str]:
             register_parquet(spark, name, lake.folder(folder))
             done.append(name)
     register_frame(spark, marts.CATALOG_TABLE, load_catalog())
+    register_frame(spark, marts.PROVIDER_TABLE, load_providers())
     return done
 
 
