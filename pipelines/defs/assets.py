@@ -12,6 +12,7 @@ from datetime import timedelta
 
 import dagster as dg
 import duckdb
+from dagster_pyspark import LazyPySparkResource
 
 from gatewaylens import checks, marts, storage
 from gatewaylens.config import mart_settings, settings
@@ -20,7 +21,7 @@ from gatewaylens.report import frame_to_markdown
 
 from .landing import landing_folder
 from .partitions import daily
-from .resources import POOL, Warehouse, with_warehouse
+from .resources import POOL, Warehouse, spark_session, with_warehouse
 
 # Marts: yesterday's partition materialized by 06:00 UTC (the nightly run starts at 02:00).
 MART_FRESHNESS = dg.FreshnessPolicy.cron(deadline_cron="0 6 * * *", lower_bound_delta=timedelta(hours=4))
@@ -53,7 +54,7 @@ def run_days(context: dg.AssetExecutionContext) -> list[dt.date]:
         "late file is read whole and only its new request_ids are inserted."
     ),
 )
-def requests(context: dg.AssetExecutionContext, duckdb: Warehouse) -> dg.MaterializeResult:
+def requests(context: dg.AssetExecutionContext, duckdb: Warehouse, pyspark: LazyPySparkResource) -> dg.MaterializeResult:
     cfg = settings()
     days = run_days(context)
 
@@ -72,7 +73,8 @@ def requests(context: dg.AssetExecutionContext, duckdb: Warehouse) -> dg.Materia
             by_day[day] = found
         # DuckDB file: small files of consecutive days are staged in batches (one transaction
         # each); lake: each landing day is one source written atomically (see gatewaylens.lake).
-        summary = IngestSummary(files=storage.ingest_days(con, by_day, salt=cfg.salt, on_file=log_file))
+        summary = IngestSummary(files=storage.ingest_days(con, by_day, salt=cfg.salt, on_file=log_file,
+                                                          spark=spark_session(pyspark)))
         summary.seconds = time.perf_counter() - started
         per_day = con.sql(
             "SELECT day, count(*) AS requests, count(DISTINCT source_file) AS files, "
@@ -172,11 +174,11 @@ def build_mart_asset(name: str) -> dg.AssetsDefinition:
         description=mart_description(name),
         metadata=_mart_metadata(name),
     )
-    def _mart(context: dg.AssetExecutionContext, duckdb: Warehouse) -> dg.MaterializeResult:
+    def _mart(context: dg.AssetExecutionContext, duckdb: Warehouse, pyspark: LazyPySparkResource) -> dg.MaterializeResult:
         days = run_days(context)
 
         def work(con):
-            result = storage.build_mart(con, name, days[0], days[-1])
+            result = storage.build_mart(con, name, days[0], days[-1], spark=spark_session(pyspark))
             return result, _preview(con, name, days[0], days[-1])
 
         result, preview = with_warehouse(context, duckdb, work, what=f"build {name} {days[0]}..{days[-1]}")

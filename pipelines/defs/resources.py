@@ -20,8 +20,10 @@ from typing import TypeVar
 
 import dagster as dg
 import duckdb
+from dagster_pyspark import LazyPySparkResource
 
 from gatewaylens import storage
+from gatewaylens.engines import spark as spark_engine
 from gatewaylens.config import settings
 from gatewaylens.db import WarehouseLockedError, connect, retry_on_lock
 
@@ -96,13 +98,33 @@ def with_warehouse(
         ) from exc
 
 
+def spark_resource() -> LazyPySparkResource:
+    """``pyspark``: dagster-pyspark's session resource, configured by :func:`gatewaylens.engines.spark.spark_conf`
+    from GATEWAYLENS_SPARK_MASTER / GATEWAYLENS_SPARK_CONF. The lazy variant of PySparkResource:
+    the session (a JVM) starts only when a step of the Spark engine asks for it, never with DuckDB."""
+    cfg = settings()
+    return LazyPySparkResource(spark_config=spark_engine.spark_conf(cfg.spark_master, cfg.spark_conf))
+
+
+def spark_session(resource: LazyPySparkResource):
+    """The run's SparkSession when GATEWAYLENS_ENGINE=spark, else None (nothing started)."""
+    if settings().engine != "spark":
+        return None
+    return spark_engine.prepare(resource.spark_session, resource.spark_config)
+
+
 def executor() -> dg.ExecutorDefinition:
     """DuckDB file: in-process (one writer process). Lake: each file has one writer (a source's
     ingest, a mart's day), so steps may run in parallel processes (multiprocess executor locally;
-    dagster-k8s's k8s_job_executor in production — see docs/deployment.md)."""
-    return dg.multiprocess_executor if settings().storage == "lake" else dg.in_process_executor
+    dagster-k8s's k8s_job_executor in production — see docs/deployment.md). Spark engine:
+    in-process — one driver holds the session and Spark spreads each step over its executors
+    (a process per step would start a driver per step)."""
+    cfg = settings()
+    if cfg.storage == "lake" and cfg.engine != "spark":
+        return dg.multiprocess_executor
+    return dg.in_process_executor
 
 
 @dg.definitions
 def resources() -> dg.Definitions:
-    return dg.Definitions(resources={"duckdb": warehouse_resource()}, executor=executor())
+    return dg.Definitions(resources={"duckdb": warehouse_resource(), "pyspark": spark_resource()}, executor=executor())

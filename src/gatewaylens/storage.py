@@ -10,7 +10,9 @@ only these functions:
 * :func:`build_mart` — (re)build a mart for a day range (DELETE+INSERT / partition overwrite).
 * :func:`publish` — the serving snapshot for the run's days (O(day) in both modes).
 
-An engine (``GATEWAYLENS_ENGINE=spark``, lake only) plugs in here as a third branch.
+With ``GATEWAYLENS_ENGINE=spark`` (lake only) ingest and mart builds run on Spark
+(:mod:`gatewaylens.engines.spark`); pass the run's SparkSession as ``spark`` (Dagster's
+``pyspark`` resource), else one is created from the settings.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ def ingest_days(
     salt: str,
     on_file: Callable | None = None,
     cfg: Settings | None = None,
+    spark=None,
 ) -> list:
     """Ingest the files of each landing day; returns the ingest.FileResult of every file."""
     from gatewaylens.ingest import ingest_files
@@ -53,6 +56,15 @@ def ingest_days(
     if lake is None:
         files = [f for day in sorted(files_by_day) for f in files_by_day[day]]
         return ingest_files(con, files, salt=salt, on_file=on_file)
+    if cfg.engine == "spark":
+        from gatewaylens.engines import spark as spark_engine
+
+        results = spark_engine.ingest_days(spark or spark_engine.session_for(cfg), lake, files_by_day, salt=salt)
+        for res in results if on_file is not None else ():
+            on_file(res)
+        for table in lakemod.BASE_TABLES:
+            lakemod.refresh_view(con, lake, table)
+        return results
     results = []
     for day in sorted(files_by_day):
         results += lakemod.ingest_source(day.isoformat(), files_by_day[day], salt=salt, lake=lake, on_file=on_file).files
@@ -62,11 +74,17 @@ def ingest_days(
 
 
 def build_mart(con: duckdb.DuckDBPyConnection, name: str, start_day: dt.date, end_day: dt.date | None = None,
-               cfg: Settings | None = None) -> marts.MartResult:
+               cfg: Settings | None = None, spark=None) -> marts.MartResult:
     cfg = cfg or settings()
     lake = _lake(cfg)
     if lake is None:
         return marts.build_mart(con, name, start_day, end_day, cfg.marts)
+    if cfg.engine == "spark":
+        from gatewaylens.engines import spark as spark_engine
+
+        result = spark_engine.build_mart(spark or spark_engine.session_for(cfg), lake, name, start_day, end_day, cfg.marts)
+        lakemod.refresh_view(con, lake, name)
+        return result
     return lakemod.build_mart(con, name, start_day, end_day, cfg.marts, lake=lake)
 
 
