@@ -94,6 +94,7 @@ def build_hhi_figure(frame: pl.DataFrame, column: str = "vendor_hhi") -> go.Figu
         ))
     who = "vendors" if column == "vendor_hhi" else "providers"
     fig.update_yaxes(range=[0, 1.05])
+    fig.update_xaxes(tickformat="%Y-%m", dtick="M1")  # monthly rows: month ticks, even for one month
     return _layout(fig, f"Concentration on {who} per app (HHI of token shares: 1 = one {who[:-1]})", "month (UTC)", "HHI", legend="app")
 
 
@@ -127,6 +128,7 @@ def build_switches_figure(frame: pl.DataFrame) -> go.Figure:
                       "<br>→ %{customdata[1]} (%{customdata[3]:.0%} this month)<extra></extra>",
         name="top-model switch",
     ))
+    fig.update_xaxes(tickformat="%Y-%m", dtick="M1")
     return _layout(fig, "Model switches: months in which an app's top model changed", "month (UTC)", "app")
 
 

@@ -185,9 +185,11 @@ def drop_marts(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Create every mart table that is missing, empty, with the columns of its SELECT."""
+    """Create every mart table that is missing (neither a table nor a view, e.g. over the lake), empty,
+    with the columns of its SELECT."""
     existing = {r[0] for r in con.execute(
-        "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'main'"
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'main' "
+        "UNION ALL SELECT view_name FROM duckdb_views() WHERE database_name = current_database() AND NOT internal"
     ).fetchall()}
     missing = [m for m in MARTS if m not in existing]
     if not missing:
