@@ -96,7 +96,8 @@ def _marker(path: Path) -> dict[str, str]:
 
 
 def raw_root_of(path: str | Path) -> str | None:
-    """:func:`raw_root` of the serving file at ``path`` (opened read-only in its own instance)."""
+    """The local folder the serving file at ``path`` serves its raw views from (None: not a serving
+    file, or object storage). Opened read-only in its own instance."""
     root = _marker(Path(path)).get("raw")
     return root if root and "://" not in root else None
 

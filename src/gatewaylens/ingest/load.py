@@ -10,13 +10,14 @@ import datetime as dt
 
 import duckdb
 
-from gatewaylens import identity, prices, schema
+from gatewaylens import formats, identity, prices, schema
 from gatewaylens.ingest.check import status_sql
 from gatewaylens.ingest.quarantine import Collector, row_text
 from gatewaylens.redact import clean
 
 GOOD = "reason IS NULL AND NOT merged"
 FILE_SHIFT = 32
+assert formats.otel.FILE_SHIFT == FILE_SHIFT  # OTel spans match within one file of a batch
 _MASK = (1 << FILE_SHIFT) - 1
 
 # Normalised values, shared by every format: requests columns that ingest derives from the
@@ -25,8 +26,13 @@ _FINISH = "('stop', 'tool_calls', 'length', 'content_filter', 'error', 'other')"
 _PROVIDER = "coalesce(c.provider, c.attempt_list[-1].provider)"
 DERIVED: dict[str, str] = {
     "day": "CAST(timezone('UTC', c.ts) AS DATE)",
-    "user_hash": """CASE WHEN c.user_raw IS NOT NULL THEN sha256(getvariable('gatewaylens_salt') || c.user_raw)
-                         ELSE c.user_hash END""",
+    # an empty or blank id is no id (LiteLLM writes end_user: "" when there is none)
+    "user_hash": """CASE WHEN nullif(trim(c.user_raw), '') IS NOT NULL THEN sha256(getvariable('gatewaylens_salt') || c.user_raw)
+                         ELSE nullif(trim(c.user_hash), '') END""",
+    # session ids are opaque but often embed a user or account id: salted-hashed like user ids
+    # (distinct sessions stay distinct); the 'session:' prefix keeps a session named like a user apart
+    "session_id": """CASE WHEN nullif(trim(c.session_id), '') IS NOT NULL
+                          THEN sha256(getvariable('gatewaylens_salt') || 'session:' || c.session_id) END""",
     # model identity (gatewaylens.identity): the staged id is the source's; _gl_model_map holds the
     # slug of each distinct raw id of the batch, resolved once in Python (register_identity)
     "model_raw": "coalesce(c.model_raw, c.model)",
@@ -44,7 +50,8 @@ DERIVED: dict[str, str] = {
             WHEN c.finish_reason IS NOT NULL THEN 'other'
             WHEN c.status = 'error' OR c.http_status >= 400 THEN 'error'
             WHEN coalesce(c.tool_call_count, 0) > 0 THEN 'tool_calls'
-            ELSE 'other'
+            -- no reason reported (a cancelled stream, a span without finish_reasons): unknown is
+            -- NULL, not 'other' ('other' is a reported reason outside the vocabulary)
         END""",
     "native_finish_reason": f"""coalesce(c.native_finish_reason,
                  CASE WHEN c.finish_reason NOT IN {_FINISH} THEN c.finish_reason END)""",
