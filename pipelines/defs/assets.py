@@ -7,23 +7,20 @@ rebuilt for exactly the days of the range (delete + insert: re-running is idempo
 """
 
 import datetime as dt
-import re
 import time
 from datetime import timedelta
 
 import dagster as dg
 import duckdb
-from dagster_duckdb import DuckDBResource
 
 from gatewaylens import checks, marts, serving
-from gatewaylens.config import settings
-from gatewaylens.db import sql_text
+from gatewaylens.config import mart_settings, settings
 from gatewaylens.ingest import IngestSummary, find_input_files, ingest_files
 from gatewaylens.report import frame_to_markdown
 
 from .landing import landing_folder
 from .partitions import daily
-from .resources import POOL, with_warehouse
+from .resources import POOL, Warehouse, with_warehouse
 
 # Marts: yesterday's partition materialized by 06:00 UTC (the nightly run starts at 02:00).
 MART_FRESHNESS = dg.FreshnessPolicy.cron(deadline_cron="0 6 * * *", lower_bound_delta=timedelta(hours=4))
@@ -56,7 +53,7 @@ def run_days(context: dg.AssetExecutionContext) -> list[dt.date]:
         "late file is read whole and only its new request_ids are inserted."
     ),
 )
-def requests(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
+def requests(context: dg.AssetExecutionContext, duckdb: Warehouse) -> dg.MaterializeResult:
     cfg = settings()
     days = run_days(context)
 
@@ -116,47 +113,27 @@ def requests(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.Ma
 
 
 def mart_description(name: str) -> str:
-    """The mart's documentation (grain, units, definitions): from the marts module
-    (``marts.mart_descriptions()``, parsed from the SQL file) when it exposes it, else the leading
-    comment block of its SQL file."""
-    describe = getattr(marts, "mart_descriptions", None)
-    if callable(describe):
-        text = describe().get(name)
-        if text:
-            return str(text)
-    lines = []
-    for line in sql_text(f"{name}.sql").splitlines():
-        stripped = line.strip()
-        if not stripped.startswith("--"):
-            if lines:
-                break
-            continue
-        lines.append(stripped[2:].strip())
-    return "\n".join(lines).strip() or f"Metric mart {name} (src/gatewaylens/sql/{name}.sql)."
+    """The mart's documentation (grain, units, definitions), parsed from the header of its SQL file."""
+    return marts.mart_descriptions().get(name) or f"Metric mart {name} (src/gatewaylens/sql/{name}.sql)."
 
 
 def mart_columns(name: str) -> dg.TableSchema | None:
     """Column descriptions of the mart (``marts.mart_docs()``), shown in the asset's schema tab."""
-    docs = getattr(marts, "mart_docs", None)
-    if not callable(docs):
-        return None
-    cols = docs().get(name) or {}
+    cols = marts.mart_docs().get(name) or {}
     return dg.TableSchema(columns=[dg.TableColumn(name=c, description=d) for c, d in cols.items()]) if cols else None
 
 
-def mart_deps(name: str) -> list[str]:
-    """Marts that ``name`` reads: from the marts module when it exposes them, else the marts listed
-    before it in MARTS (dependency order) whose name appears as a word in its SQL file."""
-    for attr in ("MART_DEPS", "DEPS", "DEPENDENCIES"):
-        deps = getattr(marts, attr, None)
-        if isinstance(deps, dict):
-            return [d for d in deps.get(name, ()) if d in marts.MARTS and d != name]
-    fn = getattr(marts, "mart_deps", None) or getattr(marts, "deps", None)
-    if callable(fn):
-        return [d for d in fn(name) if d in marts.MARTS and d != name]
-    text = re.sub(r"--[^\n]*", "", sql_text(f"{name}.sql"))
-    earlier = marts.MARTS[: marts.MARTS.index(name)]
-    return [m for m in earlier if re.search(rf"\b{re.escape(m)}\b", text)]
+def mart_deps(name: str) -> list[dg.AssetDep]:
+    """What mart ``name`` reads, from its registry entry: ``requests`` (over its trailing window
+    when the entry declares a lookback) and its ``deps`` marts (same days)."""
+    entry = marts.get(name)
+    lookback = entry.lookback_days(mart_settings())
+    upstream = (
+        dg.AssetDep("requests", partition_mapping=dg.TimeWindowPartitionMapping(
+            start_offset=-lookback, allow_nonexistent_upstream_partitions=True))
+        if lookback else dg.AssetDep("requests")
+    )
+    return [upstream, *(dg.AssetDep(d) for d in entry.deps)]
 
 
 def _preview(con: duckdb.DuckDBPyConnection, name: str, start: dt.date, end: dt.date):
@@ -186,7 +163,7 @@ def build_mart_asset(name: str) -> dg.AssetsDefinition:
         name=name,
         partitions_def=daily,
         backfill_policy=dg.BackfillPolicy.single_run(),
-        deps=["requests", *mart_deps(name)],
+        deps=mart_deps(name),
         group_name="marts",
         kinds={"duckdb", "sql"},
         pool=POOL,
@@ -194,7 +171,7 @@ def build_mart_asset(name: str) -> dg.AssetsDefinition:
         description=mart_description(name),
         metadata=_mart_metadata(name),
     )
-    def _mart(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
+    def _mart(context: dg.AssetExecutionContext, duckdb: Warehouse) -> dg.MaterializeResult:
         days = run_days(context)
 
         def work(con):
@@ -239,13 +216,11 @@ def mart_asset(name: str) -> dg.AssetsDefinition:
         "the new snapshot, never a half-written one. Not partitioned: it always holds every day."
     ),
 )
-def serving_snapshot(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
+def serving_snapshot(context: dg.AssetExecutionContext, duckdb: Warehouse) -> dg.MaterializeResult:
     target = settings().serving_path
 
     def work(con):
-        views = getattr(marts, "ensure_views", None)
-        if callable(views):
-            views(con)  # analyst views (v_requests, v_adoption_monthly, ...) exist even before any mart ran
+        marts.ensure_views(con)  # analyst views (v_requests, v_adoption_monthly, ...) exist even before any mart ran
         return serving.publish_snapshot(con, target)
 
     result = with_warehouse(context, duckdb, work, what=f"publish snapshot {target}")

@@ -10,15 +10,14 @@ partition, they cover every day. Thresholds: GATEWAYLENS_QUARANTINE_MAX (default
 """
 
 import datetime as dt
-import os
 
 import dagster as dg
-from dagster_duckdb import DuckDBResource
 
 from gatewaylens import checks, marts
+from gatewaylens.config import settings
 
 from .assets import requests
-from .resources import POOL, with_warehouse
+from .resources import POOL, Warehouse, with_warehouse
 
 
 def check_days(context: dg.AssetCheckExecutionContext) -> tuple[dt.date | None, dt.date | None]:
@@ -30,15 +29,10 @@ def check_days(context: dg.AssetCheckExecutionContext) -> tuple[dt.date | None, 
 
 
 def quarantine_threshold() -> float:
-    raw = os.environ.get("GATEWAYLENS_QUARANTINE_MAX", "")
-    try:
-        value = float(raw) if raw else checks.DEFAULT_QUARANTINE_THRESHOLD
-    except ValueError:
-        value = checks.DEFAULT_QUARANTINE_THRESHOLD
-    return value if 0 <= value <= 1 else checks.DEFAULT_QUARANTINE_THRESHOLD
+    return settings().quarantine_max
 
 
-def _run(context, duckdb: DuckDBResource, fn, *args, severity=dg.AssetCheckSeverity.ERROR, **kwargs):
+def _run(context, duckdb: Warehouse, fn, *args, severity=dg.AssetCheckSeverity.ERROR, **kwargs):
     start, end = check_days(context)
     scope = f"{start}..{end}" if start else "all days"
     passed, metadata = with_warehouse(
@@ -55,7 +49,7 @@ def _run(context, duckdb: DuckDBResource, fn, *args, severity=dg.AssetCheckSever
 
 @dg.asset_check(asset=requests, blocking=True, pool=POOL,
                 description="Blocking: no request_id appears twice in `requests`.")
-def request_id_unique(context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource) -> dg.AssetCheckResult:
+def request_id_unique(context: dg.AssetCheckExecutionContext, duckdb: Warehouse) -> dg.AssetCheckResult:
     return _run(context, duckdb, checks.request_id_unique)
 
 
@@ -63,7 +57,7 @@ def request_id_unique(context: dg.AssetCheckExecutionContext, duckdb: DuckDBReso
                 description=("Blocking: for every ingested file, records = rows_inserted + duplicates + quarantined "
                              "+ merged with records >= lines (records = lines except OTLP lines batching several "
                              "requests), and the rows stored from the file equal its records."))
-def file_lines_accounted(context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource) -> dg.AssetCheckResult:
+def file_lines_accounted(context: dg.AssetCheckExecutionContext, duckdb: Warehouse) -> dg.AssetCheckResult:
     return _run(context, duckdb, checks.file_lines_accounted)
 
 
@@ -72,20 +66,20 @@ def file_lines_accounted(context: dg.AssetCheckExecutionContext, duckdb: DuckDBR
 
 @dg.asset_check(asset=requests, pool=POOL,
                 description="Warning: quarantined / read lines above GATEWAYLENS_QUARANTINE_MAX (default 1%).")
-def quarantine_rate(context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource) -> dg.AssetCheckResult:
+def quarantine_rate(context: dg.AssetCheckExecutionContext, duckdb: Warehouse) -> dg.AssetCheckResult:
     return _run(context, duckdb, checks.quarantine_rate, threshold=quarantine_threshold(),
                 severity=dg.AssetCheckSeverity.WARN)
 
 
 @dg.asset_check(asset=requests, pool=POOL,
                 description="Warning: request timestamps more than 1 hour in the future (clock skew, bad logs).")
-def future_timestamps(context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource) -> dg.AssetCheckResult:
+def future_timestamps(context: dg.AssetCheckExecutionContext, duckdb: Warehouse) -> dg.AssetCheckResult:
     return _run(context, duckdb, checks.future_timestamps, severity=dg.AssetCheckSeverity.WARN)
 
 
 @dg.asset_check(asset=requests, pool=POOL,
                 description="Warning: a day with fewer than half the median requests of its trailing 7 days.")
-def low_volume_days(context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource) -> dg.AssetCheckResult:
+def low_volume_days(context: dg.AssetCheckExecutionContext, duckdb: Warehouse) -> dg.AssetCheckResult:
     return _run(context, duckdb, checks.low_volume_days, severity=dg.AssetCheckSeverity.WARN)
 
 
@@ -102,15 +96,14 @@ def build_mart_check(mart: str, check_name: str) -> dg.AssetChecksDefinition:
     fn = getattr(checks, check_name)
 
     @dg.asset_check(asset=mart, name=check_name, blocking=True, pool=POOL, description=_MART_CHECK_DOCS[check_name])
-    def _check(context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource) -> dg.AssetCheckResult:
+    def _check(context: dg.AssetCheckExecutionContext, duckdb: Warehouse) -> dg.AssetCheckResult:
         return _run(context, duckdb, fn, mart)
 
     return _check
 
 
 def _documented_columns(mart: str) -> list[str] | None:
-    docs = getattr(marts, "mart_docs", None)
-    return list(docs().get(mart, {})) or None if callable(docs) else None
+    return list(marts.mart_docs().get(mart, {})) or None
 
 
 mart_checks = [

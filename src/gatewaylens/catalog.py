@@ -12,13 +12,11 @@ and override packaged rows with the same ``model``.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import polars as pl
 
 CATALOG_PATH = Path(__file__).parent / "data" / "model_catalog.csv"
-CATALOG_ENV = "GATEWAYLENS_CATALOG"
 
 TIERS: tuple[str, ...] = ("frontier", "small", "specialty", "other")
 REPORTS_REASONING: tuple[str, ...] = ("yes", "zero", "no")
@@ -59,7 +57,9 @@ def load_catalog(path: Path | str | None = None, *, use_env: bool = True) -> pl.
     ``$GATEWAYLENS_CATALOG`` extend it and override rows with the same ``model``.
     """
     frame = _read(Path(path) if path is not None else CATALOG_PATH)
-    override = os.environ.get(CATALOG_ENV) if use_env else None
+    from gatewaylens.config import settings
+
+    override = settings().catalog if use_env else None
     if override:
         extra = _read(Path(override))
         frame = pl.concat([frame.filter(~pl.col("model").is_in(extra["model"].implode())), extra])

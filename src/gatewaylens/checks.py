@@ -32,11 +32,12 @@ import datetime as dt
 import re
 import duckdb
 
+from gatewaylens.config import DEFAULT_QUARANTINE_THRESHOLD
+
 Metadata = dict[str, object]
 CheckOutcome = tuple[bool, Metadata]
 
 SHARE_TOLERANCE = 1e-9
-DEFAULT_QUARANTINE_THRESHOLD = 0.01
 FUTURE_TOLERANCE = dt.timedelta(hours=1)
 LOW_VOLUME_RATIO = 0.5
 LOW_VOLUME_TRAILING_DAYS = 7

@@ -1,42 +1,110 @@
-"""Settings read from the environment (one place, documented in docs/configuration.md).
+"""Settings: every environment variable gatewaylens reads, declared once, read in one place.
 
-| variable              | default                      | meaning                                         |
-|-----------------------|------------------------------|-------------------------------------------------|
-| GATEWAYLENS_DB        | data/gatewaylens.duckdb      | the warehouse file (one writer: the pipeline)   |
-| GATEWAYLENS_SERVING   | <DB stem>.serving.duckdb     | read-only snapshot published for readers        |
-| GATEWAYLENS_LANDING   | data/landing                 | where gateway log files land (YYYY/MM/DD/...)   |
-| GATEWAYLENS_SALT      | gatewaylens-dev-salt-UNSAFE  | salt for user_hash; the default is NOT safe     |
-| GATEWAYLENS_CATALOG   | (none)                       | CSV extending/overriding the model catalog      |
-| GATEWAYLENS_BUDGETS   | (none)                       | CSV app,monthly_usd: budgets for spend_forecast |
-| GATEWAYLENS_ALERT_WEBHOOKS | (none)                  | comma-separated webhook URLs for alerts         |
-| GATEWAYLENS_SMTP_HOST/_PORT/_FROM/_TO/_USER/_PASSWORD/_STARTTLS | (none) | alert e-mail (smtplib)   |
+Each field of :class:`Settings` (and of its nested :class:`MartSettings`) is read from the
+environment variable ``GATEWAYLENS_<FIELD>`` (upper case), validated by pydantic, and documented
+by its ``description`` — docs/configuration.md is generated from these fields
+(:func:`configuration_markdown`; a test keeps it in sync). Nothing else in the code base reads
+``os.environ`` (``DAGSTER_HOME`` is Dagster's own, read in ``pipelines/instance.py``).
+
+Adding a setting = one field here with a default and a description (+ regenerate the table in
+docs/configuration.md). Read it with ``settings().<field>`` (mart SQL reads the
+:class:`MartSettings` fields with ``getvariable('<field>')``).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
+from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
+ENV_PREFIX = "GATEWAYLENS_"
 DEFAULT_SALT = "gatewaylens-dev-salt-UNSAFE"
+DEFAULT_DB = Path("data/gatewaylens.duckdb")
+DEFAULT_QUARANTINE_THRESHOLD = 0.01
+
+
+class MartSettings(BaseModel):
+    """Settings the mart SQL reads with ``getvariable(name)`` (bound by the runner)."""
+
+    variance_window_days: int = Field(
+        default=7, ge=1, le=90,
+        description="Trailing window of provider_variance, in days (window_end included).",
+    )
+    practical_threshold: float = Field(
+        default=0.02, gt=0, lt=1,
+        description="Minimum |rate_delta| (absolute, 0-1 scale: 0.02 = 2 percentage points) for a "
+        "significant difference to be flagged; applies to tool-call and error rates.",
+    )
+    alpha: float = Field(
+        default=0.05, gt=0, lt=1,
+        description="Family-wise error rate of the Holm correction (per window_end day and metric).",
+    )
+    min_requests: int = Field(
+        default=30, ge=1,
+        description="Minimum denominator of a pair and of its reference for a p-value to be computed.",
+    )
+    batch_window_start_hour: int = Field(default=1, ge=0, le=23, description="Batch window start, UTC hour (inclusive), of load_profile_daily.")
+    batch_window_end_hour: int = Field(default=3, ge=1, le=24, description="Batch window end, UTC hour (exclusive), of load_profile_daily.")
+
+    @model_validator(mode="after")
+    def _window_order(self) -> "MartSettings":
+        if self.batch_window_end_hour <= self.batch_window_start_hour:
+            raise ValueError(
+                f"batch window end hour ({self.batch_window_end_hour}) must be after its start hour "
+                f"({self.batch_window_start_hour})"
+            )
+        return self
 
 
 class Settings(BaseModel):
-    db: Path = Field(default=Path("data/gatewaylens.duckdb"))
-    serving: Path | None = None
-    landing: Path = Field(default=Path("data/landing"))
-    salt: str = DEFAULT_SALT
-    catalog: Path | None = None
-    budgets: Path | None = Field(default=None, description="CSV with columns app, monthly_usd (spend_forecast budgets).")
-    alert_webhooks: list[str] = Field(default_factory=list, description="Webhook URLs that receive alert changes (Slack-compatible JSON).")
-    smtp_host: str | None = Field(default=None, description="SMTP server for alert e-mail; unset = no e-mail.")
-    smtp_port: int = Field(default=25, description="SMTP port.")
+    """Every setting of gatewaylens; field ``x`` is read from ``GATEWAYLENS_X``."""
+
+    # --- where things are
+    db: Path = Field(default=DEFAULT_DB, description="The warehouse DuckDB file (one writer: the pipeline). "
+                     "In `lake` storage mode it holds nothing but is still the default anchor of the serving file.")
+    serving: Path | None = Field(default=None, description="Read-only serving snapshot published for readers "
+                                 "(default: `<db stem>.serving.duckdb` beside the warehouse).")
+    landing: Path = Field(default=Path("data/landing"), description="Landing folder of gateway log files (`YYYY/MM/DD/*.jsonl[.gz]`).")
+    catalog: Path | None = Field(default=None, description="CSV extending/overriding the packaged model catalog.")
+    # --- storage and engine
+    storage: Literal["duckdb", "lake"] = Field(
+        default="duckdb",
+        description="`duckdb`: everything in the warehouse file (default). `lake`: hive-partitioned Parquet "
+        "under GATEWAYLENS_LAKE (one file per table and day, published atomically) — see docs/deployment.md.",
+    )
+    lake: str = Field(default="data/lake", description="Root of the Parquet lake (`storage=lake`): a local folder, or an "
+                      "fsspec/pyarrow URL such as `s3://bucket/gatewaylens` (see docs/deployment.md).")
+    engine: Literal["duckdb", "spark"] = Field(default="duckdb", description="Engine that ingests and builds the marts "
+                                               "(`spark` needs `storage=lake`).")
+    # --- privacy
+    salt: str = Field(default=DEFAULT_SALT, description="Salt of `user_hash`. **The default is public and unsafe for "
+                      "production: set your own secret.**")
+    # --- orchestration and checks
+    start_date: dt.date = Field(default=dt.date(2025, 1, 1), description="First partition of the daily partitioning (Dagster).")
+    quarantine_max: float = Field(default=DEFAULT_QUARANTINE_THRESHOLD, ge=0, le=1,
+                                  description="Quarantined / read lines above which the warning check on `requests` fires.")
+    lock_retries: int = Field(default=8, ge=0, le=30, description="Retries when the warehouse file is locked by another "
+                              "writer (exponential backoff from lock_base_delay_s, capped at 5 s per wait at connect, 30 s during work).")
+    lock_base_delay_s: float = Field(default=0.1, gt=0, le=60, description="First wait of the lock retry backoff, seconds.")
+    # --- budgets and alerts
+    budgets: Path | None = Field(default=None, description="CSV with columns `app,monthly_usd`: monthly budgets; "
+                                 "`spend_forecast` gives the day each app's budget runs out.")
+    alert_webhooks: list[str] = Field(default_factory=list, description="Comma-separated webhook URLs that receive alert "
+                                      "state changes (Slack-compatible JSON: `text` + `alerts`). Secrets: never stored.")
+    smtp_host: str | None = Field(default=None, description="SMTP server for alert e-mail (unset: no e-mail).")
+    smtp_port: int = Field(default=25, ge=1, le=65535, description="SMTP port.")
     smtp_from: str = Field(default="gatewaylens@localhost", description="Sender address of alert e-mail.")
-    smtp_to: list[str] = Field(default_factory=list, description="Recipients of alert e-mail (comma-separated).")
+    smtp_to: list[str] = Field(default_factory=list, description="Comma-separated recipients of alert e-mail.")
     smtp_user: str | None = Field(default=None, description="SMTP login (optional).")
     smtp_password: str | None = Field(default=None, description="SMTP password (optional; never logged or stored).")
-    smtp_starttls: bool = Field(default=False, description="Use STARTTLS.")
+    smtp_starttls: bool = Field(default=False, description="Use STARTTLS on the SMTP connection.")
+    alert_retries: int = Field(default=3, ge=1, le=10, description="Send attempts per sink and delivery (exponential backoff).")
+    alert_backoff_s: float = Field(default=1.0, ge=0, le=60, description="First wait between send attempts, seconds (doubles).")
+    # --- marts (flat env names: GATEWAYLENS_VARIANCE_WINDOW_DAYS, ...)
+    marts: MartSettings = Field(default_factory=MartSettings, description="Mart settings (flat variables, below).")
 
     @property
     def serving_path(self) -> Path:
@@ -46,6 +114,19 @@ class Settings(BaseModel):
     def salt_is_default(self) -> bool:
         return self.salt == DEFAULT_SALT
 
+    @field_validator("alert_webhooks", "smtp_to", mode="before")
+    @classmethod
+    def _comma_list(cls, value):
+        if isinstance(value, str):
+            return [x.strip() for x in value.split(",") if x.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _spark_needs_lake(self) -> "Settings":
+        if self.engine == "spark" and self.storage != "lake":
+            raise ValueError("GATEWAYLENS_ENGINE=spark needs GATEWAYLENS_STORAGE=lake")
+        return self
+
 
 def serving_path_for(db: Path) -> Path:
     """The serving snapshot that sits beside a warehouse file: data/x.duckdb -> data/x.serving.duckdb."""
@@ -53,26 +134,51 @@ def serving_path_for(db: Path) -> Path:
     return db.with_name(f"{db.stem}.serving{db.suffix or '.duckdb'}")
 
 
-def settings() -> Settings:
-    """Current settings from the environment (read on every call: tests monkeypatch env vars)."""
-    env = os.environ
-    return Settings(
-        db=Path(env.get("GATEWAYLENS_DB") or "data/gatewaylens.duckdb"),
-        serving=Path(env["GATEWAYLENS_SERVING"]) if env.get("GATEWAYLENS_SERVING") else None,
-        landing=Path(env.get("GATEWAYLENS_LANDING") or "data/landing"),
-        salt=env.get("GATEWAYLENS_SALT") or DEFAULT_SALT,
-        catalog=Path(env["GATEWAYLENS_CATALOG"]) if env.get("GATEWAYLENS_CATALOG") else None,
-        budgets=Path(env["GATEWAYLENS_BUDGETS"]) if env.get("GATEWAYLENS_BUDGETS") else None,
-        alert_webhooks=_csv(env.get("GATEWAYLENS_ALERT_WEBHOOKS")),
-        smtp_host=env.get("GATEWAYLENS_SMTP_HOST") or None,
-        smtp_port=int(env.get("GATEWAYLENS_SMTP_PORT") or 25),
-        smtp_from=env.get("GATEWAYLENS_SMTP_FROM") or "gatewaylens@localhost",
-        smtp_to=_csv(env.get("GATEWAYLENS_SMTP_TO")),
-        smtp_user=env.get("GATEWAYLENS_SMTP_USER") or None,
-        smtp_password=env.get("GATEWAYLENS_SMTP_PASSWORD") or None,
-        smtp_starttls=(env.get("GATEWAYLENS_SMTP_STARTTLS") or "").lower() in ("1", "true", "yes"),
-    )
+def env_name(field: str) -> str:
+    return f"{ENV_PREFIX}{field.upper()}"
 
 
-def _csv(raw: str | None) -> list[str]:
-    return [x.strip() for x in (raw or "").split(",") if x.strip()]
+def _from_env(model: type[BaseModel], env: dict[str, str]) -> dict:
+    values: dict = {}
+    for name in model.model_fields:
+        if name == "marts":
+            continue
+        raw = env.get(env_name(name))
+        if raw not in (None, ""):
+            values[name] = raw
+    return values
+
+
+def settings(env: dict[str, str] | None = None) -> Settings:
+    """Current settings from the environment (read on every call: tests monkeypatch env vars).
+    An invalid value raises ``ValueError`` naming the variable."""
+    env = dict(os.environ if env is None else env)
+    try:
+        return Settings.model_validate({**_from_env(Settings, env), "marts": _from_env(MartSettings, env)})
+    except ValidationError as exc:
+        names = sorted({env_name(str(e["loc"][-1] if e["loc"] else "?")) for e in exc.errors()})
+        raise ValueError(f"invalid setting in the environment ({', '.join(names)}): {exc}") from None
+
+
+def mart_settings() -> MartSettings:
+    """The mart settings of the current environment."""
+    return settings().marts
+
+
+def configuration_markdown() -> str:
+    """The variables table of docs/configuration.md (generated from the fields)."""
+    rows = ["| variable | default | meaning |", "|---|---|---|"]
+
+    def add(model: type[BaseModel]) -> None:
+        for name, field in model.model_fields.items():
+            if name == "marts":
+                continue
+            default = field.get_default(call_default_factory=True)
+            shown = "(none)" if default is None else f"`{default}`"
+            if name == "serving":
+                shown = "`<db stem>.serving.duckdb`"
+            rows.append(f"| `{env_name(name)}` | {shown} | {(field.description or '').replace('|', '/')} |")
+
+    add(Settings)
+    add(MartSettings)
+    return "\n".join(rows) + "\n"

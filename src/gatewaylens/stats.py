@@ -11,7 +11,8 @@ per-(day, model, provider) aggregate of the bound days, computes for each metric
   rate <= alpha per day and metric);
 * ``flagged``: ``p_adjusted < alpha`` and ``|delta| >= practical_threshold``;
 
-and writes the columns back with one ``UPDATE ... FROM`` (same transaction as the SQL).
+and returns the mart's rows with those columns filled (:func:`score_provider_variance`, the
+mart's post-processing step in the registry; the runner writes the result).
 """
 
 from __future__ import annotations
@@ -20,12 +21,9 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import duckdb
 import polars as pl
 from scipy.stats import norm
 
-# Table -> allowed for scoring (identifiers only from this allow-list).
-SCORED_TABLES = ("provider_variance", "provider_variance_daily")
 
 
 def wilson_interval(x: int, n: int, z: float = 1.959963984540054) -> tuple[float, float] | None:
@@ -143,45 +141,40 @@ def score_frame(frame: pl.DataFrame, x_col: str, n_col: str, *, alpha: float, th
     ).with_columns(pl.col("flagged").fill_null(False))
 
 
-def score_provider_variance(con: duckdb.DuckDBPyConnection, table: str, cfg) -> int:
-    """Fill the comparison columns of ``table`` for the bound days (start_day..end_day).
-    Returns the number of rows scored. ``cfg`` is a :class:`gatewaylens.marts.MartSettings`."""
-    if table not in SCORED_TABLES:
-        raise ValueError(f"cannot score {table!r}; expected one of {SCORED_TABLES}")
-    frame = con.sql(
-        f"""SELECT day, model, provider, successful_requests, tool_call_requests, requests, error_requests
-            FROM {table}
-            WHERE day BETWEEN getvariable('start_day') AND getvariable('end_day')"""
-    ).pl()
+# Output column of the mart <- column of score_frame's result (tool-call metric; "_err" = error metric).
+SCORE_COLUMNS: dict[str, str] = {
+    "reference_providers": "reference_providers",
+    "other_successful_requests": "other_n",
+    "other_tool_call_requests": "other_x",
+    "other_tool_call_rate": "other_rate",
+    "rate_delta": "delta",
+    "p_value": "p_value",
+    "p_adjusted": "p_adjusted",
+    "flagged": "flagged",
+    "other_requests": "other_n_err",
+    "other_error_requests": "other_x_err",
+    "other_error_rate": "other_rate_err",
+    "error_rate_delta": "delta_err",
+    "error_p_value": "p_value_err",
+    "error_p_adjusted": "p_adjusted_err",
+    "error_flagged": "flagged_err",
+}
+
+
+def score_provider_variance(frame: pl.DataFrame, cfg) -> pl.DataFrame:
+    """The post-processing step of provider_variance(_daily): fill the comparison columns of the
+    SQL's rows (same rows, same columns, same order). Pure: runs on the driver over the collected
+    rows whatever the engine. ``cfg`` is a :class:`gatewaylens.config.MartSettings`."""
     if frame.is_empty():
-        return 0
+        return frame
     kw = {"alpha": cfg.alpha, "threshold": cfg.practical_threshold, "min_n": cfg.min_requests}
+    keys = ["day", "model", "provider"]
     tool = score_frame(frame, "tool_call_requests", "successful_requests", **kw)
     err = score_frame(frame, "error_requests", "requests", **kw)
-    keys = ["day", "model", "provider"]
-    scores = tool.join(err, on=keys, suffix="_err")
-    con.register("_gl_scores", scores.to_arrow())
-    try:
-        con.execute(
-            f"""UPDATE {table} AS t SET
-                    reference_providers = s.reference_providers,
-                    other_successful_requests = s.other_n,
-                    other_tool_call_requests = s.other_x,
-                    other_tool_call_rate = s.other_rate,
-                    rate_delta = s.delta,
-                    p_value = s.p_value,
-                    p_adjusted = s.p_adjusted,
-                    flagged = s.flagged,
-                    other_requests = s.other_n_err,
-                    other_error_requests = s.other_x_err,
-                    other_error_rate = s.other_rate_err,
-                    error_rate_delta = s.delta_err,
-                    error_p_value = s.p_value_err,
-                    error_p_adjusted = s.p_adjusted_err,
-                    error_flagged = s.flagged_err
-                FROM _gl_scores s
-                WHERE t.day = s.day AND t.model = s.model AND t.provider = s.provider"""
-        )
-    finally:
-        con.unregister("_gl_scores")
-    return scores.height
+    scores = tool.join(err, on=keys, suffix="_err").select(
+        *keys, *[pl.col(src).alias(f"_s_{dst}") for dst, src in SCORE_COLUMNS.items()]
+    )
+    joined = frame.join(scores, on=keys, how="left", maintain_order="left")
+    return joined.with_columns(
+        [pl.col(f"_s_{c}").cast(frame.schema[c]).alias(c) for c in SCORE_COLUMNS]
+    ).select(frame.columns)

@@ -9,42 +9,24 @@
 -- Caveats: catalog estimates are list prices (no discounts, batch or regional pricing) and
 -- overestimate when the provider does not report cached_tokens; the catalog is read at build
 -- time, so rebuild past days after changing prices.
--- Bind: SET VARIABLE start_day = DATE '...'; SET VARIABLE end_day = DATE '...';
 
-CREATE TABLE IF NOT EXISTS cost_daily (
-    day           DATE NOT NULL,     -- UTC day of the requests (partition).
-    app           VARCHAR NOT NULL,  -- Calling application; '(unknown)' when not logged.
-    model         VARCHAR NOT NULL,  -- Model slug 'vendor/model'.
-    provider      VARCHAR NOT NULL,  -- Provider that served the request; '(unknown)' when not logged.
-    cost_source   VARCHAR NOT NULL,  -- 'logged' | 'catalog' | 'unknown' (see the header).
-    requests      BIGINT NOT NULL,   -- Requests, errors included.
-    input_tokens  BIGINT NOT NULL,   -- Prompt tokens (cached included), tokens.
-    cached_tokens BIGINT NOT NULL,   -- Reported cached prompt tokens (NULL counted as 0), tokens.
-    output_tokens BIGINT NOT NULL,   -- Completion tokens (reasoning included), tokens.
-    cost_usd      DOUBLE             -- Cost in USD (logged or catalog estimate); NULL when cost_source = 'unknown'.
-);
-
-DELETE FROM cost_daily
-WHERE day BETWEEN getvariable('start_day') AND getvariable('end_day');
-
-INSERT INTO cost_daily
 SELECT
-    r.day,
-    coalesce(r.app, '(unknown)') AS app,
-    r.model,
-    coalesce(r.provider, '(unknown)') AS provider,
+    r.day,                                                    -- UTC day of the requests (partition).
+    coalesce(r.app, '(unknown)') AS app,                      -- Calling application; '(unknown)' when not logged.
+    r.model,                                                  -- Model slug 'vendor/model'.
+    coalesce(r.provider, '(unknown)') AS provider,            -- Provider that served the request; '(unknown)' when not logged.
     CASE WHEN r.cost_usd IS NOT NULL THEN 'logged'
          WHEN c.model IS NOT NULL THEN 'catalog'
-         ELSE 'unknown' END AS cost_source,
-    count(*) AS requests,
-    sum(r.input_tokens) AS input_tokens,
-    coalesce(sum(r.cached_tokens), 0) AS cached_tokens,
-    sum(r.output_tokens) AS output_tokens,
+         ELSE 'unknown' END AS cost_source,                   -- 'logged' | 'catalog' | 'unknown' (see the header).
+    count(*) AS requests,                                     -- Requests, errors included.
+    CAST(sum(r.input_tokens) AS BIGINT) AS input_tokens,        -- Prompt tokens (cached included), tokens.
+    CAST(coalesce(sum(r.cached_tokens), 0) AS BIGINT) AS cached_tokens,  -- Reported cached prompt tokens (NULL counted as 0), tokens.
+    CAST(sum(r.output_tokens) AS BIGINT) AS output_tokens,      -- Completion tokens (reasoning included), tokens.
     -- summed as DECIMAL: exact, so a rebuild gives bit-identical results whatever the thread order
     CAST(sum(CAST(CASE WHEN r.cost_usd IS NOT NULL THEN r.cost_usd
              ELSE ((r.input_tokens - coalesce(r.cached_tokens, 0)) * c.input_usd_per_mtok
                    + coalesce(r.cached_tokens, 0) * coalesce(c.cached_input_usd_per_mtok, c.input_usd_per_mtok)
-                   + r.output_tokens * c.output_usd_per_mtok) / 1e6 END AS DECIMAL(38, 12))) AS DOUBLE) AS cost_usd
+                   + r.output_tokens * c.output_usd_per_mtok) / 1e6 END AS DECIMAL(38, 12))) AS DOUBLE) AS cost_usd  -- Cost in USD (logged or catalog estimate); NULL when cost_source = 'unknown'.
 FROM requests r
 LEFT JOIN model_catalog c ON c.model = r.model
 WHERE r.day BETWEEN getvariable('start_day') AND getvariable('end_day')

@@ -6,26 +6,6 @@
 -- Caveat: a partial day (e.g. the first day of a trace) has a low mean and so a high peak_to_mean.
 -- Bind: start_day, end_day, batch_window_start_hour, batch_window_end_hour.
 
-CREATE TABLE IF NOT EXISTS load_profile_daily (
-    day                     DATE NOT NULL,         -- UTC day (partition).
-    requests                BIGINT NOT NULL,       -- Requests of the day.
-    active_hours            INTEGER NOT NULL,      -- Hours with at least one request.
-    peak_hour               TIMESTAMPTZ NOT NULL,  -- Busiest UTC hour (earliest on ties).
-    peak_hour_requests      BIGINT NOT NULL,       -- Requests in the busiest hour.
-    mean_hour_requests      DOUBLE NOT NULL,       -- requests / 24.
-    peak_to_mean            DOUBLE NOT NULL,       -- peak_hour_requests / mean_hour_requests.
-    peak_minute_requests    BIGINT NOT NULL,       -- Requests in the busiest UTC minute.
-    peak_minute_to_mean     DOUBLE NOT NULL,       -- peak_minute_requests / (requests / 1440).
-    batch_window_start_hour INTEGER NOT NULL,      -- Batch window start used, UTC hour (inclusive).
-    batch_window_end_hour   INTEGER NOT NULL,      -- Batch window end used, UTC hour (exclusive).
-    batch_window_requests   BIGINT NOT NULL,       -- Requests starting inside the batch window.
-    batch_window_share      DOUBLE NOT NULL        -- batch_window_requests / requests (0-1).
-);
-
-DELETE FROM load_profile_daily
-WHERE day BETWEEN getvariable('start_day') AND getvariable('end_day');
-
-INSERT INTO load_profile_daily
 WITH hours AS (
     SELECT day, hour, sum(requests) AS requests
     FROM load_hourly
@@ -50,19 +30,19 @@ WITH hours AS (
     GROUP BY day
 )
 SELECT
-    p.day,
-    p.requests,
-    CAST(p.active_hours AS INTEGER),
-    p.peak_hour,
-    p.peak_hour_requests,
-    p.requests / 24.0 AS mean_hour_requests,
-    p.peak_hour_requests / (p.requests / 24.0) AS peak_to_mean,
-    m.peak_minute_requests,
-    m.peak_minute_requests / (p.requests / 1440.0) AS peak_minute_to_mean,
-    CAST(getvariable('batch_window_start_hour') AS INTEGER),
-    CAST(getvariable('batch_window_end_hour') AS INTEGER),
-    p.batch_window_requests,
-    p.batch_window_requests / p.requests AS batch_window_share
+    p.day,                                                    -- UTC day (partition).
+    CAST(p.requests AS BIGINT) AS requests,                     -- Requests of the day.
+    CAST(p.active_hours AS INTEGER) AS active_hours,          -- Hours with at least one request.
+    p.peak_hour,                                              -- Busiest UTC hour (earliest on ties).
+    CAST(p.peak_hour_requests AS BIGINT) AS peak_hour_requests,  -- Requests in the busiest hour.
+    p.requests / 24.0 AS mean_hour_requests,                  -- requests / 24.
+    p.peak_hour_requests / (p.requests / 24.0) AS peak_to_mean,  -- peak_hour_requests / mean_hour_requests.
+    m.peak_minute_requests,                                   -- Requests in the busiest UTC minute.
+    m.peak_minute_requests / (p.requests / 1440.0) AS peak_minute_to_mean,  -- peak_minute_requests / (requests / 1440).
+    CAST(getvariable('batch_window_start_hour') AS INTEGER) AS batch_window_start_hour,  -- Batch window start used, UTC hour (inclusive).
+    CAST(getvariable('batch_window_end_hour') AS INTEGER) AS batch_window_end_hour,  -- Batch window end used, UTC hour (exclusive).
+    CAST(p.batch_window_requests AS BIGINT) AS batch_window_requests,  -- Requests starting inside the batch window.
+    p.batch_window_requests / p.requests AS batch_window_share  -- batch_window_requests / requests (0-1).
 FROM per_day p
 JOIN minutes m ON m.day = p.day
 ORDER BY p.day;

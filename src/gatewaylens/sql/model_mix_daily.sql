@@ -6,29 +6,7 @@
 -- 'other' and the vendor before the '/' of its slug (in_catalog = false).
 -- cost_usd is read from cost_daily (logged cost, else catalog estimate; see cost_daily), so
 -- cost_daily must be built first for the same days.
--- Bind: SET VARIABLE start_day = DATE '...'; SET VARIABLE end_day = DATE '...';
 
-CREATE TABLE IF NOT EXISTS model_mix_daily (
-    day           DATE NOT NULL,     -- UTC day of the requests (partition).
-    model         VARCHAR NOT NULL,  -- Model slug 'vendor/model'.
-    model_tier    VARCHAR NOT NULL,  -- 'frontier' | 'small' | 'specialty' | 'other' (model_catalog.tier).
-    vendor        VARCHAR NOT NULL,  -- Model vendor (model_catalog.vendor, else the slug prefix).
-    in_catalog    BOOLEAN NOT NULL,  -- Whether the model is in model_catalog.
-    requests      BIGINT NOT NULL,   -- Requests, errors included.
-    input_tokens  BIGINT NOT NULL,   -- Prompt tokens (cached included), tokens.
-    output_tokens BIGINT NOT NULL,   -- Completion tokens (reasoning included), tokens.
-    total_tokens  BIGINT NOT NULL,   -- input_tokens + output_tokens, tokens.
-    cost_usd      DOUBLE,            -- Logged or catalog-estimated cost, USD (from cost_daily; unknown costs excluded).
-    unknown_cost_requests BIGINT NOT NULL, -- Requests whose cost is unknown (not logged, model not in catalog).
-    request_share DOUBLE,            -- requests / day's requests (0-1).
-    token_share   DOUBLE,            -- total_tokens / day's total_tokens (0-1).
-    cost_share    DOUBLE             -- cost_usd / day's cost_usd (0-1); NULL when the day's cost is 0 or unknown.
-);
-
-DELETE FROM model_mix_daily
-WHERE day BETWEEN getvariable('start_day') AND getvariable('end_day');
-
-INSERT INTO model_mix_daily
 WITH per_model AS (
     SELECT day, model,
            count(*) AS requests,
@@ -46,20 +24,20 @@ WITH per_model AS (
     GROUP BY day, model
 )
 SELECT
-    p.day,
-    p.model,
-    coalesce(c.tier, 'other') AS model_tier,
-    coalesce(c.vendor, split_part(p.model, '/', 1)) AS vendor,
-    c.model IS NOT NULL AS in_catalog,
-    p.requests,
-    p.input_tokens,
-    p.output_tokens,
-    p.input_tokens + p.output_tokens AS total_tokens,
-    CAST(k.cost_usd AS DOUBLE) AS cost_usd,
-    coalesce(k.unknown_cost_requests, 0) AS unknown_cost_requests,
-    p.requests / sum(p.requests) OVER (PARTITION BY p.day) AS request_share,
-    (p.input_tokens + p.output_tokens) / nullif(sum(p.input_tokens + p.output_tokens) OVER (PARTITION BY p.day), 0) AS token_share,
-    CAST(k.cost_usd / nullif(sum(k.cost_usd) OVER (PARTITION BY p.day), 0) AS DOUBLE) AS cost_share
+    p.day,                                                    -- UTC day of the requests (partition).
+    p.model,                                                  -- Model slug 'vendor/model'.
+    coalesce(c.tier, 'other') AS model_tier,                  -- 'frontier' | 'small' | 'specialty' | 'other' (model_catalog.tier).
+    coalesce(c.vendor, split_part(p.model, '/', 1)) AS vendor,  -- Model vendor (model_catalog.vendor, else the slug prefix).
+    c.model IS NOT NULL AS in_catalog,                        -- Whether the model is in model_catalog.
+    p.requests,                                               -- Requests, errors included.
+    CAST(p.input_tokens AS BIGINT) AS input_tokens,             -- Prompt tokens (cached included), tokens.
+    CAST(p.output_tokens AS BIGINT) AS output_tokens,           -- Completion tokens (reasoning included), tokens.
+    CAST(p.input_tokens + p.output_tokens AS BIGINT) AS total_tokens,  -- input_tokens + output_tokens, tokens.
+    CAST(k.cost_usd AS DOUBLE) AS cost_usd,                   -- Logged or catalog-estimated cost, USD (from cost_daily; unknown costs excluded).
+    CAST(coalesce(k.unknown_cost_requests, 0) AS BIGINT) AS unknown_cost_requests,  -- Requests whose cost is unknown (not logged, model not in catalog).
+    p.requests / sum(p.requests) OVER (PARTITION BY p.day) AS request_share,  -- requests / day's requests (0-1).
+    (p.input_tokens + p.output_tokens) / nullif(sum(p.input_tokens + p.output_tokens) OVER (PARTITION BY p.day), 0) AS token_share,  -- total_tokens / day's total_tokens (0-1).
+    CAST(k.cost_usd / nullif(sum(k.cost_usd) OVER (PARTITION BY p.day), 0) AS DOUBLE) AS cost_share  -- cost_usd / day's cost_usd (0-1); NULL when the day's cost is 0 or unknown.
 FROM per_model p
 LEFT JOIN model_catalog c ON c.model = p.model
 LEFT JOIN costs k ON k.day = p.day AND k.model = p.model

@@ -11,29 +11,6 @@
 -- degraded (e.g. quantized) deployment.
 -- Bind: start_day, end_day, min_requests.
 
-CREATE TABLE IF NOT EXISTS provider_ranking (
-    day                 DATE NOT NULL,     -- = provider_variance.window_end (partition).
-    window_start        DATE NOT NULL,     -- First day of the trailing window.
-    model               VARCHAR NOT NULL,  -- Model slug 'vendor/model'.
-    provider            VARCHAR NOT NULL,  -- Provider.
-    rank                INTEGER NOT NULL,  -- 1 = most reliable provider for the model.
-    providers_of_model  INTEGER NOT NULL,  -- Providers ranked for the model.
-    requests            BIGINT NOT NULL,   -- Requests in the window.
-    successful_requests BIGINT NOT NULL,   -- Successful requests in the window.
-    tool_call_rate      DOUBLE,            -- Tool-call rate in the window (0-1).
-    ci_low              DOUBLE,            -- Wilson 95% lower bound of tool_call_rate.
-    ci_high             DOUBLE,            -- Wilson 95% upper bound of tool_call_rate.
-    error_rate          DOUBLE,            -- error_requests / requests in the window (0-1).
-    latency_p50_ms      DOUBLE,            -- Median latency of successful requests, ms.
-    flagged             BOOLEAN NOT NULL,  -- provider_variance.flagged (tool-call rate differs).
-    error_flagged       BOOLEAN NOT NULL,  -- provider_variance.error_flagged (error rate differs).
-    recommended         BOOLEAN NOT NULL   -- In the router's pool (see the header).
-);
-
-DELETE FROM provider_ranking
-WHERE day BETWEEN getvariable('start_day') AND getvariable('end_day');
-
-INSERT INTO provider_ranking
 WITH v AS (
     SELECT *,
            NOT flagged AND NOT error_flagged AND successful_requests >= getvariable('min_requests') AS eligible
@@ -45,24 +22,24 @@ WITH v AS (
     GROUP BY day, model
 )
 SELECT
-    v.day,
-    v.window_start,
-    v.model,
-    v.provider,
+    v.day,                                                    -- = provider_variance.window_end (partition).
+    v.window_start,                                           -- First day of the trailing window.
+    v.model,                                                  -- Model slug 'vendor/model'.
+    v.provider,                                               -- Provider.
     CAST(row_number() OVER (PARTITION BY v.day, v.model
                             ORDER BY v.ci_low DESC NULLS LAST, v.error_rate ASC NULLS LAST,
-                                     v.latency_p50_ms ASC NULLS LAST, v.provider) AS INTEGER) AS rank,
-    CAST(count(*) OVER (PARTITION BY v.day, v.model) AS INTEGER) AS providers_of_model,
-    v.requests,
-    v.successful_requests,
-    v.tool_call_rate,
-    v.ci_low,
-    v.ci_high,
-    v.error_rate,
-    v.latency_p50_ms,
-    v.flagged,
-    v.error_flagged,
-    coalesce(v.eligible AND v.ci_high >= b.best_ci_low, false) AS recommended
+                                     v.latency_p50_ms ASC NULLS LAST, v.provider) AS INTEGER) AS rank,  -- 1 = most reliable provider for the model.
+    CAST(count(*) OVER (PARTITION BY v.day, v.model) AS INTEGER) AS providers_of_model,  -- Providers ranked for the model.
+    v.requests,                                               -- Requests in the window.
+    v.successful_requests,                                    -- Successful requests in the window.
+    v.tool_call_rate,                                         -- Tool-call rate in the window (0-1).
+    v.ci_low,                                                 -- Wilson 95% lower bound of tool_call_rate.
+    v.ci_high,                                                -- Wilson 95% upper bound of tool_call_rate.
+    v.error_rate,                                             -- error_requests / requests in the window (0-1).
+    v.latency_p50_ms,                                         -- Median latency of successful requests, ms.
+    v.flagged,                                                -- provider_variance.flagged (tool-call rate differs).
+    v.error_flagged,                                          -- provider_variance.error_flagged (error rate differs).
+    coalesce(v.eligible AND v.ci_high >= b.best_ci_low, false) AS recommended  -- In the router's pool (see the header).
 FROM v
 LEFT JOIN best b ON b.day = v.day AND b.model = v.model
 ORDER BY v.day, v.model, rank;

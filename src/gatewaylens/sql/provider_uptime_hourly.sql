@@ -4,24 +4,7 @@
 -- just after midnight for a request started just before it keeps the request's day, so (hour,
 -- provider) can very rarely appear under two days - sum over day when rolling up by hour.
 -- Only hours with at least one attempt have a row (no row = no traffic, not an outage).
--- Bind: SET VARIABLE start_day = DATE '...'; SET VARIABLE end_day = DATE '...';
 
-CREATE TABLE IF NOT EXISTS provider_uptime_hourly (
-    day             DATE NOT NULL,         -- UTC day of the requests (partition).
-    hour            TIMESTAMPTZ NOT NULL,  -- Start of the UTC hour of the attempt.
-    provider        VARCHAR NOT NULL,      -- Provider attempted.
-    attempts        BIGINT NOT NULL,       -- Attempts at the provider.
-    failed_attempts BIGINT NOT NULL,       -- Attempts with http_status >= 400 or no status.
-    success_rate    DOUBLE,                -- 1 - failed_attempts / attempts (0-1).
-    failovers_out   BIGINT NOT NULL,       -- Requests that failed here and were served by another provider.
-    latency_p50_ms  DOUBLE,                -- Median attempt latency, ms.
-    latency_p95_ms  DOUBLE                 -- 95th percentile attempt latency, ms.
-);
-
-DELETE FROM provider_uptime_hourly
-WHERE day BETWEEN getvariable('start_day') AND getvariable('end_day');
-
-INSERT INTO provider_uptime_hourly
 WITH a AS (
     SELECT a.day, date_trunc('hour', a.ts) AS hour, a.provider, a.latency_ms,
            coalesce(a.http_status >= 400, true) AS failed,
@@ -33,13 +16,15 @@ WITH a AS (
     WHERE a.day BETWEEN getvariable('start_day') AND getvariable('end_day')
 )
 SELECT
-    day, hour, provider,
-    count(*) AS attempts,
-    count(*) FILTER (WHERE failed) AS failed_attempts,
-    1 - count(*) FILTER (WHERE failed) / count(*) AS success_rate,
-    count(*) FILTER (WHERE failover_out) AS failovers_out,
-    quantile_cont(latency_ms, 0.5) AS latency_p50_ms,
-    quantile_cont(latency_ms, 0.95) AS latency_p95_ms
+    day,                                                      -- UTC day of the requests (partition).
+    hour,                                                     -- Start of the UTC hour of the attempt.
+    provider,                                                 -- Provider attempted.
+    count(*) AS attempts,                                     -- Attempts at the provider.
+    count(*) FILTER (WHERE failed) AS failed_attempts,        -- Attempts with http_status >= 400 or no status.
+    1 - count(*) FILTER (WHERE failed) / count(*) AS success_rate,  -- 1 - failed_attempts / attempts (0-1).
+    count(*) FILTER (WHERE failover_out) AS failovers_out,    -- Requests that failed here and were served by another provider.
+    quantile_cont(latency_ms, 0.5) AS latency_p50_ms,         -- Median attempt latency, ms.
+    quantile_cont(latency_ms, 0.95) AS latency_p95_ms         -- 95th percentile attempt latency, ms.
 FROM a
 GROUP BY day, hour, provider
 ORDER BY day, hour, provider;

@@ -1,32 +1,35 @@
-"""Metric marts: one ``sql/<name>.sql`` file per table, built per UTC day.
+"""Metric marts: one ``sql/<name>.sql`` SELECT + one registry entry per mart, built per UTC day.
 
-Each mart file is runnable as-is in the DuckDB CLI once the day range and the settings are
-bound (``gatewaylens.marts.bind_sql()`` prints the ``SET VARIABLE`` lines)::
+A mart file is a header comment (grain, formulas, caveats) and ONE plain SELECT over the bound
+day range; it is runnable as-is in the DuckDB CLI once the day range and the settings are bound
+(``gatewaylens.marts.bind_sql()`` prints the ``SET VARIABLE`` lines)::
 
     SET VARIABLE start_day = DATE '2026-01-15';
     SET VARIABLE end_day = DATE '2026-01-15';
-    SET VARIABLE variance_window_days = 7;  -- ... see MartSettings
+    SET VARIABLE variance_window_days = 7;  -- ... see config.MartSettings
+    .read src/gatewaylens/sql/macros.sql
     .read src/gatewaylens/sql/tool_call_rate_daily.sql
 
-A file creates its table if missing, deletes the rows of the bound days and inserts them again
-from ``requests`` / ``provider_attempts`` (or from marts listed before it in :data:`MARTS`) —
-so a build touches only its days and re-running it is idempotent. Each day's rows depend only
-on that day's requests, except ``provider_variance`` (a trailing window that reads the previous
-``variance_window_days - 1`` days) and ``provider_ranking`` (built from ``provider_variance``).
+The registry (:mod:`gatewaylens.marts.registry`) declares each mart's dependencies,
+partitioning (grain, trailing-window lookback) and optional Python post-processing step. The
+runner owns writing. :func:`build_mart` (the DuckDB file) computes the SELECT into a temporary
+table (:func:`compute`), applies the post-processing step, then deletes the bound days of the
+mart table and inserts the new rows in one transaction (the table is created from the SELECT's
+column types when missing) — so a build touches only its days and re-running it is idempotent.
+The lake (:mod:`gatewaylens.lake`) reuses :func:`compute` and overwrites the days' partitions.
+Each day's rows depend only on that day's requests, except ``provider_variance`` (a trailing
+window that reads the previous ``variance_window_days - 1`` days) and the marts built from other
+marts (``deps``).
 
-The CLI (``gatewaylens build``) and the Dagster assets both call :func:`build_mart`, which also
-refreshes the ``model_catalog`` table (packaged CSV + ``$GATEWAYLENS_CATALOG``) and the analyst
-views of ``sql/views.sql``. Every mart table has a ``day`` column (its partition).
-
-Column documentation lives next to each column in the ``CREATE TABLE`` of its SQL file (a
-trailing ``-- comment``); :func:`mart_docs` parses it, the data dictionary (docs/data-dictionary.md) is generated
-from it (:func:`dictionary_markdown`), so the SQL file is the single source of truth.
+Column documentation lives next to each column: a trailing ``-- comment`` on the line of the
+final SELECT that defines it; :func:`mart_docs` parses it, the data dictionary
+(docs/data-dictionary.md) is generated from it (:func:`dictionary_markdown`), Dagster shows it
+as the asset's column schema — the SQL file is the single source of truth.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 import time
 from collections.abc import Callable
@@ -34,78 +37,26 @@ from dataclasses import dataclass
 
 import duckdb
 import polars as pl
-from pydantic import BaseModel, Field, model_validator
 
 from gatewaylens.catalog import load_catalog
+from gatewaylens.config import MartSettings, mart_settings
 from gatewaylens.db import sql_text
+from gatewaylens.marts.registry import REGISTRY, Mart, get, with_dependencies
 
 # Marts in dependency order (a mart may read marts listed before it).
-MARTS: list[str] = [
-    "tool_call_rate_daily",
-    "reasoning_share_daily",
-    "cost_daily",
-    "model_mix_daily",
-    "app_model_mix_daily",
-    "provider_variance_daily",
-    "provider_variance",
-    "provider_ranking",
-    "provider_uptime_daily",
-    "provider_uptime_hourly",
-    "load_hourly",
-    "load_minutely",
-    "load_profile_daily",
-]
+MARTS: list[str] = [m.name for m in REGISTRY]
 
 VIEWS: list[str] = ["v_requests", "v_adoption_monthly"]
 
 CATALOG_TABLE = "model_catalog"
+ROWS_TABLE = "_gl_mart_rows"  # temporary table holding a build's rows before they are written
 
-
-class MartSettings(BaseModel):
-    """Settings the mart SQL reads with ``getvariable(name)``. Environment overrides:
-    ``GATEWAYLENS_<NAME>`` (upper case), e.g. ``GATEWAYLENS_VARIANCE_WINDOW_DAYS=14``."""
-
-    variance_window_days: int = Field(
-        default=7, ge=1, le=90,
-        description="Trailing window of provider_variance, in days (window_end included).",
-    )
-    practical_threshold: float = Field(
-        default=0.02, gt=0, lt=1,
-        description="Minimum |rate_delta| (absolute, 0-1 scale: 0.02 = 2 percentage points) for a "
-        "significant difference to be flagged; applies to tool-call and error rates.",
-    )
-    alpha: float = Field(
-        default=0.05, gt=0, lt=1,
-        description="Family-wise error rate of the Holm correction (per window_end day and metric).",
-    )
-    min_requests: int = Field(
-        default=30, ge=1,
-        description="Minimum denominator of a pair and of its reference for a p-value to be computed.",
-    )
-    batch_window_start_hour: int = Field(default=1, ge=0, le=23, description="Batch window start, UTC hour (inclusive).")
-    batch_window_end_hour: int = Field(default=3, ge=1, le=24, description="Batch window end, UTC hour (exclusive).")
-
-    @model_validator(mode="after")
-    def _window_order(self) -> "MartSettings":
-        if self.batch_window_end_hour <= self.batch_window_start_hour:
-            raise ValueError(
-                f"batch window end hour ({self.batch_window_end_hour}) must be after its start hour "
-                f"({self.batch_window_start_hour})"
-            )
-        return self
-
-
-def mart_settings() -> MartSettings:
-    """Mart settings: defaults overridden by ``GATEWAYLENS_<FIELD>`` environment variables."""
-    values = {}
-    for name in MartSettings.model_fields:
-        raw = os.environ.get(f"GATEWAYLENS_{name.upper()}")
-        if raw not in (None, ""):
-            values[name] = raw
-    try:
-        return MartSettings.model_validate(values)
-    except ValueError as exc:
-        raise ValueError(f"invalid mart setting in the environment (GATEWAYLENS_*): {exc}") from None
+__all__ = [
+    "MARTS", "VIEWS", "CATALOG_TABLE", "Mart", "MartSettings", "MartResult", "MartLayoutError", "mart_settings",
+    "build_mart", "build_all", "compute", "mart_select", "bind_days", "bind_settings", "bind_sql", "ensure_macros",
+    "refresh_catalog", "ensure_views", "drop_marts", "days_with_requests", "mart_docs", "mart_descriptions",
+    "dictionary_markdown", "describe_frame", "with_dependencies", "get",
+]
 
 
 @dataclass
@@ -118,7 +69,7 @@ class MartResult:
 
 
 def split_statements(text: str) -> list[str]:
-    """Split a SQL file on ';' at line ends (our files keep one statement per ';\\n')."""
+    """Split a SQL file on ';' at line ends (views.sql and macros.sql keep one statement per ';\\n')."""
     parts, current = [], []
     for line in text.splitlines():
         if line.strip().startswith("--") and not current:
@@ -133,6 +84,11 @@ def split_statements(text: str) -> list[str]:
     if tail:
         parts.append(tail)
     return parts
+
+
+def mart_select(name: str) -> str:
+    """The SELECT of mart ``name`` (its file without the trailing ';'), for any engine to run."""
+    return sql_text(get(name).sql_file).strip().rstrip(";").rstrip()
 
 
 def bind_days(con: duckdb.DuckDBPyConnection, start_day: dt.date, end_day: dt.date) -> None:
@@ -157,6 +113,12 @@ def bind_sql(start_day: dt.date, end_day: dt.date | None = None, cfg: MartSettin
              f"SET VARIABLE end_day = DATE '{(end_day or start_day).isoformat()}';"]
     lines += [f"SET VARIABLE {n} = {getattr(cfg, n)};" for n in MartSettings.model_fields]
     return "\n".join(lines)
+
+
+def ensure_macros(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the SQL macros the mart SELECTs call (``sql/macros.sql``; temporary, per connection)."""
+    for stmt in split_statements(sql_text("macros.sql")):
+        con.execute(stmt)
 
 
 # ------------------------------------------------------------------------------------------
@@ -198,40 +160,13 @@ def refresh_catalog(con: duckdb.DuckDBPyConnection) -> int:
 
 
 class MartLayoutError(RuntimeError):
-    """A mart table in the database has other columns than its SQL file declares (older version)."""
+    """A mart table in the database has other columns than its SELECT produces (older version)."""
 
 
-def _create_statement(name: str) -> str:
-    for stmt in split_statements(sql_text(f"{name}.sql")):
-        if stmt.lstrip().upper().startswith("CREATE TABLE IF NOT EXISTS"):
-            return stmt
-    raise AssertionError(f"{name}.sql has no CREATE TABLE IF NOT EXISTS")
-
-
-def _columns(con: duckdb.DuckDBPyConnection, table: str, schema: str = "main") -> list[tuple[str, str]]:
+def _columns(con: duckdb.DuckDBPyConnection, table: str, database: str | None = None) -> list[tuple[str, str]]:
     return [tuple(r) for r in con.execute(
-        "SELECT column_name, data_type FROM information_schema.columns "
-        "WHERE table_name = ? AND table_schema = ? ORDER BY ordinal_position", [table, schema]).fetchall()]
-
-
-def check_layout(con: duckdb.DuckDBPyConnection, name: str) -> None:
-    """Raise :class:`MartLayoutError` when table ``name`` exists with columns other than its file's."""
-    existing = _columns(con, name)
-    if not existing:
-        return
-    stmt = _create_statement(name).replace(f"IF NOT EXISTS {name} ", "_gl_expected ", 1)
-    con.execute("DROP TABLE IF EXISTS temp._gl_expected")
-    con.execute(stmt.replace("CREATE TABLE _gl_expected", "CREATE TEMP TABLE _gl_expected", 1))
-    expected = _columns(con, "_gl_expected", "main") or [
-        tuple(r) for r in con.execute(
-            "SELECT column_name, data_type FROM information_schema.columns "
-            "WHERE table_name = '_gl_expected' ORDER BY ordinal_position").fetchall()]
-    con.execute("DROP TABLE IF EXISTS temp._gl_expected")
-    if existing != expected:
-        raise MartLayoutError(
-            f"table {name} was built by an older gatewaylens (its columns differ from sql/{name}.sql). "
-            f"Rebuild the marts from requests: `gatewaylens build --all --rebuild` (drops and rebuilds every mart)."
-        )
+        "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ? AND schema_name = 'main' "
+        "AND database_name = coalesce(?, current_database()) ORDER BY column_index", [table, database]).fetchall()]
 
 
 def drop_marts(con: duckdb.DuckDBPyConnection) -> None:
@@ -243,9 +178,21 @@ def drop_marts(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Create every mart table that is missing (the ``CREATE TABLE IF NOT EXISTS`` of each file)."""
-    for name in MARTS:
-        con.execute(_create_statement(name))
+    """Create every mart table that is missing, empty, with the columns of its SELECT."""
+    existing = {r[0] for r in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'main'"
+    ).fetchall()}
+    missing = [m for m in MARTS if m not in existing]
+    if not missing:
+        return
+    ensure_macros(con)
+    if CATALOG_TABLE not in existing:
+        refresh_catalog(con)
+    if con.execute("SELECT getvariable('start_day') IS NULL").fetchall()[0][0]:
+        bind_settings(con)  # the SELECTs need typed variables to bind; no day has rows this early
+        bind_days(con, dt.date(1, 1, 1), dt.date(1, 1, 1))
+    for name in missing:  # registry order: a mart's deps exist before it
+        con.execute(f"CREATE TABLE {name} AS SELECT * FROM ({mart_select(name)}) LIMIT 0")
 
 
 def ensure_views(con: duckdb.DuckDBPyConnection) -> None:
@@ -259,17 +206,38 @@ def ensure_views(con: duckdb.DuckDBPyConnection) -> None:
 # build
 # ------------------------------------------------------------------------------------------
 
-def _score_variance(con: duckdb.DuckDBPyConnection, name: str, cfg: MartSettings) -> None:
-    from gatewaylens.stats import score_provider_variance
+def compute(con: duckdb.DuckDBPyConnection, name: str, cfg: MartSettings) -> None:
+    """Run mart ``name``'s SELECT for the bound days into temp table :data:`ROWS_TABLE`, then its
+    post-processing step. Days, settings, macros and ``model_catalog`` must be in place; the
+    engine-neutral half of a build (the DuckDB file and the lake write the rows differently)."""
+    mart = get(name)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {ROWS_TABLE} AS {mart_select(name)}")
+    if mart.postprocess is None:
+        return
+    rows = con.sql(f"SELECT * FROM {ROWS_TABLE}").pl()
+    done = mart.postprocess(rows, cfg)
+    if done.columns != rows.columns:
+        raise ValueError(f"post-processing of {name} changed the columns: {rows.columns} -> {done.columns}")
+    con.register("_gl_post", done.to_arrow())
+    try:
+        con.execute(f"DELETE FROM {ROWS_TABLE}")
+        con.execute(f"INSERT INTO {ROWS_TABLE} BY NAME SELECT * FROM _gl_post")
+    finally:
+        con.unregister("_gl_post")
 
-    score_provider_variance(con, name, cfg)
 
-
-# Python steps that run after a mart's SQL, in the same transaction (statistics DuckDB lacks).
-POSTPROCESS: dict[str, Callable[[duckdb.DuckDBPyConnection, str, MartSettings], None]] = {
-    "provider_variance_daily": _score_variance,
-    "provider_variance": _score_variance,
-}
+def prepare(con: duckdb.DuckDBPyConnection, name: str, start_day: dt.date, end_day: dt.date | None,
+            settings: MartSettings | None) -> tuple[Mart, dt.date, dt.date, MartSettings]:
+    """Validate the range, bind days (widened to the mart's grain), settings and macros."""
+    mart = get(name)
+    end_day = end_day or start_day
+    if end_day < start_day:
+        raise ValueError(f"end_day {end_day} is before start_day {start_day}")
+    start_day, end_day = mart.bound_days(start_day, end_day)
+    cfg = bind_settings(con, settings)
+    bind_days(con, start_day, end_day)
+    ensure_macros(con)
+    return mart, start_day, end_day, cfg
 
 
 def build_mart(
@@ -279,36 +247,43 @@ def build_mart(
     end_day: dt.date | None = None,
     settings: MartSettings | None = None,
 ) -> MartResult:
-    """(Re)build mart ``name`` for the days start_day..end_day (inclusive) in one transaction.
+    """(Re)build mart ``name`` in the DuckDB file for the days start_day..end_day (inclusive; whole
+    months for a monthly grain) in one transaction: DELETE the days + INSERT the SELECT's rows.
 
-    Also refreshes ``model_catalog`` and the views. Marts listed before ``name`` in
-    :data:`MARTS` must already be built for these days when ``name`` reads them.
+    Also refreshes ``model_catalog`` and the views. The mart's ``deps`` must already be built for
+    these days. Raises :class:`MartLayoutError` when the table has other columns than the SELECT.
     """
-    if name not in MARTS:
-        raise ValueError(f"unknown mart {name!r}; known: {', '.join(MARTS)}")
-    end_day = end_day or start_day
-    if end_day < start_day:
-        raise ValueError(f"end_day {end_day} is before start_day {start_day}")
     started = time.perf_counter()
-    cfg = bind_settings(con, settings)
-    bind_days(con, start_day, end_day)
-    check_layout(con, name)
+    _, start_day, end_day, cfg = prepare(con, name, start_day, end_day, settings)
     con.execute("BEGIN TRANSACTION")
     try:
         refresh_catalog(con)
-        for stmt in split_statements(sql_text(f"{name}.sql")):
-            con.execute(stmt)
-        if name in POSTPROCESS:
-            POSTPROCESS[name](con, name, cfg)
+        ensure_tables(con)  # a mart's deps exist (empty) even when they were never built
+        compute(con, name, cfg)
+        write_table(con, name)
         ensure_views(con)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    rows = con.execute(
-        f"SELECT count(*) FROM {name} WHERE day BETWEEN getvariable('start_day') AND getvariable('end_day')"
-    ).fetchall()[0][0]
+    rows = con.execute(f"SELECT count(*) FROM {ROWS_TABLE}").fetchall()[0][0]
+    con.execute(f"DROP TABLE IF EXISTS temp.{ROWS_TABLE}")
     return MartResult(name, start_day, end_day, int(rows), time.perf_counter() - started)
+
+
+def write_table(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Replace the bound days of table ``name`` by the rows of :data:`ROWS_TABLE` (create if missing)."""
+    new = _columns(con, ROWS_TABLE, "temp")
+    existing = _columns(con, name)
+    if not existing:
+        con.execute(f"CREATE TABLE {name} AS SELECT * FROM {ROWS_TABLE} LIMIT 0")
+    elif existing != new:
+        raise MartLayoutError(
+            f"table {name} was built by an older gatewaylens (its columns differ from sql/{name}.sql). "
+            f"Rebuild the marts from requests: `gatewaylens build --all --rebuild` (drops and rebuilds every mart)."
+        )
+    con.execute(f"DELETE FROM {name} WHERE day BETWEEN getvariable('start_day') AND getvariable('end_day')")
+    con.execute(f"INSERT INTO {name} SELECT * FROM {ROWS_TABLE}")
 
 
 def build_all(
@@ -336,8 +311,9 @@ def days_with_requests(con: duckdb.DuckDBPyConnection) -> list[dt.date]:
 # documentation (parsed from the SQL files: the single source of truth)
 # ------------------------------------------------------------------------------------------
 
-_COLUMN_LINE = re.compile(r"^\s*([a-z_][a-z0-9_]*)\s+[A-Z][A-Z0-9_\[\]() ,]*?(?:NOT NULL)?\s*,?\s*--\s*(.+?)\s*$")
 _VIEW_COL = re.compile(r"^--\s*@col\s+([a-z_][a-z0-9_]*)\s*:\s*(.+?)\s*$")
+# An output line of the final SELECT: "<expression ending in the column name>[,]  -- description".
+_OUTPUT_LINE = re.compile(r"^(?P<code>.*?)\b(?P<col>[a-z_][a-z0-9_]*)\s*,?\s*--\s*(?P<doc>.+?)\s*$")
 
 
 def _header(text: str) -> str:
@@ -351,25 +327,29 @@ def _header(text: str) -> str:
     return "\n".join(out).strip()
 
 
-def _table_columns(text: str, table: str) -> dict[str, str]:
+def select_columns(text: str) -> dict[str, str]:
+    """{column: description} of a mart file: the lines of its final SELECT (the last line starting
+    with ``SELECT`` at column 0, up to the next line starting with ``FROM``) that end with a
+    ``-- comment``; the column is the last identifier before it (``... AS name`` or ``t.name``)."""
+    lines = text.splitlines()
+    starts = [i for i, line in enumerate(lines) if line.startswith("SELECT")]
+    if not starts:
+        return {}
     cols: dict[str, str] = {}
-    inside = False
-    for line in text.splitlines():
-        if line.strip().upper().startswith("CREATE TABLE IF NOT EXISTS") and table in line:
-            inside = True
+    for line in lines[starts[-1] + 1:]:
+        if line.startswith("FROM"):
+            break
+        if line.lstrip().startswith("--"):
             continue
-        if inside:
-            if line.strip().startswith(");") or line.strip() == ")":
-                break
-            m = _COLUMN_LINE.match(line)
-            if m:
-                cols[m.group(1)] = m.group(2)
+        m = _OUTPUT_LINE.match(line)
+        if m:
+            cols[m.group("col")] = m.group("doc")
     return cols
 
 
 def mart_docs() -> dict[str, dict[str, str]]:
     """{table_or_view: {column: description}} for every mart, model_catalog and the views."""
-    docs = {name: _table_columns(sql_text(f"{name}.sql"), name) for name in MARTS}
+    docs = {name: select_columns(sql_text(get(name).sql_file)) for name in MARTS}
     docs[CATALOG_TABLE] = dict(CATALOG_DOCS)
     docs.update(view_docs())
     return docs
@@ -377,7 +357,7 @@ def mart_docs() -> dict[str, dict[str, str]]:
 
 def mart_descriptions() -> dict[str, str]:
     """{table_or_view: header text (grain, definitions, caveats)} from the SQL files."""
-    out = {name: _header(sql_text(f"{name}.sql")) for name in MARTS}
+    out = {name: _header(sql_text(get(name).sql_file)) for name in MARTS}
     out[CATALOG_TABLE] = (
         "Grain: one row per model. Rewritten before every mart build from the packaged "
         "src/gatewaylens/data/model_catalog.csv, extended/overridden by the CSV named in $GATEWAYLENS_CATALOG."

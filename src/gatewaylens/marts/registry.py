@@ -1,0 +1,134 @@
+"""The mart registry: one entry per mart, in dependency order.
+
+A mart is ``src/gatewaylens/sql/<name>.sql`` — a header comment (grain, formulas, caveats) and ONE
+plain SELECT (CTEs allowed) over the bound day range ``getvariable('start_day')`` ..
+``getvariable('end_day')``, each output column documented by a trailing ``-- comment`` on the
+line that defines it — plus one :class:`Mart` entry here. The runner (``gatewaylens.marts``)
+owns writing: DELETE the bound days + INSERT in the DuckDB file (table created from the SELECT
+when missing), partition overwrite in the lake.
+
+An entry declares:
+
+* ``deps`` — marts the SELECT reads (they are built first for the same days). Base tables
+  (``requests``, ``provider_attempts``, ``model_catalog``) are always available.
+* ``grain`` — how the mart is partitioned. Every mart has a ``day`` column, its partition:
+  ``"day"`` (default): a build of days D1..D2 writes exactly the partitions D1..D2.
+  ``"month"``: rows carry ``day`` = first day of their month; a build of any day of a month
+  binds the whole month (start_day = the 1st, end_day = the last day) and rewrites the month's
+  partition ``day=YYYY-MM-01`` — a monthly mart reads O(month), never all history.
+* ``lookback`` — for a trailing window: how many days *before* start_day the SELECT reads
+  (``provider_variance`` reads the previous ``variance_window_days - 1`` days). It writes only
+  the bound days; Dagster maps the dependency on ``requests`` to the window, and a lake/Spark
+  engine knows which partitions to scan.
+* ``postprocess`` — an optional pure Python step ``(rows: pl.DataFrame, MartSettings) ->
+  pl.DataFrame`` run on the SELECT's rows before they are written (same columns, same types):
+  the statistics DuckDB lacks (``provider_variance``'s tests). It runs on the driver whatever
+  the engine.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+import polars as pl
+
+from gatewaylens.config import MartSettings
+
+BASE_TABLES: tuple[str, ...] = ("requests", "provider_attempts", "model_catalog")
+
+PostProcess = Callable[[pl.DataFrame, MartSettings], pl.DataFrame]
+
+
+def _score_variance(rows: pl.DataFrame, cfg: MartSettings) -> pl.DataFrame:
+    from gatewaylens.stats import score_provider_variance
+
+    return score_provider_variance(rows, cfg)
+
+
+def _variance_window(cfg: MartSettings) -> int:
+    return cfg.variance_window_days - 1
+
+
+@dataclass(frozen=True)
+class Mart:
+    name: str
+    deps: tuple[str, ...] = ()
+    grain: Literal["day", "month"] = "day"
+    lookback: Callable[[MartSettings], int] | None = None
+    postprocess: PostProcess | None = None
+
+    @property
+    def sql_file(self) -> str:
+        return f"{self.name}.sql"
+
+    def lookback_days(self, cfg: MartSettings) -> int:
+        """Days before start_day that the SELECT reads (0 unless a trailing window)."""
+        return self.lookback(cfg) if self.lookback else 0
+
+    def bound_days(self, start_day: dt.date, end_day: dt.date) -> tuple[dt.date, dt.date]:
+        """The day range a build of start_day..end_day binds (whole months for a monthly grain)."""
+        if self.grain == "month":
+            last = calendar.monthrange(end_day.year, end_day.month)[1]
+            return start_day.replace(day=1), end_day.replace(day=last)
+        return start_day, end_day
+
+
+# In dependency order: an entry only depends on entries above it (checked at import).
+REGISTRY: tuple[Mart, ...] = (
+    Mart("tool_call_rate_daily"),
+    Mart("reasoning_share_daily"),
+    Mart("cost_daily"),
+    Mart("model_mix_daily", deps=("cost_daily",)),
+    Mart("app_model_mix_daily"),
+    Mart("provider_variance_daily", postprocess=_score_variance),
+    Mart("provider_variance", lookback=_variance_window, postprocess=_score_variance),
+    Mart("provider_ranking", deps=("provider_variance",)),
+    Mart("provider_uptime_daily"),
+    Mart("provider_uptime_hourly"),
+    Mart("load_hourly"),
+    Mart("load_minutely"),
+    Mart("load_profile_daily", deps=("load_hourly", "load_minutely")),
+)
+
+
+def check_order(entries: tuple[Mart, ...]) -> None:
+    """Raise ValueError unless names are unique and every dep is an entry listed before."""
+    seen: set[str] = set()
+    for m in entries:
+        if m.name in seen:
+            raise ValueError(f"mart {m.name!r} is registered twice")
+        unknown = [d for d in m.deps if d not in seen]
+        if unknown:
+            raise ValueError(f"mart {m.name!r} depends on {unknown}: register those before it")
+        seen.add(m.name)
+
+
+check_order(REGISTRY)
+
+BY_NAME: dict[str, Mart] = {m.name: m for m in REGISTRY}
+
+
+def get(name: str) -> Mart:
+    try:
+        return BY_NAME[name]
+    except KeyError:
+        raise ValueError(f"unknown mart {name!r}; known: {', '.join(BY_NAME)}") from None
+
+
+def with_dependencies(names: list[str]) -> list[str]:
+    """``names`` plus every mart they (transitively) depend on, in build order."""
+    wanted: set[str] = set()
+
+    def add(n: str) -> None:
+        if n not in wanted:
+            wanted.add(n)
+            for d in get(n).deps:
+                add(d)
+
+    for n in names:
+        add(n)
+    return [m.name for m in REGISTRY if m.name in wanted]
