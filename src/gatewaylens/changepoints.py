@@ -81,6 +81,8 @@ class DetectorSettings(BaseModel):
     min_baseline_points: int = Field(default=14, ge=5, description="Fewest baseline days with data to test a day.")
     weekday_alpha: float = Field(default=0.05, gt=0, lt=1, description="Partial F-test level that keeps the weekday terms.")
     attribution_alpha: float = Field(default=0.01, gt=0, lt=1, description="Level at which another provider 'moved'.")
+    confirm_alpha: float = Field(default=0.01, gt=0, le=1, description="An alarm is kept when the shift test of "
+                                 "[onset, detected] against the pre-onset baseline has p below this.")
 
     @property
     def threshold(self) -> float:
@@ -201,10 +203,12 @@ class Series:
         return self.days[a:b], self.values[a:b], self.weights[a:b]
 
     def fit(self, lo: int, hi: int, cfg: DetectorSettings) -> Fit | None:
-        d, v, w = self.window(lo, hi)
-        if len(d) < cfg.min_baseline_points:
-            return None
-        return fit_baseline(d, v, w, cfg.weekday_alpha)
+        key = (lo, hi, cfg.min_baseline_points, cfg.weekday_alpha)
+        cache = self.__dict__.setdefault("_fits", {})
+        if key not in cache:
+            d, v, w = self.window(lo, hi)
+            cache[key] = fit_baseline(d, v, w, cfg.weekday_alpha) if len(d) >= cfg.min_baseline_points else None
+        return cache[key]
 
     def mean_ci(self, lo: int, hi: int) -> tuple[float, float, float, int]:
         """Weighted mean over [lo, hi] with a 95% interval (Student t on the days)."""
@@ -248,29 +252,52 @@ class Change:
         return self.current[0] - self.baseline[0]
 
 
-def rolling_z(series: Series, cfg: DetectorSettings) -> np.ndarray:
-    """Standardised residual of every day against its own trailing baseline fit (NaN where the
-    baseline has too few days). All fits at once from cumulative sums of the normal equations."""
-    n = len(series.days)
-    out = np.full(n, np.nan)
+@dataclass
+class RollingFits:
+    """Per day of a series: the baseline prediction (on the series' scale), the variance of the
+    predicted mean, the residual variance per unit weight and its degrees of freedom (NaN where
+    the baseline window had too few days)."""
+
+    pred: np.ndarray
+    var_mean: np.ndarray
+    s2: np.ndarray
+    df: np.ndarray
+    ahead_pred: np.ndarray | None = None  # (n, horizon): fit i at day i + 1 .. i + horizon
+    ahead_var: np.ndarray | None = None
+
+    def z(self, values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """Standardised residuals, mapped from Student t to the normal scale."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t = (values - self.pred) / np.sqrt(self.s2 / weights + self.var_mean)
+            z = np.clip(stats.norm.ppf(stats.t.cdf(t, np.maximum(self.df, 1))), -8.0, 8.0)
+        return np.where(np.isfinite(self.pred), z, np.nan)
+
+
+def rolling_fits(days: np.ndarray, values: np.ndarray, weights: np.ndarray, baseline_days: int, guard_days: int,
+                 min_points: int, weekday_alpha: float, horizon: int = 0) -> RollingFits:
+    """The baseline fit of every day over [day - guard - baseline, day - guard - 1], all at once
+    from cumulative sums of the weighted normal equations (``horizon``: also each fit's
+    predictions for the ``horizon`` days after its day)."""
+    n = len(days)
+    nan = np.full(n, np.nan)
+    out = RollingFits(nan.copy(), nan.copy(), nan.copy(), nan.copy())
     if n == 0:
         return out
-    d = series.days
+    d = np.asarray(days, dtype=np.int64)
     x = _design(d, int(d[0]), True)
-    y = series.values - series.values.mean()  # centred: fewer cancellation errors in the sums
-    w = series.weights
+    centre = float(np.mean(values))
+    y = np.asarray(values, dtype=float) - centre  # centred: fewer cancellation errors in the sums
+    w = np.asarray(weights, dtype=float)
     cp = np.concatenate([np.zeros((1, 8, 8)), np.cumsum(w[:, None, None] * x[:, :, None] * x[:, None, :], axis=0)])
     cq = np.concatenate([np.zeros((1, 8)), np.cumsum(w[:, None] * x * y[:, None], axis=0)])
     cr = np.concatenate([[0.0], np.cumsum(w * y * y)])
-    wd = (d + 3) % 7
-    cwd = np.concatenate([np.zeros((1, 7)), np.cumsum(np.eye(7)[wd], axis=0)])
-    a = np.searchsorted(d, d - cfg.guard_days - cfg.baseline_days, "left")
-    b = np.searchsorted(d, d - cfg.guard_days - 1, "right")
+    cwd = np.concatenate([np.zeros((1, 7)), np.cumsum(np.eye(7)[(d + 3) % 7], axis=0)])
+    a = np.searchsorted(d, d - guard_days - baseline_days, "left")
+    b = np.searchsorted(d, d - guard_days - 1, "right")
     m = b - a
-    ok = m >= cfg.min_baseline_points
-    if not ok.any():
+    idx = np.flatnonzero(m >= max(min_points, 5))
+    if len(idx) == 0:
         return out
-    idx = np.flatnonzero(ok)
     P, q, r, mm = cp[b[idx]] - cp[a[idx]], cq[b[idx]] - cq[a[idx]], cr[b[idx]] - cr[a[idx]], m[idx]
 
     def solve(k: int):
@@ -287,20 +314,38 @@ def rolling_z(series: Series, cfg: DetectorSettings) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         f = ((rss2 - rss8) / 6) / (rss8 / df8)
         p_wd = np.where(all_wd, stats.f.sf(f, 6, np.maximum(df8, 1)), 1.0)
-    use8 = all_wd & (p_wd < cfg.weekday_alpha)
+    use8 = all_wd & (p_wd < weekday_alpha)
     xi = x[idx]
     pred = np.where(use8, np.einsum("ni,ni->n", xi, b8), np.einsum("ni,ni->n", xi[:, :2], b2))
     var8 = np.einsum("ni,nij,nj->n", xi, c8, xi)
     var2 = np.einsum("ni,nij,nj->n", xi[:, :2], c2, xi[:, :2])
-    df = np.where(use8, df8, df2)
+    df = np.where(use8, df8, df2).astype(float)
     s2 = np.maximum(np.where(use8, rss8, rss2) / np.maximum(df, 1), 1e-18)
-    var = s2 * (np.where(use8, var8, var2) + 1.0 / w[idx])
     valid = df >= 3
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t = (y[idx] - pred) / np.sqrt(var)
-        z = np.clip(stats.norm.ppf(stats.t.cdf(t, np.maximum(df, 1))), -8.0, 8.0)
-    out[idx[valid]] = z[valid]
+    k = idx[valid]
+    if horizon:
+        out.ahead_pred = np.full((n, horizon), np.nan)
+        out.ahead_var = np.full((n, horizon), np.nan)
+        for h in range(1, horizon + 1):
+            xh = _design(d[idx] + h, int(d[0]), True)
+            ph = np.where(use8, np.einsum("ni,ni->n", xh, b8), np.einsum("ni,ni->n", xh[:, :2], b2))
+            vh = s2 * np.where(use8, np.einsum("ni,nij,nj->n", xh, c8, xh),
+                               np.einsum("ni,nij,nj->n", xh[:, :2], c2, xh[:, :2]))
+            out.ahead_pred[k, h - 1] = ph[valid] + centre
+            out.ahead_var[k, h - 1] = vh[valid]
+    out.pred[k] = pred[valid] + centre
+    out.var_mean[k] = (s2 * np.where(use8, var8, var2))[valid]
+    out.s2[k] = s2[valid]
+    out.df[k] = df[valid]
     return out
+
+
+def rolling_z(series: Series, cfg: DetectorSettings) -> np.ndarray:
+    """Standardised residual of every day against its own trailing baseline fit (NaN where the
+    baseline has too few days)."""
+    fits = rolling_fits(series.days, series.values, series.weights, cfg.baseline_days, cfg.guard_days,
+                        cfg.min_baseline_points, cfg.weekday_alpha)
+    return fits.z(series.values, series.weights)
 
 
 def cusum_alarms(z: np.ndarray, k: float, h: float, quiet: np.ndarray | None = None) -> list[tuple[int, int, int, float]]:
@@ -333,6 +378,24 @@ def cusum_alarms(z: np.ndarray, k: float, h: float, quiet: np.ndarray | None = N
     return alarms
 
 
+def _count_alarms(zs: np.ndarray, k: float, h: float) -> int:
+    """Alarms of :func:`cusum_alarms` (default restart) over the rows of ``zs``, all rows at once."""
+    sp = np.zeros(zs.shape[0])
+    sn = np.zeros(zs.shape[0])
+    count = 0
+    for j in range(zs.shape[1]):
+        z = zs[:, j]
+        ok = np.isfinite(z)
+        zz = np.where(ok, z, 0.0)
+        sp = np.where(ok, np.maximum(0.0, sp + zz - k), 0.0)
+        sn = np.where(ok, np.maximum(0.0, sn - zz - k), 0.0)
+        hit = (sp > h) | (sn > h)
+        count += int(hit.sum())
+        sp[hit] = 0.0
+        sn[hit] = 0.0
+    return count
+
+
 @functools.lru_cache(maxsize=16)
 def calibrated_threshold(k: float, rate: float, baseline_days: int, guard_days: int, min_baseline_points: int,
                          weekday_alpha: float, series: int = 200, days: int = 365, seed: int = 20260101) -> float:
@@ -344,11 +407,11 @@ def calibrated_threshold(k: float, rate: float, baseline_days: int, guard_days: 
     cfg = DetectorSettings(baseline_days=baseline_days, guard_days=guard_days, min_baseline_points=min_baseline_points,
                            weekday_alpha=weekday_alpha, cusum_k=k, false_alarm_rate=rate)
     d = np.arange(days, dtype=np.int64)
-    zs = [rolling_z(Series(d, rng.standard_normal(days), np.ones(days)), cfg) for _ in range(series)]
-    tested = sum(int(np.isfinite(z).sum()) for z in zs)
+    zs = np.array([rolling_z(Series(d, rng.standard_normal(days), np.ones(days)), cfg) for _ in range(series)])
+    tested = int(np.isfinite(zs).sum())
 
     def excess(h: float) -> float:
-        return sum(len(cusum_alarms(z, k, h)) for z in zs) / tested - rate
+        return _count_alarms(zs, k, h) / tested - rate
 
     lo = cusum_threshold(k, 2.0 / rate)  # independent z's: a lower bound
     hi = lo
@@ -374,9 +437,11 @@ def detect_changes(series: Series, cfg: DetectorSettings | None = None) -> list[
             break
         start, at, direction, stat = alarms[0]
         start, at = start + i0, at + i0
-        change = _describe(series, Change(int(d[start]), int(d[at]), direction, stat), last_day, cfg)
+        onset = start + refine_onset(z[start:at + 1], direction)
+        change = _describe(series, Change(int(d[onset]), int(d[at]), direction, stat), last_day, cfg)
         base = change.baseline[0]
-        if abs(change.delta) >= cfg.min_relative_change * abs(base) and np.sign(change.delta) == direction:
+        if (abs(change.delta) >= cfg.min_relative_change * abs(base) and np.sign(change.delta) == direction
+                and change.p_value < cfg.confirm_alpha):
             changes.append(change)
             i0 = int(np.searchsorted(d, change.onset + cfg.guard_days + cfg.baseline_days, "left"))
         else:
@@ -386,12 +451,21 @@ def detect_changes(series: Series, cfg: DetectorSettings | None = None) -> list[
     return changes
 
 
+def refine_onset(z: np.ndarray, direction: int) -> int:
+    """Index of the most likely step within an alarmed CUSUM run: argmax over tau of
+    direction * sum(z[tau:]) / sqrt(len(z) - tau) (the likelihood-ratio estimate of a mean shift;
+    the run's first day alone is often a chance excursion that preceded the change)."""
+    z = np.nan_to_num(np.asarray(z, dtype=float)) * direction
+    tail = np.cumsum(z[::-1])[::-1]
+    return int(np.argmax(tail / np.sqrt(np.arange(len(z), 0, -1))))
+
+
 def _describe(series: Series, c: Change, last_day: int, cfg: DetectorSettings) -> Change:
-    b = series.mean_ci(c.onset - cfg.baseline_days, c.onset - 1)
-    end = min(c.onset + cfg.current_days - 1, last_day)
-    cur = series.mean_ci(c.onset, max(end, c.detected))
-    c.baseline, c.current = b[:3], cur[:3]
-    test = series.shift_test(c.onset, max(end, c.detected), cfg)
+    """Baseline (the days before the onset), level at detection ([onset, detected]), p-value and
+    resolution day — all from data up to the day each is known (causal)."""
+    c.baseline = series.mean_ci(c.onset - cfg.baseline_days, c.onset - 1)[:3]
+    c.current = series.mean_ci(c.onset, c.detected)[:3]
+    test = series.shift_test(c.onset, c.detected, cfg)
     c.p_value = test[1] if test else math.nan
     mid = (c.baseline[0] + c.current[0]) / 2
     for d in series.days[series.days > c.detected].tolist():
@@ -402,17 +476,28 @@ def _describe(series: Series, c: Change, last_day: int, cfg: DetectorSettings) -
     return c
 
 
-def attribute(own: Change, others: list[Series], cfg: DetectorSettings) -> tuple[str, list[dict]]:
-    """'provider' | 'model' | 'unclear' for ``own`` given the model's other providers' series,
-    with each other provider's test (z, p, moved)."""
-    end = min(own.onset + cfg.current_days - 1, max(own.detected, own.onset))
+def as_of(series: Series, c: Change, day: int, cfg: DetectorSettings) -> tuple[tuple[float, float, float], float, int]:
+    """(current value with 95% interval, p-value, observations) of change ``c`` as known on ``day``:
+    the ``current_days`` from the onset, up to ``day``."""
+    end = min(c.onset + cfg.current_days - 1, day)
+    cur = series.mean_ci(c.onset, end)
+    test = series.shift_test(c.onset, end, cfg)
+    _, _, w = series.window(c.onset, end)
+    return cur[:3], (test[1] if test else math.nan), int(w.sum())
+
+
+def attribute(own: Change, others: dict[str, Series], cfg: DetectorSettings, day: int | None = None) -> tuple[str, list[dict]]:
+    """'provider' | 'model' | 'unclear' for ``own`` given the model's other providers' series
+    (as known on ``day``, default the detection day), with each other provider's test (z, p, moved)."""
+    end = min(own.onset + cfg.current_days - 1, own.detected if day is None else day)
     tests = []
-    for s in others:
-        t = s.shift_test(own.onset, max(end, own.detected), cfg)
+    for name, s in others.items():
+        t = s.shift_test(own.onset, end, cfg)
         if t is None:
             continue
         z, p = t
-        tests.append({"z": round(z, 3), "p_value": p, "moved": bool(p < cfg.attribution_alpha and np.sign(z) == own.direction)})
+        tests.append({"provider": name, "z": round(z, 3), "p_value": p,
+                      "moved": bool(p < cfg.attribution_alpha and np.sign(z) == own.direction)})
     if not tests:
         return "unclear", tests
     moved = [t["moved"] for t in tests]

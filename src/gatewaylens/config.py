@@ -49,6 +49,28 @@ class MartSettings(BaseModel):
     batch_window_start_hour: int = Field(default=1, ge=0, le=23, description="Batch window start, UTC hour (inclusive), of load_profile_daily.")
     batch_window_end_hour: int = Field(default=3, ge=1, le=24, description="Batch window end, UTC hour (exclusive), of load_profile_daily.")
 
+    regression_history_days: int = Field(
+        default=120, ge=42, le=730,
+        description="Days of provider_metrics_daily history provider_regressions reads before each day (a change is "
+        "listed until its 28-day baseline leaves this history).",
+    )
+    regression_false_alarm_rate: float = Field(
+        default=0.001, gt=0, lt=0.5,
+        description="Expected false alarms per pair-metric-day of provider_regressions on unchanged traffic (sets the "
+        "CUSUM threshold).",
+    )
+    regression_min_relative_change: float = Field(
+        default=0.1, ge=0, le=10,
+        description="Practical threshold of provider_regressions: |current - baseline| >= this share of |baseline|.",
+    )
+    anomaly_baseline_days: int = Field(
+        default=28, ge=14, le=120, description="Trailing baseline of usage_anomalies_daily and spend_forecast, days.",
+    )
+    anomaly_false_alarm_rate: float = Field(
+        default=0.001, gt=0, lt=0.5,
+        description="Expected false anomalies per subject-metric-day of usage_anomalies_daily (two-sided).",
+    )
+
     @model_validator(mode="after")
     def _window_order(self) -> "MartSettings":
         if self.batch_window_end_hour <= self.batch_window_start_hour:
