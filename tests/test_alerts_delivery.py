@@ -88,17 +88,18 @@ def test_sink_down_is_reported_not_raised_and_delivered_later(con) -> None:
     try:
         sink = delivery.WebhookSink(url, timeout=5)
         alerts.sync_alerts(con, [cand("a")], ("usage_anomaly",), now=T0)
+        assert delivery.delivery_status(con, [sink.id])[0]["undelivered"] == 1  # never tried counts too
         rec.fail_next = 5
         rep = delivery.send_pending(con, [sink], retries=2, backoff=0.0, sleep=lambda s: None)
         assert not rep.ok and rep.sinks[0].failed == 1 and "503" in rep.sinks[0].error
-        status = delivery.delivery_status(con)
+        status = delivery.delivery_status(con, [sink.id])
         assert status[0]["undelivered"] == 1 and "503" in status[0]["last_error"]
         first_key = con.execute("SELECT delivery_key FROM alert_deliveries").fetchall()[0][0]
         rec.fail_next = 0
         rep = delivery.send_pending(con, [sink], retries=2, backoff=0.0, sleep=lambda s: None)
         assert rep.ok and rep.sent == 1 and len(rec.received) == 1
         assert rec.received[0]["key"] == first_key  # same pending set -> same idempotency key
-        assert delivery.delivery_status(con)[0]["undelivered"] == 0
+        assert delivery.delivery_status(con, [sink.id])[0]["undelivered"] == 0
     finally:
         stop()
     # nothing listens any more: connection refused is a report, not an exception

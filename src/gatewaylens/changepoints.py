@@ -426,6 +426,8 @@ def detect_changes(series: Series, cfg: DetectorSettings | None = None) -> list[
     if len(series.days) == 0:
         return []
     z = rolling_z(series, cfg)
+    if not np.isfinite(z).any():
+        return []  # no day has a baseline yet
     d = series.days
     last_day = int(d[-1])
     # after an alarm: quiet until the baseline window lies after the onset (approximated by the alarm run)

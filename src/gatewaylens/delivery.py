@@ -186,12 +186,18 @@ def _mark(con, events: list[dict], sink: str, key: str, status: str, attempts: i
 
 
 def send_pending(
-    con: duckdb.DuckDBPyConnection, sinks: list | None = None, *, retries: int = 3, backoff: float = 0.5,
-    sleep: Callable[[float], None] = time.sleep,
+    con: duckdb.DuckDBPyConnection, sinks: list | None = None, *, retries: int | None = None,
+    backoff: float | None = None, sleep: Callable[[float], None] = time.sleep,
 ) -> DeliveryReport:
-    """Send every undelivered alert state change to every sink (see the module docstring)."""
+    """Send every undelivered alert state change to every sink (see the module docstring).
+    Sinks, retries and backoff default to the settings (GATEWAYLENS_ALERT_*, GATEWAYLENS_SMTP_*)."""
+    from gatewaylens.config import settings
+
     ensure_tables(con)
-    sinks = sinks_from_settings() if sinks is None else sinks
+    cfg = settings()
+    sinks = sinks_from_settings(cfg) if sinks is None else sinks
+    retries = cfg.alert_retries if retries is None else retries
+    backoff = cfg.alert_backoff_s if backoff is None else backoff
     report = DeliveryReport()
     for sink in sinks:
         rep = SinkReport(sink.id)
@@ -227,14 +233,20 @@ def send_pending(
     return report
 
 
-def delivery_status(con: duckdb.DuckDBPyConnection) -> list[dict]:
-    """Per sink: events sent, events not yet delivered and the last error (for the asset check)."""
+def delivery_status(con: duckdb.DuckDBPyConnection, sinks: list[str]) -> list[dict]:
+    """Per sink id: state changes sent, state changes not yet delivered (never tried included) and
+    the last error (for the asset check)."""
     ensure_tables(con)
     cur = con.execute(
-        """SELECT sink, count(*) FILTER (WHERE status = 'sent') AS sent,
-                  count(*) FILTER (WHERE status <> 'sent') AS undelivered,
-                  arg_max(last_error, updated_at) FILTER (WHERE status <> 'sent') AS last_error
-           FROM alert_deliveries GROUP BY sink ORDER BY sink"""
+        """SELECT s.sink,
+                  count(d.event_id) FILTER (WHERE d.status = 'sent') AS sent,
+                  count(e.event_id) FILTER (WHERE d.status IS DISTINCT FROM 'sent') AS undelivered,
+                  arg_max(d.last_error, d.updated_at) FILTER (WHERE d.status <> 'sent') AS last_error
+           FROM unnest(?::VARCHAR[]) s(sink)
+           CROSS JOIN alert_events e
+           LEFT JOIN alert_deliveries d ON d.event_id = e.event_id AND d.sink = s.sink
+           GROUP BY s.sink ORDER BY s.sink""",
+        [list(sinks)],
     )
     names = [d[0] for d in cur.description]
     return [dict(zip(names, r)) for r in cur.fetchall()]
