@@ -30,6 +30,7 @@ pages = {
     "Operations": [
         st.Page(V / "providers.py", title="Providers", icon=":material/dns:"),
         st.Page(V / "load.py", title="Load", icon=":material/bolt:"),
+        st.Page(V / "alerts.py", title="Alerts", icon=":material/notifications:"),
     ],
     "Data": [
         st.Page(V / "data_quality.py", title="Data quality", icon=":material/rule:"),

@@ -164,6 +164,7 @@ def build_demo_warehouse(
 
     from gatewaylens import db as dbmod, marts
     from gatewaylens.generator import generate
+    from gatewaylens import alerts
     from gatewaylens.ingest import ingest_paths
 
     start = start or dt.date(2025, 1, 1)
@@ -184,6 +185,7 @@ def build_demo_warehouse(
         summary = ingest_paths(con, paths, salt="dashboard-test-salt")
         t2 = time.perf_counter()
         marts.build_all(con, start, start + dt.timedelta(days=days - 1))
+        alerts.evaluate(con)  # the alerts table, as the pipeline's `alerts` asset writes it
     finally:
         con.close()
     t3 = time.perf_counter()

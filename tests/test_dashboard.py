@@ -30,10 +30,11 @@ PAGES = {
     "model_mix": [],
     "providers": ["Providers", "Flagged providers", "Recommended pool"],
     "load": ["Busiest hour of day (UTC)", "Median peak-to-mean", "Traffic in batch window"],
+    "alerts": ["Open", "Critical", "Resolved (shown)"],
     "data_quality": ["Files ingested", "Rows inserted", "Quarantined lines", "Last ingest"],
     "sql": [],
 }
-MIN_CHARTS = {"overview": 1, "tool_calling": 3, "reasoning": 2, "model_mix": 3, "providers": 6, "load": 3, "data_quality": 2, "sql": 1}
+MIN_CHARTS = {"overview": 1, "tool_calling": 3, "reasoning": 2, "model_mix": 3, "providers": 6, "load": 3, "alerts": 0, "data_quality": 2, "sql": 1}
 
 
 @pytest.fixture(scope="module")

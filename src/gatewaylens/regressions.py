@@ -111,3 +111,54 @@ def score_regressions(rows: pl.DataFrame, cfg: MartSettings) -> pl.DataFrame:
     if not out:
         return rows.clear()
     return pl.DataFrame(out, schema=schema).sort("day", "model", "provider", "metric", "onset_day")
+
+
+def distinct_changes(con) -> pl.DataFrame:
+    """Every distinct change of provider_regressions (its state on the last as-of day it is listed)."""
+    return con.sql("""
+        SELECT * FROM provider_regressions
+        QUALIFY row_number() OVER (PARTITION BY model, provider, metric, onset_day ORDER BY day DESC) = 1
+        ORDER BY onset_day, model, provider, metric
+    """).pl()
+
+
+def score_against_truth(found: pl.DataFrame, events: list[dict], tolerance_days: int = 7) -> dict:
+    """Detections against truth.json's ``regression_events``.
+
+    A change is a true positive when its (model, provider) is one an event touched, its metric is one
+    the event moves by design and its onset is within ``tolerance_days`` of the event's onset;
+    every other change counts against precision. Recall is over the events' (pair, metric)s and,
+    looser, over their pairs (any declared metric)."""
+    import datetime as dt
+
+    targets = [
+        (e["model"], p, m, dt.date.fromisoformat(e["onset_day"]), e["attribution"])
+        for e in events for p in e["providers"] for m in e["metrics"]
+    ]
+    tp, errors, delays, attributed = 0, [], [], 0
+    hit_targets: set = set()
+    for r in found.iter_rows(named=True):
+        match = [t for t in targets if (t[0], t[1], t[2]) == (r["model"], r["provider"], r["metric"])
+                 and abs((r["onset_day"] - t[3]).days) <= tolerance_days]
+        if not match:
+            continue
+        tp += 1
+        t = match[0]
+        if (t[0], t[1], t[2]) not in hit_targets:
+            errors.append(abs((r["onset_day"] - t[3]).days))
+            delays.append((r["detected_day"] - t[3]).days)
+        hit_targets.add((t[0], t[1], t[2]))
+        attributed += r["attribution"] == t[4]
+    pairs = {(t[0], t[1]) for t in targets}
+    hit_pairs = {(m, p) for m, p, _ in hit_targets}
+    return {
+        "changes": found.height,
+        "true_positives": tp,
+        "precision": tp / found.height if found.height else None,
+        "recall_pair_metric": len(hit_targets) / len(targets) if targets else None,
+        "recall_pair": len(hit_pairs) / len(pairs) if pairs else None,
+        "onset_error_days_mean": float(np.mean(errors)) if errors else None,
+        "onset_error_days_max": int(max(errors)) if errors else None,
+        "detection_delay_days_mean": float(np.mean(delays)) if delays else None,
+        "attribution_correct": attributed / tp if tp else None,
+    }
