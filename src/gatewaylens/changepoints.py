@@ -63,6 +63,11 @@ from scipy import optimize, stats
 EPOCH = dt.date(1970, 1, 1)
 
 
+# calibrated_threshold(k, rate, baseline_days, guard_days, min_baseline_points, weekday_alpha) for the
+# default settings, as computed by that function (tests/test_changepoints.py checks it still is).
+PRECALIBRATED: dict[tuple, float] = {(0.5, 0.001, 28, 7, 14, 0.05): 10.387319632110318}
+
+
 class DetectorSettings(BaseModel):
     """Parameters of the change detector (defaults documented in docs/marts.md)."""
 
@@ -86,8 +91,11 @@ class DetectorSettings(BaseModel):
 
     @property
     def threshold(self) -> float:
-        return calibrated_threshold(self.cusum_k, self.false_alarm_rate, self.baseline_days, self.guard_days,
-                                    self.min_baseline_points, self.weekday_alpha)
+        key = (self.cusum_k, self.false_alarm_rate, self.baseline_days, self.guard_days, self.min_baseline_points,
+               self.weekday_alpha)
+        if key in PRECALIBRATED:  # the defaults: skip the few seconds of simulation (a test recomputes it)
+            return PRECALIBRATED[key]
+        return calibrated_threshold(*key)
 
 
 def siegmund_arl(k: float, h: float) -> float:
