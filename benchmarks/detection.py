@@ -62,7 +62,7 @@ def main() -> None:
               "delay mean (d) | attribution correct | clean: false alarms | per 1,000 pair-days | per 1,000 pair-metric-days | build s |")
     print(header)
     print("|" + "|".join(["---"] * (header.count("|") - 1)) + "|")
-    tot = {"changes": 0, "tp": 0, "fa": 0, "pair_days": 0, "pm_days": 0}
+    tot = {"changes": 0, "tp": 0, "fa": 0, "pair_days": 0, "pm_days": 0, "fa_by_metric": {}, "fp_by_metric": {}}
     for seed in args.seeds:
         with tempfile.TemporaryDirectory() as tmp:
             root = Path(tmp)
@@ -70,7 +70,12 @@ def main() -> None:
             s = score_against_truth(distinct_changes(con), truth["regression_events"], args.tolerance)
             con.close()
             clean, _, _ = build(root, args.days, args.rpd, seed, events=False)
-            fa = distinct_changes(clean).height
+            clean_changes = distinct_changes(clean)
+            fa = clean_changes.height
+            for m, n in clean_changes.group_by("metric").len().iter_rows():
+                tot["fa_by_metric"][m] = tot["fa_by_metric"].get(m, 0) + n
+            for m, n in s["false_by_metric"].items():
+                tot["fp_by_metric"][m] = tot["fp_by_metric"].get(m, 0) + n
             pair_days = clean.sql("SELECT count(*) FROM provider_metrics_daily").fetchall()[0][0]
             tested = pair_days * 7  # seven metrics per pair-day
             clean.close()
@@ -83,9 +88,18 @@ def main() -> None:
         tot["fa"] += fa
         tot["pair_days"] += pair_days
         tot["pm_days"] += tested
-    print(f"\ntotal: precision {tot['tp'] / max(tot['changes'], 1):.2f} ({tot['tp']}/{tot['changes']}); clean traffic: "
+        tot.setdefault("recall_pm", []).append(s["recall_pair_metric"] or 0.0)
+        tot.setdefault("recall_p", []).append(s["recall_pair"] or 0.0)
+        if s["onset_error_days_mean"] is not None:
+            tot.setdefault("onset", []).append(s["onset_error_days_mean"])
+    mean = lambda xs: sum(xs) / len(xs) if xs else float("nan")  # noqa: E731
+    print(f"\nmean over seeds: recall (pair-metric) {mean(tot.get('recall_pm', [])):.2f}, recall (pair) "
+          f"{mean(tot.get('recall_p', [])):.2f}, onset error {mean(tot.get('onset', [])):.1f} d")
+    print(f"total: precision {tot['tp'] / max(tot['changes'], 1):.2f} ({tot['tp']}/{tot['changes']}); clean traffic: "
           f"{tot['fa']} false alarms = {1000 * tot['fa'] / tot['pair_days']:.2f} per 1,000 pair-days, "
           f"{1000 * tot['fa'] / tot['pm_days']:.2f} per 1,000 pair-metric-days (stated: {1000 * rate:.2f})")
+    print(f"changes not matching an event, by metric (with events): {dict(sorted(tot['fp_by_metric'].items()))}")
+    print(f"false alarms by metric (clean traffic): {dict(sorted(tot['fa_by_metric'].items()))}")
 
 
 if __name__ == "__main__":

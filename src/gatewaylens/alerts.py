@@ -9,9 +9,9 @@ Tables (created by :func:`ensure_tables`):
 * ``alert_events`` — one row per state change (opened | resolved | reopened): what delivery sends.
 * ``alert_deliveries`` — the delivery log (see :mod:`gatewaylens.delivery`).
 
-Sources (:func:`candidates`): open rows of ``provider_regressions`` (one alert per model x
-provider x metric), the latest day's flagged rows of ``usage_anomalies_daily`` and the latest
-``spend_forecast`` rows whose budget runs out this month. :func:`sync_alerts` is idempotent:
+Sources (:data:`SOURCES`): the open changes of ``provider_regressions`` in the snapshot of the
+latest built day (one alert per model x provider x metric), the latest day's flagged rows of
+``usage_anomalies_daily`` and the latest ``spend_forecast`` rows whose budget runs out this month. :func:`sync_alerts` is idempotent:
 evaluating the same candidates twice changes nothing but ``last_seen_at``.
 """
 
@@ -187,8 +187,11 @@ def _rows(con, sql: str, params: list | None = None) -> list[dict]:
 def regression_candidates(con) -> list[Candidate]:
     """One alert per (model, provider, metric) with an open change (the latest onset)."""
     out = []
-    for r in _rows(con, """
-        SELECT * FROM provider_regressions WHERE status = 'open'
+    # the snapshot of the latest built day (a day without changes has no rows: nothing is open)
+    latest = "provider_metrics_daily" if "provider_metrics_daily" in _tables(con) else "provider_regressions"
+    for r in _rows(con, f"""
+        SELECT * FROM provider_regressions
+        WHERE status = 'open' AND day = (SELECT max(day) FROM {latest})
         QUALIFY row_number() OVER (PARTITION BY model, provider, metric ORDER BY onset_day DESC) = 1
         ORDER BY model, provider, metric"""):
         worse = r.get("worse")

@@ -137,10 +137,12 @@ def score_against_truth(found: pl.DataFrame, events: list[dict], tolerance_days:
     ]
     tp, errors, delays, attributed = 0, [], [], 0
     hit_targets: set = set()
+    false_by_metric: dict[str, int] = {}
     for r in found.iter_rows(named=True):
         match = [t for t in targets if (t[0], t[1], t[2]) == (r["model"], r["provider"], r["metric"])
                  and abs((r["onset_day"] - t[3]).days) <= tolerance_days]
         if not match:
+            false_by_metric[r["metric"]] = false_by_metric.get(r["metric"], 0) + 1
             continue
         tp += 1
         t = match[0]
@@ -161,4 +163,5 @@ def score_against_truth(found: pl.DataFrame, events: list[dict], tolerance_days:
         "onset_error_days_max": int(max(errors)) if errors else None,
         "detection_delay_days_mean": float(np.mean(delays)) if delays else None,
         "attribution_correct": attributed / tp if tp else None,
+        "false_by_metric": dict(sorted(false_by_metric.items())),
     }
