@@ -105,7 +105,7 @@ def test_materialize_whole_graph_three_partitions(env):
     result = run_job(START, end)
     assert result.success
     mats = materialized(result)
-    assert set(mats) == {"requests", "serving_snapshot", *marts.MARTS}
+    assert set(mats) == {"requests", "serving_snapshot", "alerts", *marts.MARTS}
     evaluations = result.get_asset_check_evaluations()
     assert len(evaluations) == len(_check_specs(definitions()))
     assert all(e.passed for e in evaluations if e.severity == dg.AssetCheckSeverity.ERROR)
@@ -164,7 +164,7 @@ def test_nightly_schedule_targets_yesterday():
     assert [r.partition_key for r in requests] == ["2026-03-09"]
     # The job covers the whole graph.
     job = d.resolve_job_def("gatewaylens_all")
-    assert {k.to_user_string() for k in job.asset_layer.selected_asset_keys} == {"requests", "serving_snapshot", *marts.MARTS}
+    assert {k.to_user_string() for k in job.asset_layer.selected_asset_keys} == {"requests", "serving_snapshot", "alerts", *marts.MARTS}
 
 
 # ----------------------------------------------------------------------------- sensor

@@ -65,7 +65,7 @@ EPOCH = dt.date(1970, 1, 1)
 
 # calibrated_threshold(k, rate, baseline_days, guard_days, min_baseline_points, weekday_alpha) for the
 # default settings, as computed by that function (tests/test_changepoints.py checks it still is).
-PRECALIBRATED: dict[tuple, float] = {(0.5, 0.001, 28, 7, 14, 0.05): 10.387319632110318}
+PRECALIBRATED: dict[tuple, float] = {(0.5, 0.001, 28, 7, 14, 0.05): 10.391379236056189}
 
 
 class DetectorSettings(BaseModel):
@@ -283,68 +283,93 @@ class RollingFits:
 
 def rolling_fits(days: np.ndarray, values: np.ndarray, weights: np.ndarray, baseline_days: int, guard_days: int,
                  min_points: int, weekday_alpha: float, horizon: int = 0) -> RollingFits:
-    """The baseline fit of every day over [day - guard - baseline, day - guard - 1], all at once
-    from cumulative sums of the weighted normal equations (``horizon``: also each fit's
-    predictions for the ``horizon`` days after its day)."""
+    """The baseline fit of every day over [day - guard - baseline, day - guard - 1], all at once.
+
+    Each window is computed from its own days only (values centred on the window's own weighted
+    mean, trend measured from the day tested), so a day's result does not depend on what else the
+    series holds: a nightly one-day build and a backfill give bit-identical numbers.
+    ``horizon``: also each fit's predictions for the ``horizon`` days after its day."""
     n = len(days)
     nan = np.full(n, np.nan)
     out = RollingFits(nan.copy(), nan.copy(), nan.copy(), nan.copy())
     if n == 0:
         return out
     d = np.asarray(days, dtype=np.int64)
-    x = _design(d, int(d[0]), True)
-    centre = float(np.mean(values))
-    y = np.asarray(values, dtype=float) - centre  # centred: fewer cancellation errors in the sums
-    w = np.asarray(weights, dtype=float)
-    cp = np.concatenate([np.zeros((1, 8, 8)), np.cumsum(w[:, None, None] * x[:, :, None] * x[:, None, :], axis=0)])
-    cq = np.concatenate([np.zeros((1, 8)), np.cumsum(w[:, None] * x * y[:, None], axis=0)])
-    cr = np.concatenate([[0.0], np.cumsum(w * y * y)])
-    cwd = np.concatenate([np.zeros((1, 7)), np.cumsum(np.eye(7)[(d + 3) % 7], axis=0)])
-    a = np.searchsorted(d, d - guard_days - baseline_days, "left")
-    b = np.searchsorted(d, d - guard_days - 1, "right")
-    m = b - a
+    first = int(d[0])
+    span = int(d[-1]) - first + 1
+    L, g = baseline_days, guard_days
+    pad = g + L  # grid position t's window starts at padded position t
+    gw = np.zeros(span + pad)
+    gy = np.zeros(span + pad)
+    gw[d - first + pad] = np.asarray(weights, dtype=float)
+    gy[d - first + pad] = np.asarray(values, dtype=float)
+    t = d - first  # grid positions of the series' days
+    W = np.lib.stride_tricks.sliding_window_view(gw, L)[t]  # (n, L)
+    Y = np.lib.stride_tricks.sliding_window_view(gy, L)[t]
+    m = (W > 0).sum(axis=1)
     idx = np.flatnonzero(m >= max(min_points, 5))
     if len(idx) == 0:
         return out
-    P, q, r, mm = cp[b[idx]] - cp[a[idx]], cq[b[idx]] - cq[a[idx]], cr[b[idx]] - cr[a[idx]], m[idx]
+    W, Y, m = W[idx], Y[idx], m[idx]
+    sw = W.sum(axis=1)
+    centre = (W * Y).sum(axis=1) / sw
+    Yc = (Y - centre[:, None]) * (W > 0)
+    k = np.arange(L)
+    trend = (k - pad) / 7.0  # days before the tested day, in weeks
+    wd = (d[idx][:, None] - pad + k[None, :] + 3) % 7  # weekday of each window day (Mon = 0)
+    X = np.empty((len(idx), L, 8))
+    X[:, :, 0] = 1.0
+    X[:, :, 1] = trend[None, :]
+    for j in range(1, 7):
+        X[:, :, j + 1] = wd == j
+    P = np.einsum("nl,nli,nlj->nij", W, X, X)
+    q = np.einsum("nl,nli,nl->ni", W, X, Yc)
+    r = np.einsum("nl,nl,nl->n", W, Yc, Yc)
+    present = np.stack([((wd == j) & (W > 0)).any(axis=1) for j in range(7)], axis=1)
 
-    def solve(k: int):
-        pk, qk = P[:, :k, :k], q[:, :k]
-        ridge = 1e-9 * (np.trace(pk, axis1=1, axis2=2)[:, None, None] + 1e-12) * np.eye(k)
+    def solve(kk: int):
+        pk, qk = P[:, :kk, :kk], q[:, :kk]
+        ridge = 1e-9 * (np.trace(pk, axis1=1, axis2=2)[:, None, None] + 1e-12) * np.eye(kk)
         cov = np.linalg.inv(pk + ridge)  # ridge: windows missing a weekday stay solvable (and unused)
         beta = np.einsum("nij,nj->ni", cov, qk)
         rss = np.maximum(r - np.einsum("ni,ni->n", beta, qk), 0.0)
-        return beta, cov, rss, mm - k
+        return beta, cov, rss, m - kk
 
     b2, c2, rss2, df2 = solve(2)
     b8, c8, rss8, df8 = solve(8)
-    all_wd = ((cwd[b[idx]] - cwd[a[idx]]) > 0).all(axis=1) & (df8 >= 3)
+    all_wd = present.all(axis=1) & (df8 >= 3)
     with np.errstate(divide="ignore", invalid="ignore"):
         f = ((rss2 - rss8) / 6) / (rss8 / df8)
         p_wd = np.where(all_wd, stats.f.sf(f, 6, np.maximum(df8, 1)), 1.0)
     use8 = all_wd & (p_wd < weekday_alpha)
-    xi = x[idx]
-    pred = np.where(use8, np.einsum("ni,ni->n", xi, b8), np.einsum("ni,ni->n", xi[:, :2], b2))
-    var8 = np.einsum("ni,nij,nj->n", xi, c8, xi)
-    var2 = np.einsum("ni,nij,nj->n", xi[:, :2], c2, xi[:, :2])
     df = np.where(use8, df8, df2).astype(float)
     s2 = np.maximum(np.where(use8, rss8, rss2) / np.maximum(df, 1), 1e-18)
     valid = df >= 3
-    k = idx[valid]
+    kv = idx[valid]
+
+    def at(h: int) -> tuple[np.ndarray, np.ndarray]:
+        x = np.zeros((len(idx), 8))
+        x[:, 0] = 1.0
+        x[:, 1] = h / 7.0
+        wdh = (d[idx] + h + 3) % 7
+        for j in range(1, 7):
+            x[:, j + 1] = wdh == j
+        pred = np.where(use8, np.einsum("ni,ni->n", x, b8), np.einsum("ni,ni->n", x[:, :2], b2)) + centre
+        var = s2 * np.where(use8, np.einsum("ni,nij,nj->n", x, c8, x), np.einsum("ni,nij,nj->n", x[:, :2], c2, x[:, :2]))
+        return pred, var
+
+    pred, var = at(0)
+    out.pred[kv] = pred[valid]
+    out.var_mean[kv] = var[valid]
+    out.s2[kv] = s2[valid]
+    out.df[kv] = df[valid]
     if horizon:
         out.ahead_pred = np.full((n, horizon), np.nan)
         out.ahead_var = np.full((n, horizon), np.nan)
         for h in range(1, horizon + 1):
-            xh = _design(d[idx] + h, int(d[0]), True)
-            ph = np.where(use8, np.einsum("ni,ni->n", xh, b8), np.einsum("ni,ni->n", xh[:, :2], b2))
-            vh = s2 * np.where(use8, np.einsum("ni,nij,nj->n", xh, c8, xh),
-                               np.einsum("ni,nij,nj->n", xh[:, :2], c2, xh[:, :2]))
-            out.ahead_pred[k, h - 1] = ph[valid] + centre
-            out.ahead_var[k, h - 1] = vh[valid]
-    out.pred[k] = pred[valid] + centre
-    out.var_mean[k] = (s2 * np.where(use8, var8, var2))[valid]
-    out.s2[k] = s2[valid]
-    out.df[k] = df[valid]
+            ph, vh = at(h)
+            out.ahead_pred[kv, h - 1] = ph[valid]
+            out.ahead_var[kv, h - 1] = vh[valid]
     return out
 
 

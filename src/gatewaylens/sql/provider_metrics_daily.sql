@@ -27,7 +27,7 @@ SELECT
         / nullif(sum(output_tokens) FILTER (WHERE status = 'success' AND reasoning_tokens IS NOT NULL), 0) AS reasoning_share,  -- Reasoning tokens / output tokens where reported (0-1).
     avg(output_tokens) FILTER (WHERE status = 'success') AS output_tokens_per_request,  -- Mean output tokens (reasoning included) per successful request.
     count(cost_usd) FILTER (WHERE status = 'success') AS cost_requests,  -- Successful requests with a logged cost (weight of cost_per_request).
-    avg(cost_usd) FILTER (WHERE status = 'success') AS cost_per_request  -- Mean logged cost per successful request, USD.
+    CAST(sum(CAST(cost_usd AS DECIMAL(38, 12))) FILTER (WHERE status = 'success') AS DOUBLE) / nullif(cost_requests, 0) AS cost_per_request  -- Mean logged cost per successful request, USD (summed exactly).
 FROM requests
 WHERE day BETWEEN getvariable('start_day') AND getvariable('end_day')
 GROUP BY ALL

@@ -10,7 +10,7 @@
 -- Run alone, this SELECT gives the spend so far (forecast columns NULL); the post-processing step forecasts.
 
 WITH c AS (
-    SELECT day, app, sum(cost_usd) AS cost_usd
+    SELECT day, app, CAST(sum(CAST(cost_usd AS DECIMAL(38, 12))) AS DOUBLE) AS cost_usd  -- exact: rebuilds are bit-identical
     FROM cost_daily
     WHERE day BETWEEN least(date_trunc('month', getvariable('start_day')), getvariable('start_day') - 28) AND getvariable('end_day')
     GROUP BY ALL
@@ -28,7 +28,7 @@ SELECT
     CAST(date_trunc('month', day) AS DATE) AS month,                      -- First day of the month forecast.
     CAST(day(last_day(day)) AS INTEGER) AS days_in_month,                 -- Days in that month.
     CAST(cost_usd AS DOUBLE) AS day_cost_usd,                             -- Spend on `day`, USD.
-    CAST(sum(cost_usd) OVER (PARTITION BY app, date_trunc('month', day) ORDER BY day) AS DOUBLE) AS month_to_date_usd,  -- Spend from the 1st to `day`, USD.
+    CAST(sum(CAST(cost_usd AS DECIMAL(38, 12))) OVER (PARTITION BY app, date_trunc('month', day) ORDER BY day) AS DOUBLE) AS month_to_date_usd,  -- Spend from the 1st to `day`, USD.
     CAST(NULL AS DOUBLE) AS forecast_usd,                                 -- Expected spend of the whole month, USD.
     CAST(NULL AS DOUBLE) AS forecast_low_usd,                             -- 95% interval of the month's spend, lower bound.
     CAST(NULL AS DOUBLE) AS forecast_high_usd,                            -- 95% interval of the month's spend, upper bound.

@@ -16,10 +16,12 @@ WITH c AS (
     WHERE day BETWEEN getvariable('start_day') - getvariable('anomaly_baseline_days') AND getvariable('end_day')
 ), totals AS (
     SELECT day, 'app' AS dimension, app AS subject, sum(requests) AS requests,
-           sum(input_tokens + output_tokens) AS tokens, sum(cost_usd) AS cost_usd
+           sum(input_tokens + output_tokens) AS tokens,
+           CAST(sum(CAST(cost_usd AS DECIMAL(38, 12))) AS DOUBLE) AS cost_usd  -- exact: rebuilds are bit-identical
     FROM c GROUP BY ALL
     UNION ALL
-    SELECT day, 'model', model, sum(requests), sum(input_tokens + output_tokens), sum(cost_usd)
+    SELECT day, 'model', model, sum(requests), sum(input_tokens + output_tokens),
+           CAST(sum(CAST(cost_usd AS DECIMAL(38, 12))) AS DOUBLE)
     FROM c GROUP BY ALL
 ), spine AS (
     SELECT CAST(unnest(generate_series(s.first_day, getvariable('end_day'), INTERVAL 1 DAY)) AS DATE) AS day,
