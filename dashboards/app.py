@@ -16,8 +16,10 @@ import duckdb  # noqa: E402
 import streamlit as st  # noqa: E402
 
 from dashboards.charts import data, sidebar  # noqa: E402
+from dashboards.charts.text import md  # noqa: E402
 
-st.set_page_config(page_title="gatewaylens", page_icon=":material/insights:", layout="wide")
+# A local icon file: a ":material/...:" page icon makes the browser fetch the favicon from Google's font CDN.
+st.set_page_config(page_title="gatewaylens", page_icon=str(HERE / "static" / "icon.svg"), layout="wide")
 
 V = HERE / "views"
 pages = {
@@ -46,9 +48,11 @@ try:
     page.run()
 except data.DataUnavailable as exc:
     st.info(str(exc), icon=":material/hourglass_empty:")
-except duckdb.Error as exc:  # e.g. a mart built by an older version lacks a column
+except (duckdb.CatalogException, duckdb.BinderException) as exc:  # e.g. a mart built by an older version lacks a column
     st.warning(
         "This page could not read its data from the marts. Rebuild them (`gatewaylens build --all`) "
-        f"or wait for the nightly run, then reload. DuckDB said: {str(exc).splitlines()[0]}",
+        f"or wait for the nightly run, then reload. DuckDB said: {md(str(exc).splitlines()[0])}",
         icon=":material/warning:",
     )
+except duckdb.Error as exc:  # anything else is not about stale marts: say what it is
+    st.error(f"This page could not read its data. Reload; if it persists, DuckDB said: {md(str(exc).splitlines()[0])}")

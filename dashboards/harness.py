@@ -152,11 +152,13 @@ def open_page(page, base: str, title: str, path: str, *, timeout_s: float = 30.0
 
 def build_demo_warehouse(
     db: Path, *, days: int, requests_per_day: int, seed: int = 7, start=None, landing: Path | None = None,
-    bad_lines: bool = True,
+    bad_lines: bool = True, before_marts=None,
 ) -> dict:
     """Generate traffic with the project's generator, ingest it and build every mart into ``db``.
 
     ``bad_lines`` adds one small hand-made file with malformed lines (for the data-quality page).
+    ``before_marts(con)``, when given, runs on the warehouse between ingest and the marts (tests
+    use it to give the data hostile names).
     Returns counts and timings. Used by the browser test and the dashboard benchmark.
     """
     import datetime as dt
@@ -184,6 +186,8 @@ def build_demo_warehouse(
     try:
         summary = ingest_paths(con, paths, salt="dashboard-test-salt")
         t2 = time.perf_counter()
+        if before_marts is not None:
+            before_marts(con)
         marts.build_all(con, start, start + dt.timedelta(days=days - 1))
         alerts.evaluate(con)  # the alerts table, as the pipeline's `alerts` asset writes it
     finally:

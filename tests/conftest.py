@@ -53,3 +53,24 @@ def write_jsonl(path: Path, records: list) -> Path:
             else:
                 fh.write(json.dumps(r).encode() + b"\n")
     return path
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """One local[2] Spark session for the whole run (UI off, 2 shuffle partitions). Spark tests are
+    marked ``xdist_group("spark")`` so that, with ``--dist loadgroup``, one worker owns it."""
+    import shutil
+
+    if shutil.which("java") is None:
+        pytest.skip("no Java runtime (make java-deps installs Debian's default-jre-headless)")
+    from gatewaylens.engines import spark as engine
+
+    session = engine.session(engine.spark_conf("local[2]", {
+        "spark.sql.shuffle.partitions": "2", "spark.default.parallelism": "2", "spark.driver.memory": "1g",
+        # Test data is tiny: compiling is the cost, not running. C1-only JIT, and Spark's
+        # interpreted expressions instead of generated code, halve the suite's time here.
+        "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC",
+        "spark.sql.codegen.wholeStage": "false", "spark.sql.codegen.factoryMode": "NO_CODEGEN",
+    }))
+    yield session
+    session.stop()

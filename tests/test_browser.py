@@ -44,7 +44,7 @@ def shots(tmp_path_factory: pytest.TempPathFactory):
 
 @pytest.mark.parametrize("title,path", harness.PAGES, ids=[p or "overview" for _, p in harness.PAGES])
 def test_page_renders_a_chart_without_errors(app_url, browser_page, shots, title: str, path: str) -> None:
-    load = harness.open_page(browser_page, app_url, title, path, timeout_s=60)
+    load = harness.open_page(browser_page, app_url, title, path, timeout_s=120)
     shot = shots / f"{path or 'overview'}.png"
     browser_page.screenshot(path=str(shot), full_page=True)
     print(f"{title}: first chart after {load.seconds_to_chart} s, {load.charts} charts, screenshot {shot}")

@@ -213,7 +213,7 @@ def test_sql_console_refuses_writes_and_runs_reads(warehouse) -> None:
     assert any("Refused" in e.value and "DROP" in e.value for e in at.error)
     at.text_area(key="sql.text").set_value("SELECT * FROM read_csv('/etc/passwd')")
     _submit(at)
-    assert any("read_csv" in e.value for e in at.error)
+    assert any("read_csv" in e.value.replace("\\", "") for e in at.error)  # md() escapes punctuation
     at.text_area(key="sql.text").set_value("SELECT day, sum(requests) AS requests FROM tool_call_rate_daily GROUP BY day ORDER BY day")
     at.number_input(key="sql.limit").set_value(10)
     _submit(at)
@@ -315,3 +315,25 @@ def test_data_quality_files_table_shows_records_next_to_lines(warehouse) -> None
     files = next(df.value for df in at.dataframe if "path" in df.value.columns)
     assert list(files.columns[:3]) == ["path", "lines", "records"]
     assert (files["records"] == files["rows_inserted"] + files["duplicates"] + files["quarantined"] + files["merged"]).all()
+
+
+def test_data_quality_lists_unrecognised_models_with_counts(warehouse, tmp_path: Path, monkeypatch) -> None:
+    import shutil
+
+    from gatewaylens import db as dbmod
+    from gatewaylens.ingest import ingest_file
+    from tests.conftest import write_jsonl
+
+    db = tmp_path / "copy.duckdb"
+    shutil.copy(warehouse["db"], db)
+    lines = [{"request_id": f"u-{i}", "ts": "2025-01-05T10:00:00Z", "model": "acme-finetune-v3" if i < 3 else "<b>x</b>",
+              "input_tokens": 10, "output_tokens": 1} for i in range(4)]
+    con = dbmod.connect(db)
+    ingest_file(con, write_jsonl(tmp_path / "u.jsonl", lines), salt="s")
+    con.close()
+    monkeypatch.setenv("GATEWAYLENS_DB", str(db))
+    at = page("data_quality")
+    assert_clean(at)
+    table = next(df.value for df in at.dataframe if "model_id" in df.value.columns)
+    assert list(zip(table["model_id"], table["requests"])) == [("acme-finetune-v3", 3), ("<b>x</b>", 1)]
+    assert not any("<b>x</b>" in m.value for m in at.markdown), "names from the data are shown as text"

@@ -123,14 +123,11 @@ def test_reasoning_share_daily(wh, req) -> None:
 
 
 def _cost_frame(req: pl.DataFrame, catalog: pl.DataFrame) -> pl.DataFrame:
-    r = with_unknown(req).join(catalog, on="model", how="left")
-    cached = pl.col("cached_tokens").fill_null(0)
-    estimate = ((pl.col("input_tokens") - cached) * pl.col("input_usd_per_mtok")
-                + cached * pl.col("cached_input_usd_per_mtok") + pl.col("output_tokens") * pl.col("output_usd_per_mtok")) / 1e6
-    return r.with_columns(
+    """Requests with the cost_daily keys: cost_source from what the row carries, eff = best cost."""
+    return with_unknown(req).with_columns(
         cost_source=pl.when(pl.col("cost_usd").is_not_null()).then(pl.lit("logged"))
-        .when(pl.col("tier").is_not_null()).then(pl.lit("catalog")).otherwise(pl.lit("unknown")),
-        eff=pl.coalesce(pl.col("cost_usd"), estimate),
+        .when(pl.col("cost_estimated_usd").is_not_null()).then(pl.lit("estimated")).otherwise(pl.lit("unknown")),
+        eff=pl.coalesce(pl.col("cost_usd"), pl.col("cost_estimated_usd")),
     )
 
 
@@ -138,16 +135,48 @@ def test_cost_daily(wh, req, catalog) -> None:
     keys = ["day", "app", "model", "provider", "cost_source"]
     exp = _cost_frame(req, catalog).group_by(keys).agg(
         requests=pl.len(),
+        priced_requests=pl.col("cost_estimated_usd").is_not_null().sum(),
         input_tokens=pl.col("input_tokens").sum(),
         cached_tokens=pl.col("cached_tokens").fill_null(0).sum(),
+        cache_write_tokens=pl.col("cache_write_tokens").fill_null(0).sum(),
         output_tokens=pl.col("output_tokens").sum(),
+        cost_logged_usd=pl.col("cost_usd").sum(),
+        cost_estimated_usd=pl.col("cost_estimated_usd").sum(),
         cost_usd=pl.col("eff").sum(),
+        n_logged=pl.col("cost_usd").is_not_null().sum(),
+        n_est=pl.col("cost_estimated_usd").is_not_null().sum(),
+        n_eff=pl.col("eff").is_not_null().sum(),
+    ).with_columns(  # SQL sum over no non-NULL value is NULL
+        cost_logged_usd=pl.when(pl.col("n_logged") > 0).then("cost_logged_usd"),
+        cost_estimated_usd=pl.when(pl.col("n_est") > 0).then("cost_estimated_usd"),
+        cost_usd=pl.when(pl.col("n_eff") > 0).then("cost_usd"),
     )
     got = mart(wh[1], "cost_daily", keys)
     same(got, exp, keys)
-    # the generator's research-agent does not log cost: it must be estimated from the catalog
-    assert set(got.filter(pl.col("app") == "research-agent")["cost_source"]) == {"catalog"}
+    # the generator's research-agent does not log cost: every request of it gets a list-price estimate
+    assert set(got.filter(pl.col("app") == "research-agent")["cost_source"]) == {"estimated"}
     assert set(got.filter(pl.col("app") == "chat-web")["cost_source"]) == {"logged"}
+    assert got["priced_requests"].sum() == got["requests"].sum(), "every generated model has a list price"
+
+
+def test_cost_estimates_equal_genai_prices_calc_price(req) -> None:
+    """An independent recomputation of requests.cost_estimated_usd on a sample: genai-prices'
+    own calc_price for the model, provider and timestamp of each request."""
+    from genai_prices import Usage
+
+    from gatewaylens import prices
+    from gatewaylens.catalog import load_catalog as raw_catalog
+
+    csv_priced = set(raw_catalog(prices=False).filter(pl.col("input_usd_per_mtok").is_not_null())["model"])
+    sample = req.filter(~pl.col("model").is_in(list(csv_priced))).sample(300, seed=5)
+    for r in sample.iter_rows(named=True):
+        model, ref = prices.price_model(r["model_raw"], r["model"], r["provider"])
+        usage = Usage(input_tokens=r["input_tokens"], cache_read_tokens=r["cached_tokens"] or 0,
+                      cache_write_tokens=r["cache_write_tokens"] or 0, output_tokens=r["output_tokens"],
+                      output_reasoning_tokens=r["reasoning_tokens"] or 0)
+        want = float(model.calc_price(usage, prices._providers()[ref.split(":")[1]],
+                                      genai_request_timestamp=r["ts"]).total_price)
+        assert r["cost_estimated_usd"] == pytest.approx(want, rel=1e-9, abs=1e-12), (r["model_raw"], r["provider"])
 
 
 def test_model_mix_daily(wh, req, catalog) -> None:
@@ -481,15 +510,17 @@ def test_rebuild_is_identical_and_day_local(copy_db, tmp_path: Path) -> None:
     # Now change day N's input and rebuild day N only: every other day is untouched.
     extra = [{"request_id": f"extra-{i}", "ts": f"{day.isoformat()}T12:{i:02d}:00Z", "model": "openai/gpt-5",
               "provider": "openai", "app": "new-app", "status": "success", "finish_reason": "tool_calls",
-              "input_tokens": 100, "output_tokens": 10} for i in range(30)]
+              "input_tokens": 100, "output_tokens": 10, "cost_usd": 0.0002} for i in range(30)]
     ingest_file(con, write_jsonl(tmp_path / "extra.jsonl", extra), salt="s")
     marts.build_all(con, day)
     changed = _snapshot(con)
     for name in marts.MARTS:
         old, new = before[name], changed[name]
         assert_frame_equal(old.filter(pl.col("day") != day), new.filter(pl.col("day") != day), check_exact=True)
-        # extra lines have no attempts list; 30 requests on day N are no change against any pair's own history
-        if name not in ("provider_uptime_daily", "provider_uptime_hourly", "provider_regressions"):
+        # extra lines have no attempts list and report no requested model; 30 requests on day N are no
+        # change against any pair's own history
+        if name not in ("provider_uptime_daily", "provider_uptime_hourly", "model_substitution_daily",
+                        "provider_regressions"):
             assert not old.filter(pl.col("day") == day).equals(new.filter(pl.col("day") == day)), name
 
 

@@ -1,25 +1,74 @@
 """The pydantic models and the DuckDB DDL describe the same tables."""
 
 import json
+from pathlib import Path
 
 import pytest
 
 from gatewaylens import schema
 
 
-@pytest.mark.parametrize("table", list(schema.TABLE_MODELS))
-def test_ddl_matches_pydantic_model(con, table):
-    model = schema.TABLE_MODELS[table]
-    cols = con.execute(
+def _columns(con, table):
+    rows = con.execute(
         "SELECT column_name, data_type, is_nullable FROM information_schema.columns "
         "WHERE table_name = ? ORDER BY ordinal_position",
         [table],
     ).fetchall()
-    assert [c[0] for c in cols] == list(model.model_fields), "column names/order differ"
-    for name, data_type, nullable in cols:
-        expected = schema.duckdb_type(model, name)
-        assert data_type.replace("TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ") == expected, name
-        assert (nullable == "YES") == schema.is_nullable(model, name), f"nullability of {table}.{name}"
+    return [(n, t.replace("TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ"), nullable == "YES") for n, t, nullable in rows]
+
+
+def _declared(table):
+    return [(c.name, c.type, c.nullable) for c in schema.TABLES[table].columns]
+
+
+@pytest.mark.parametrize("table", list(schema.TABLES))
+def test_fresh_warehouse_matches_the_declared_tables(con, table):
+    assert _columns(con, table) == _declared(table)
+    model = schema.TABLE_MODELS[table]
+    assert list(model.model_fields) == schema.TABLES[table].names()
+    for c in schema.TABLES[table].columns:
+        field = model.model_fields[c.name]
+        assert field.description == c.doc
+        assert field.is_required() and (type(None) in getattr(field.annotation, "__args__", ())) == c.nullable
+
+
+def test_round2_warehouse_migrates_to_the_declared_tables(tmp_path):
+    """A warehouse created by the round-2 DDL (before `records` and the #11 columns) gets every
+    later column by ALTER TABLE, at the end, with its backfill; its rows are kept."""
+    import duckdb
+
+    from gatewaylens import db
+
+    path = tmp_path / "old.duckdb"
+    old = duckdb.connect(str(path))
+    old.execute((Path(__file__).parent / "fixtures" / "round2_ddl.sql").read_text())
+    old.execute("INSERT INTO ingested_files VALUES ('a.jsonl', 'abc', 10, 3, 2, 1, 0, 0, now())")
+    old.execute("""INSERT INTO requests VALUES ('r1', now(), current_date, 'canonical', NULL, NULL, 'openai/gpt-4o',
+                   NULL, 'success', 200, NULL, 'stop', NULL, NULL, 0, 10, NULL, 5, NULL, NULL, NULL, NULL, NULL, 1,
+                   'a.jsonl', 1, now())""")
+    old.close()
+    con = db.connect(path)
+    try:
+        for table in schema.TABLES:
+            assert _columns(con, table) == _declared(table), table
+        assert con.sql("SELECT records FROM ingested_files").fetchall() == [(3,)]
+        assert con.sql("SELECT request_id, model_raw, tags FROM requests").fetchall() == [("r1", None, None)]
+    finally:
+        con.close()
+
+
+def test_staged_columns_derive_from_requests():
+    """Every requests column a format may set is staged under its own name and type; a format
+    that does not produce one (e.g. the #11 columns) stages NULL."""
+    staged = dict(schema.staged_columns())
+    for c in schema.REQUESTS.columns:
+        if c.staged:
+            assert staged[c.name] == c.type
+    for name in ("model_raw", "model_requested", "cost_estimated_usd", "cost_source", "cache_write_tokens",
+                 "cancelled", "session_id", "team", "tags", "service_tier", "agent"):
+        column = schema.REQUESTS.column(name)
+        assert column.nullable and column.staged and column.doc
+    assert staged["tags"] == "VARCHAR[]"
 
 
 def test_contract_columns_present():

@@ -6,6 +6,11 @@
   cached for a few minutes keyed by (file, its mtime, SQL text, bind parameters), so a new
   snapshot is picked up as soon as it is published. No long-lived connection is ever cached.
 * SQL text comes from the views (fixed strings); filter values are bind parameters only.
+* DuckDB keeps one database instance per file per process, shared by every connection opened
+  here; nothing in this process may change its settings. The SQL console therefore never opens
+  the file in the dashboard's process: its queries run in worker processes
+  (:func:`gatewaylens.sqlguard.run_guarded`), so they can neither lock these connections'
+  configuration nor take their memory.
 * A missing database, a missing table or a locked warehouse raises :class:`DataUnavailable`,
   which the router turns into the friendly "no data yet" state.
 """

@@ -14,6 +14,7 @@ import plotly.graph_objects as go
 import polars as pl
 
 from dashboards.charts.palette import FLAGGED, NOT_FLAGGED, TIER_COLORS, color_for
+from dashboards.charts.text import plotly_text
 
 PERIOD_AXIS = "period start (UTC)"
 
@@ -52,7 +53,7 @@ def _rate_lines(
                 marker={"size": 4},
                 customdata=list(zip(part[num].to_list(), part[den].to_list(), strict=True)),
                 hovertemplate=(
-                    f"<b>{k}</b><br>%{{x|%Y-%m-%d}}<br>{what}: %{{y:.1%}}"
+                    f"<b>{plotly_text(k)}</b><br>%{{x|%Y-%m-%d}}<br>{what}: %{{y:.1%}}"
                     f"<br>%{{customdata[0]:,}} of %{{customdata[1]:,}} {den_what}<extra></extra>"
                 ),
             )
@@ -220,9 +221,9 @@ def build_model_mix_figure(frame: pl.DataFrame, by: str = "model", measure: str 
                 stackgroup="one",
                 line={"color": color_for(str(k)), "width": 0.5},
                 customdata=part[measure].to_list(),
-                hovertemplate=f"<b>{k}</b><br>%{{x|%Y-%m-%d}}: %{{y:.1%}} of {label.split()[0]}s<br>%{{customdata:,.2f}} {unit}<extra></extra>"
+                hovertemplate=f"<b>{plotly_text(k)}</b><br>%{{x|%Y-%m-%d}}: %{{y:.1%}} of {label.split()[0]}s<br>%{{customdata:,.2f}} {unit}<extra></extra>"
                 if measure == "cost_usd"
-                else f"<b>{k}</b><br>%{{x|%Y-%m-%d}}: %{{y:.1%}}<br>%{{customdata:,}} {unit}<extra></extra>",
+                else f"<b>{plotly_text(k)}</b><br>%{{x|%Y-%m-%d}}: %{{y:.1%}}<br>%{{customdata:,}} {unit}<extra></extra>",
             )
         )
     who = "tier" if by == "model_tier" else by
@@ -403,7 +404,7 @@ def build_failover_figure(frame: pl.DataFrame) -> go.Figure:
                 y=part["failovers_out"].to_list(),
                 name=str(k),
                 marker_color=color_for(str(k)),
-                hovertemplate=f"<b>{k}</b><br>%{{x|%Y-%m-%d}}<br>%{{y:,}} requests failed over to another provider<extra></extra>",
+                hovertemplate=f"<b>{plotly_text(k)}</b><br>%{{x|%Y-%m-%d}}<br>%{{y:,}} requests failed over to another provider<extra></extra>",
             )
         )
     fig.update_layout(barmode="stack")
@@ -520,7 +521,7 @@ def build_result_figure(frame: pl.DataFrame, x: str | None = None, ys: Sequence[
                 go.Scatter(
                     x=frame[x].to_list(), y=frame[col].to_list(), mode="lines+markers", name=col,
                     line={"color": color_for(col)},
-                    hovertemplate=f"{x}=%{{x}}<br>{col}=%{{y:,}}<extra></extra>",
+                    hovertemplate=f"{plotly_text(x)}=%{{x}}<br>{plotly_text(col)}=%{{y:,}}<extra></extra>",
                 )
             )
-    return _layout(fig, "Result", x or "", "value (column units)")
+    return _layout(fig, "Result", plotly_text(x or ""), "value (column units)")

@@ -2,21 +2,38 @@
 
 from __future__ import annotations
 
+import re
+
 import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
 from dashboards.charts.filters import Filters
+from dashboards.charts.text import safe_figure
+from gatewaylens.results import csv_text
 
-PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
+# No MathJax, no topojson from a CDN: the dashboard makes no request outside its own host.
+PLOTLY_CONFIG = {"displaylogo": False, "responsive": True, "typesetMath": False, "topojsonURL": "/app/static/"}
+_FILE_NAME_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def file_name(name: str) -> str:
+    """A download file name from ``name`` (which may carry a model name): letters, digits, . _ - only."""
+    return _FILE_NAME_UNSAFE.sub("_", name).strip("._") or "data"
+
+
+def plot(fig: go.Figure, key: str) -> None:
+    """Draw a figure with every name from the data escaped (the one way figures reach the page)."""
+    st.plotly_chart(safe_figure(fig), key=key, config=PLOTLY_CONFIG)
 
 
 def chart(fig: go.Figure, frame: pl.DataFrame, name: str, page: str) -> None:
     """Draw a figure and offer exactly the frame it draws as CSV (``<name>.csv``)."""
-    st.plotly_chart(fig, key=f"{page}.{name}.chart", config=PLOTLY_CONFIG)
+    name = file_name(name)
+    plot(fig, f"{page}.{name}.chart")
     st.download_button(
         "Download CSV",
-        frame.write_csv(),
+        csv_text(frame),
         file_name=f"{name}.csv",
         mime="text/csv",
         key=f"{page}.{name}.csv",

@@ -10,6 +10,9 @@ import streamlit as st
 
 from dashboards.charts import data, ui
 from dashboards.charts.figures import build_ingest_figure, build_quarantine_figure
+from dashboards.charts.text import md
+from gatewaylens import identity
+from gatewaylens.results import csv_text
 from gatewaylens.marts import MARTS
 
 PAGE = "data_quality"
@@ -17,7 +20,7 @@ PAGE = "data_quality"
 data.require("ingested_files", "quarantine")
 
 st.title("Data quality")
-st.caption(f"Reading `{data.database_path().name}` (serving snapshot when published, else the warehouse).")
+st.caption(f"Reading {md(data.database_path().name)} (serving snapshot when published, else the warehouse).")
 
 files = data.query(
     "SELECT count(*) AS files, sum(lines) AS lines, sum(rows_inserted) AS rows_inserted, sum(duplicates) AS duplicates, "
@@ -75,6 +78,24 @@ if samples.height:
 else:
     st.success("No quarantined lines.")
 
+st.subheader("Unrecognised models")
+# Model ids (served or requested) that neither the override CSV nor genai-prices recognises:
+# ingest kept them as given. Map them in the CSV named by GATEWAYLENS_MODEL_ALIASES.
+has_requested = bool(data.query(
+    "SELECT count(*) AS n FROM information_schema.columns WHERE table_name = 'requests' AND column_name = 'model_requested'"
+)["n"][0])
+unknown = identity.unrecognised(data.query(identity.UNRECOGNISED_SQL if has_requested else identity.UNRECOGNISED_SERVED_SQL))
+if unknown.height:
+    st.caption(
+        f"{unknown.height:,} model id(s) are not recognised and were stored as given. Add them to the CSV named by "
+        "`GATEWAYLENS_MODEL_ALIASES` (`alias,model,note`; see docs/formats.md, Model identity), then re-ingest those days."
+    )
+    st.dataframe(unknown, hide_index=True, key=f"{PAGE}.unrecognised")
+    st.download_button("Download CSV", csv_text(unknown), file_name="unrecognised_models.csv", mime="text/csv",
+                       key=f"{PAGE}.unrecognised.csv", on_click="ignore")
+else:
+    st.success("Every model id was recognised.")
+
 st.subheader("Marts")
 if freshness is not None:
     st.dataframe(
@@ -96,4 +117,4 @@ recent = data.query(
     "ingested_at FROM ingested_files ORDER BY ingested_at DESC, path LIMIT 200"
 )
 st.dataframe(recent, hide_index=True, key=f"{PAGE}.files")
-st.download_button("Download CSV", recent.write_csv(), file_name="ingested_files.csv", mime="text/csv", key=f"{PAGE}.files.csv", on_click="ignore")
+st.download_button("Download CSV", csv_text(recent), file_name="ingested_files.csv", mime="text/csv", key=f"{PAGE}.files.csv", on_click="ignore")

@@ -21,6 +21,7 @@ from dashboards.charts.figures import (
     build_uptime_heatmap_figure,
 )
 from dashboards.charts.filters import bucket
+from dashboards.charts.text import md
 
 PAGE = "providers"
 MP = ("model", "provider")
@@ -80,16 +81,16 @@ ranking = data.query(
 pool = ranking.filter(ranking["recommended"])["provider"].to_list()
 c3.metric("Recommended pool", f"{len(pool)} of {ranking.height}", help="providers a router should use for this model")
 st.markdown(
-    f"**Recommended pool** for `{model}`: " + (", ".join(f"`{p}`" for p in pool) if pool else "none eligible — fall back to rank 1")
+    f"**Recommended pool** for {md(model)}: " + (", ".join(md(p) for p in pool) if pool else "none eligible — fall back to rank 1")
 )
 
 tool = pv.select("provider", "requests", "tool_call_rate", "ci_low", "ci_high", "other_tool_call_rate", "rate_delta", "p_value", "p_adjusted", "flagged")
-ui.chart(build_provider_tool_call_figure(tool), tool, f"provider_tool_call_rate_{model.replace('/', '_')}", PAGE)
+ui.chart(build_provider_tool_call_figure(tool), tool, f"provider_tool_call_rate_{model}", PAGE)
 if flagged.height:
     st.warning(
         "Flagged: "
         + "; ".join(
-            f"**{r['provider']}** {r['tool_call_rate']:.1%} vs {r['other_tool_call_rate']:.1%} elsewhere "
+            f"**{md(r['provider'])}** {r['tool_call_rate']:.1%} vs {r['other_tool_call_rate']:.1%} elsewhere "
             f"(Δ {r['rate_delta'] * 100:+.1f} pp, p = {r['p_value']:.2g}, Holm-adjusted {r['p_adjusted']:.2g})"
             for r in flagged.iter_rows(named=True)
         ),

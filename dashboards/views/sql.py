@@ -1,22 +1,26 @@
-"""SQL console over the serving snapshot: read-only, one SELECT at a time, row and time limits.
+"""SQL console over the serving snapshot: read-only, one SELECT at a time, isolated and capped.
 
 Statements are inspected by gatewaylens.sqlguard (DuckDB's own parser) and refused with a clear
 message when they write, change settings, attach, load extensions or read files/URLs; accepted
-ones run on a fresh read-only connection with external access off. The schema browser lists
-every table and view with its data-dictionary text.
+ones run in a worker process of their own (own DuckDB instance, memory and thread limits,
+external access off, killed at the deadline) and come back capped in rows and bytes — so a
+runaway query never slows or breaks anyone else's pages. The schema browser lists every table
+and view with its data-dictionary text.
 """
 
-import duckdb
 import polars as pl
 import streamlit as st
 
 from dashboards.charts import data, ui
 from dashboards.charts.figures import build_result_figure
+from dashboards.charts.text import md
 from gatewaylens import sqlguard
+from gatewaylens.db import WarehouseLockedError
+from gatewaylens.results import csv_text
 from gatewaylens.schema import column_docs
 
 PAGE = "sql"
-TIME_LIMIT_S = 10.0
+LIMITS = sqlguard.Limits.from_settings()
 
 data.require()  # raises the no-data state when there is no database at all
 present = data.tables()
@@ -51,40 +55,53 @@ def default_query() -> str:
 
 st.title("SQL console")
 st.caption(
-    f"Read-only over `{data.database_path().name}`. One SELECT (WITH, FROM, DESCRIBE, SUMMARIZE ...) at a time; "
-    f"writes, settings, ATTACH, extensions and file/URL reads are refused. Stops after {TIME_LIMIT_S:g} s."
+    f"Read-only over {md(data.database_path().name)}. One SELECT (WITH, FROM, DESCRIBE, SUMMARIZE ...) at a time; "
+    "writes, settings, ATTACH, extensions and file/URL reads are refused. Each query runs alone with "
+    f"{LIMITS.memory_mb:,} MiB and {LIMITS.threads} thread(s), is stopped after {LIMITS.time_limit_s:g} s and returns "
+    f"at most {LIMITS.row_limit:,} rows / {LIMITS.byte_limit // sqlguard.MIB:,} MiB."
 )
 
 main, browser = st.columns([3, 2])
 with main:
     with st.form(f"{PAGE}.form"):
         sql = st.text_area("SQL", value=default_query(), height=160, key=f"{PAGE}.text")
-        row_limit = st.number_input("Row limit", min_value=1, max_value=100_000, value=1_000, step=500, key=f"{PAGE}.limit")
+        row_limit = st.number_input(
+            "Row limit", min_value=1, max_value=LIMITS.row_limit, value=min(1_000, LIMITS.row_limit), step=500,
+            key=f"{PAGE}.limit",
+        )
         submitted = st.form_submit_button("Run", type="primary", icon=":material/play_arrow:")
 
     state_key = f"{PAGE}.result"
     if submitted or state_key not in st.session_state:
         try:
-            res = sqlguard.run_guarded(data.database_path(), sql, row_limit=int(row_limit), time_limit_s=TIME_LIMIT_S)
+            res = sqlguard.run_guarded(data.database_path(), sql, row_limit=int(row_limit))
             st.session_state[state_key] = ("ok", res)
         except sqlguard.RefusedStatement as exc:
             st.session_state[state_key] = ("refused", str(exc))
         except TimeoutError as exc:
             st.session_state[state_key] = ("timeout", str(exc))
-        except (duckdb.Error, FileNotFoundError) as exc:
+        except sqlguard.MemoryLimitExceeded as exc:
+            st.session_state[state_key] = ("memory", str(exc))
+        except (sqlguard.QueryFailed, FileNotFoundError, WarehouseLockedError) as exc:
             st.session_state[state_key] = ("error", f"The query failed: {str(exc).splitlines()[0]}")
 
     kind, payload = st.session_state[state_key]
     if kind == "ok":
         res: sqlguard.QueryResult = payload
         msg = f"{res.frame.height:,} rows in {res.seconds:.2f} s"
-        if res.truncated:
+        if res.truncated_by == "rows":
             st.warning(f"{msg} — truncated: more rows exist than the row limit ({res.row_limit:,}).", icon=":material/content_cut:")
+        elif res.truncated_by == "bytes":
+            st.warning(
+                f"{msg} — truncated: the result passed the size cap ({res.byte_limit // sqlguard.MIB:,} MiB); "
+                "select fewer or shorter columns.",
+                icon=":material/content_cut:",
+            )
         else:
             st.caption(msg)
         st.dataframe(res.frame, hide_index=True, key=f"{PAGE}.table")
         st.download_button(
-            "Download CSV", res.frame.write_csv(), file_name="query_result.csv", mime="text/csv",
+            "Download CSV", csv_text(res.frame), file_name="query_result.csv", mime="text/csv",
             key=f"{PAGE}.csv", on_click="ignore", icon=":material/download:",
         )
         numeric = [c for c, t in res.frame.schema.items() if t.is_numeric() and c != res.frame.columns[0]]
@@ -92,13 +109,15 @@ with main:
             with st.expander("Chart the result", expanded=True):
                 rates = [c for c in numeric if c.endswith(("_rate", "_share"))]
                 ys = st.multiselect("Columns to plot", numeric, default=rates or numeric[:1], key=f"{PAGE}.ys")
-                st.plotly_chart(build_result_figure(res.frame, ys=ys), key=f"{PAGE}.chart", config=ui.PLOTLY_CONFIG)
+                ui.plot(build_result_figure(res.frame, ys=ys), key=f"{PAGE}.chart")
     elif kind == "refused":
-        st.error(payload, icon=":material/block:")
+        st.error(md(payload), icon=":material/block:")
     elif kind == "timeout":
-        st.error(payload, icon=":material/timer_off:")
+        st.error(md(payload), icon=":material/timer_off:")
+    elif kind == "memory":
+        st.error(md(payload), icon=":material/memory:")
     else:
-        st.error(payload, icon=":material/error:")
+        st.error(md(payload), icon=":material/error:")
 
 with browser:
     st.subheader("Schema")

@@ -154,7 +154,7 @@ def file_lines_accounted(con: duckdb.DuckDBPyConnection, start_day: dt.date | No
                          end_day: dt.date | None = None) -> CheckOutcome:
     """Per ingested file: records = rows_inserted + duplicates + quarantined + merged and
     records >= lines (records: one per line, one per request for an OTLP line batching several;
-    ddl.sql back-fills records = lines in rows older than the column), and the rows stored in
+    the DDL (schema.TABLES) back-fills records = lines in rows older than the column), and the rows stored in
     `requests` from that path equal the sum of rows_inserted over its ingest records."""
     where, params = _files_of_days(start_day, end_day)
     bad_arith = con.execute(

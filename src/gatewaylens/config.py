@@ -14,6 +14,7 @@ docs/configuration.md). Read it with ``settings().<field>`` (mart SQL reads the
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 from pathlib import Path
 from typing import Literal
@@ -91,6 +92,12 @@ class Settings(BaseModel):
                                  "(default: `<db stem>.serving.duckdb` beside the warehouse).")
     landing: Path = Field(default=Path("data/landing"), description="Landing folder of gateway log files (`YYYY/MM/DD/*.jsonl[.gz]`).")
     catalog: Path | None = Field(default=None, description="CSV extending/overriding the packaged model catalog.")
+    model_aliases: Path | None = Field(
+        default=None,
+        description="CSV `alias,model[,note]` mapping site-specific model ids (Azure deployment names, Bedrock "
+        "application inference profiles, fine-tunes) to canonical slugs; its rows override the packaged "
+        "data/model_aliases.csv (see docs/formats.md, Model identity).",
+    )
     # --- storage and engine
     storage: Literal["duckdb", "lake"] = Field(
         default="duckdb",
@@ -101,6 +108,11 @@ class Settings(BaseModel):
                       "fsspec/pyarrow URL such as `s3://bucket/gatewaylens` (see docs/deployment.md).")
     engine: Literal["duckdb", "spark"] = Field(default="duckdb", description="Engine that ingests and builds the marts "
                                                "(`spark` needs `storage=lake`).")
+    spark_master: str = Field(default="local[*]", description="Spark master of the `spark` engine: `local[N]` (N "
+                              "executor threads in this process), `spark://host:7077`, `yarn`, `k8s://...` (see docs/deployment.md).")
+    spark_conf: dict[str, str] = Field(default_factory=dict, description="Extra Spark configuration of the `spark` engine, "
+                                       "a JSON object, e.g. `{\"spark.executor.memory\": \"8g\", \"spark.sql.shuffle.partitions\": \"400\"}` "
+                                       "(the session time zone stays UTC).")
     # --- privacy
     salt: str = Field(default=DEFAULT_SALT, description="Salt of `user_hash`. **The default is public and unsafe for "
                       "production: set your own secret.**")
@@ -111,6 +123,16 @@ class Settings(BaseModel):
     lock_retries: int = Field(default=8, ge=0, le=30, description="Retries when the warehouse file is locked by another "
                               "writer (exponential backoff from lock_base_delay_s, capped at 5 s per wait at connect, 30 s during work).")
     lock_base_delay_s: float = Field(default=0.1, gt=0, le=60, description="First wait of the lock retry backoff, seconds.")
+    # --- SQL console and `gatewaylens sql`: limits of one query (each runs in a worker process of its own)
+    console_timeout_s: float = Field(default=15.0, gt=0, le=3600, description="Wall-clock seconds a console / "
+                                     "`gatewaylens sql` query may run before its worker process is killed.")
+    console_memory_mb: int = Field(default=1024, ge=16, description="DuckDB `memory_limit` of a console query's own "
+                                   "instance, MiB (no spilling to disk); the worker is killed if its resident memory passes "
+                                   "this + 512 MiB + 2 × the result cap.")
+    console_threads: int = Field(default=1, ge=1, le=64, description="DuckDB `threads` of a console query.")
+    console_row_limit: int = Field(default=10_000, ge=1, description="Most rows a console / `gatewaylens sql` query returns.")
+    console_result_mb: int = Field(default=64, ge=1, description="Most bytes (Arrow size, MiB) a console / "
+                                   "`gatewaylens sql` result may have; cut in the worker before it is sent, shown or exported.")
     # --- budgets and alerts
     budgets: Path | None = Field(default=None, description="CSV with columns `app,monthly_usd`: monthly budgets; "
                                  "`spend_forecast` gives the day each app's budget runs out.")
@@ -135,6 +157,18 @@ class Settings(BaseModel):
     @property
     def salt_is_default(self) -> bool:
         return self.salt == DEFAULT_SALT
+
+    @field_validator("spark_conf", mode="before")
+    @classmethod
+    def _conf_json(cls, value: object) -> object:
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"not a JSON object: {exc}") from None
+        if isinstance(value, dict):
+            return {str(k): str(v) for k, v in value.items()}
+        return value
 
     @field_validator("alert_webhooks", "smtp_to", mode="before")
     @classmethod

@@ -36,7 +36,7 @@ class WarehouseLockedError(RuntimeError):
 
 
 def sql_text(name: str) -> str:
-    """Text of a packaged SQL file, e.g. ``sql_text("ddl.sql")``."""
+    """Text of a packaged SQL file, e.g. ``sql_text("views.sql")``."""
     return resources.files("gatewaylens").joinpath("sql", name).read_text()
 
 
@@ -106,18 +106,34 @@ def connect(
     return con
 
 
-def connect_readonly(
-    path: str | Path, *, retries: int | None = None, base_delay: float | None = None
-) -> duckdb.DuckDBPyConnection:
-    """Open a DuckDB file read-only. Raises FileNotFoundError with advice when it does not exist."""
+def require_file(path: str | Path) -> Path:
+    """``path`` as a Path; FileNotFoundError with advice when there is no database there."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(
             f"no database at {path}: run `make demo`, or `gatewaylens ingest` + `gatewaylens build`, "
             "or wait for the nightly run"
         )
-    return _open(path, read_only=True, retries=retries, base_delay=base_delay)
+    return path
+
+
+def connect_readonly(
+    path: str | Path, *, retries: int | None = None, base_delay: float | None = None
+) -> duckdb.DuckDBPyConnection:
+    """Open a DuckDB file read-only. Raises FileNotFoundError with advice when it does not exist."""
+    return _open(require_file(path), read_only=True, retries=retries, base_delay=base_delay)
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(sql_text("ddl.sql"))
+    """Create the base tables, or migrate older warehouses (DDL generated from schema.TABLES)."""
+    from gatewaylens.schema import TABLES, ddl, migration_sql
+
+    con.execute(ddl())
+    existing: dict[str, dict[str, bool]] = {}
+    for table, column, nullable in con.execute(
+        "SELECT table_name, column_name, is_nullable = 'YES' FROM information_schema.columns "
+        "WHERE table_schema = 'main' AND list_contains(?, table_name)", [list(TABLES)]
+    ).fetchall():
+        existing.setdefault(table, {})[column] = nullable
+    for statement in migration_sql(existing):
+        con.execute(statement)

@@ -34,7 +34,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import ValidationError
 
-from gatewaylens import formats
+from gatewaylens import formats, identity, prices, schema
 from gatewaylens.formats import canonical
 from gatewaylens.redact import redact_line
 from gatewaylens.schema import CanonicalLine
@@ -297,40 +297,66 @@ _COMMON_CHECKS = """
     END
 """
 
-# Normalised values, shared by every format.
+# Normalised values, shared by every format: requests columns that ingest derives from the
+# staged row (the others are taken from it by name: schema.REQUESTS columns with staged=True).
 _FINISH = "('stop', 'tool_calls', 'length', 'content_filter', 'error', 'other')"
-_NORMALISE = f"""
-    SELECT
-        c.line_no, c.record_no, c.request_id, c.ts,
-        CAST(timezone('UTC', c.ts) AS DATE) AS day,
-        c.source_format, c.app,
-        CASE WHEN c.user_raw IS NOT NULL THEN sha256(getvariable('gatewaylens_salt') || c.user_raw)
-             ELSE c.user_hash END AS user_hash,
-        {formats.model_sql('c.model')} AS model,  -- alias table (formats/_common.py, data/model_aliases.csv)
-        coalesce(c.provider, c.attempt_list[-1].provider) AS provider,
-        coalesce(c.status,
-                 CASE WHEN c.http_status >= 400 OR c.finish_reason = 'error' THEN 'error' ELSE 'success' END) AS status,
-        c.http_status, c.error_type,
-        CASE
+_PROVIDER = "coalesce(c.provider, c.attempt_list[-1].provider)"
+_DERIVED: dict[str, str] = {
+    "day": "CAST(timezone('UTC', c.ts) AS DATE)",
+    "user_hash": """CASE WHEN c.user_raw IS NOT NULL THEN sha256(getvariable('gatewaylens_salt') || c.user_raw)
+                         ELSE c.user_hash END""",
+    # model identity (gatewaylens.identity): the staged id is the source's; _gl_model_map holds the
+    # slug of each distinct raw id of the batch, resolved once in Python (register_identity)
+    "model_raw": "coalesce(c.model_raw, c.model)",
+    "model": "coalesce(mm.id_model, c.model)",
+    "model_requested": "coalesce(mq.id_model, c.model_requested)",
+    # list-price estimate (gatewaylens.prices): _gl_prices range-joined on raw id, provider, day, tier
+    "cost_estimated_usd": prices.estimate_sql("p", "coalesce(c.input_tokens, 0)", "c.cached_tokens", "c.cache_write_tokens",
+                                              "coalesce(c.output_tokens, 0)", "c.reasoning_tokens"),
+    "cost_source": """CASE WHEN c.cost_usd IS NOT NULL THEN 'logged'
+                           WHEN p.model_raw IS NOT NULL THEN 'estimated' ELSE 'unknown' END""",
+    "provider": _PROVIDER,
+    "status": """coalesce(c.status,
+                 CASE WHEN c.http_status >= 400 OR c.finish_reason = 'error' THEN 'error' ELSE 'success' END)""",
+    "finish_reason": f"""CASE
             WHEN c.finish_reason IN {_FINISH} THEN c.finish_reason
             WHEN c.finish_reason IS NOT NULL THEN 'other'
             WHEN c.status = 'error' OR c.http_status >= 400 THEN 'error'
             WHEN coalesce(c.tool_call_count, 0) > 0 THEN 'tool_calls'
             ELSE 'other'
-        END AS finish_reason,
-        coalesce(c.native_finish_reason,
-                 CASE WHEN c.finish_reason NOT IN {_FINISH} THEN c.finish_reason END) AS native_finish_reason,
-        c.tools_offered,
-        coalesce(c.tool_call_count, CASE WHEN c.finish_reason = 'tool_calls' THEN 1 ELSE 0 END) AS tool_call_count,
-        coalesce(c.input_tokens, 0) AS input_tokens,
-        c.cached_tokens,
-        coalesce(c.output_tokens, 0) AS output_tokens,
-        c.reasoning_tokens, c.cost_usd, c.latency_ms, c.ttft_ms, c.streamed,
-        coalesce(len(c.attempt_list), 1) AS attempts,
-        c.attempt_list
+        END""",
+    "native_finish_reason": f"""coalesce(c.native_finish_reason,
+                 CASE WHEN c.finish_reason NOT IN {_FINISH} THEN c.finish_reason END)""",
+    "tool_call_count": "coalesce(c.tool_call_count, CASE WHEN c.finish_reason = 'tool_calls' THEN 1 ELSE 0 END)",
+    "input_tokens": "coalesce(c.input_tokens, 0)",
+    "output_tokens": "coalesce(c.output_tokens, 0)",
+    "attempts": "coalesce(len(c.attempt_list), 1)",
+}
+# Set when the rows are written (file, line, time).
+_AT_LOAD = ("source_file", "line_no", "ingested_at")
+_REQUEST_COLUMNS = [c.name for c in schema.REQUESTS.columns if c.name not in _AT_LOAD]
+for _col in _REQUEST_COLUMNS:  # every column is derived or staged: checked at import
+    if _col not in _DERIVED and not schema.REQUESTS.column(_col).staged:
+        raise AssertionError(f"requests.{_col} is neither staged nor derived in ingest._DERIVED")
+_NORMALISE = f"""
+    SELECT
+        c.line_no, c.record_no, c.attempt_list,
+        {", ".join(f"{_DERIVED.get(n, 'c.' + n)} AS {n}" for n in _REQUEST_COLUMNS)}
     FROM _gl_staged c
+    LEFT JOIN (SELECT model_raw AS id_raw, model AS id_model FROM _gl_model_map) mm ON mm.id_raw = c.model
+    LEFT JOIN (SELECT model_raw AS id_raw, model AS id_model FROM _gl_model_map) mq ON mq.id_raw = c.model_requested
+    LEFT JOIN _gl_prices p ON {prices.join_sql("p", "c.model", _PROVIDER, "c.ts", "coalesce(c.input_tokens, 0)")}
     WHERE NOT c.merged AND ({_COMMON_CHECKS}) IS NULL
 """
+
+
+def register_identity(con: duckdb.DuckDBPyConnection) -> None:
+    """Temp tables _gl_model_map (slug of each distinct raw model id, served or requested) and
+    _gl_prices (price rows of each distinct raw id x provider) for the staged batch: Python runs
+    once per distinct id, the per-row work is the joins in _NORMALISE."""
+    identity.register_model_map(con, "SELECT model FROM _gl_staged WHERE NOT merged "
+                                     "UNION SELECT model_requested FROM _gl_staged WHERE NOT merged")
+    prices.register_price_table(con, f"SELECT DISTINCT c.model, {_PROVIDER} FROM _gl_staged c WHERE NOT c.merged")
 
 
 def _file_already_ingested(con: duckdb.DuckDBPyConnection, sha: str) -> bool:
@@ -402,9 +428,10 @@ def _stage_fast(con: duckdb.DuckDBPyConnection, path: Path, probe: _Probe) -> li
                                     compression = ?, maximum_object_size = {FAST_PATH_MAX_LINE_BYTES},
                                     ignore_errors = true))"""
     con.execute("SET preserve_insertion_order = true")  # line numbers below depend on it
+    _create_staged(con, "_gl_staged", unfit_column=True)
     try:
         con.execute(
-            "CREATE OR REPLACE TEMP TABLE _gl_staged AS "
+            "INSERT INTO _gl_staged BY NAME "
             + canonical.staged_from_fragments(fragments, extra=f"({unfit}) AS _unfit"),
             [str(path), "gzip" if probe.gzipped else "none"],
         )
@@ -439,6 +466,17 @@ def _restage(con: duckdb.DuckDBPyConnection, table: pa.Table, line_nos: list[int
     return multi_format
 
 
+def _create_staged(con: duckdb.DuckDBPyConnection, into: str, unfit_column: bool = False) -> None:
+    """Empty temp table ``into`` with formats.STAGED_COLUMNS (record_no defaults to 0; the fast
+    path adds ``_unfit``). Formats insert BY NAME: a column they do not set stays NULL."""
+    if into not in ("_gl_staged", "_gl_restaged"):  # an identifier: fixed names only
+        raise ValueError(into)
+    cols = [f"{n} {t}" + (" DEFAULT 0" if n == "record_no" else "") for n, t in formats.STAGED_COLUMNS]
+    if unfit_column:
+        cols.append("_unfit BOOLEAN")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {into} ({', '.join(cols)})")
+
+
 # Formats whose lines may hold several requests (several staged rows per line, record_no 0, 1, ...).
 MULTI_RECORD_FORMATS = frozenset({"otel"})
 
@@ -446,10 +484,7 @@ MULTI_RECORD_FORMATS = frozenset({"otel"})
 def _stage(con: duckdb.DuckDBPyConnection, fmt: str | None, into: str = "_gl_staged") -> bool:
     """Create temp table ``into`` (formats.STAGED_COLUMNS) from the registered _gl_lines.
     Returns whether a format that may put several records in one line was staged."""
-    if into not in ("_gl_staged", "_gl_restaged"):  # an identifier: fixed names only
-        raise ValueError(into)
-    cols = ", ".join(f"{n} {t}" + (" DEFAULT 0" if n == "record_no" else "") for n, t in formats.STAGED_COLUMNS)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {into} ({cols})")
+    _create_staged(con, into)
     # Lines that are not JSON objects are rejected first, also when a format is forced.
     con.execute(f"CREATE OR REPLACE TEMP TABLE _gl_detected AS {formats.detect_sql('_gl_lines', forced=fmt)}")
     present = [r[0] for r in con.execute("SELECT DISTINCT fmt FROM _gl_detected").fetchall()]
@@ -609,6 +644,7 @@ def _ingest_group(con: duckdb.DuckDBPyConnection, items: list[_Item], *, salt: s
             multi_format = _stage(con, fmt)
         if multi_format:
             multi = con.execute("SELECT coalesce(max(record_no), 0) > 0 FROM _gl_staged").fetchall()[0][0]
+        register_identity(con)
         con.execute("BEGIN TRANSACTION")
         # New rows = rows that pass every check, minus duplicates: a request_id repeated in the
         # input (first occurrence wins, in file, line and record order) or already stored. Only
@@ -645,18 +681,15 @@ def _ingest_group(con: duckdb.DuckDBPyConnection, items: list[_Item], *, salt: s
         else:
             is_new = "line_no IN (SELECT line_no FROM _gl_new)"
         con.execute(
-            f"""INSERT INTO requests
-                SELECT request_id, ts, day, source_format, app, user_hash, model, provider, status,
-                       http_status, error_type, finish_reason, native_finish_reason, tools_offered,
-                       tool_call_count, input_tokens, cached_tokens, output_tokens, reasoning_tokens,
-                       cost_usd, latency_ms, ttft_ms, streamed, attempts,
+            f"""INSERT INTO requests ({", ".join(_REQUEST_COLUMNS)}, {", ".join(_AT_LOAD)})
+                SELECT {", ".join(_REQUEST_COLUMNS)},
                        list_extract(?, CAST((line_no >> {FILE_SHIFT}) + 1 AS BIGINT)),
                        line_no & {(1 << FILE_SHIFT) - 1}, ?
                 FROM ({_NORMALISE}){"" if all_new else " WHERE " + is_new}""",
             [paths, now],
         )
         con.execute(
-            f"""INSERT INTO provider_attempts
+            f"""INSERT INTO provider_attempts {schema.insert_columns("provider_attempts")}
                SELECT request_id, 1, provider, http_status, latency_ms, ts, CAST(timezone('UTC', ts) AS DATE)
                FROM _gl_staged
                WHERE attempt_list IS NULL AND provider IS NOT NULL AND {is_new}
@@ -719,21 +752,23 @@ def _ingest_group(con: duckdb.DuckDBPyConnection, items: list[_Item], *, salt: s
 
 
 def _record_file(con: duckdb.DuckDBPyConnection, r: FileResult, at: dt.datetime) -> None:
-    """One row of ingested_files (columns named: warehouses created before `records` existed
-    have it as their last column)."""
+    """One row of ingested_files (the FileResult attribute of each column)."""
+    names = schema.INGESTED_FILES.names()
+    values = {"ingested_at": at, **{n: getattr(r, n) for n in names if n != "ingested_at"}}
     con.execute(
-        "INSERT INTO ingested_files (path, content_sha256, bytes, lines, records, rows_inserted, duplicates, "
-        "quarantined, merged, ingested_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [r.path, r.content_sha256, r.bytes, r.lines, r.records, r.rows_inserted, r.duplicates, r.quarantined, r.merged, at],
+        f"INSERT INTO ingested_files {schema.insert_columns('ingested_files')} VALUES ({', '.join('?' * len(names))})",
+        [values[n] for n in names],
     )
 
 
 def _insert_quarantine(con: duckdb.DuckDBPyConnection, rows: list[tuple], chunk: int = 256) -> None:
-    """Multi-row VALUES inserts (executemany is slow on a connection with registered Arrow data)."""
+    """Multi-row VALUES inserts (executemany is slow on a connection with registered Arrow data).
+    ``rows`` are tuples in the column order of schema.QUARANTINE."""
+    marks = "(" + ", ".join("?" * len(schema.QUARANTINE.columns)) + ")"
     for i in range(0, len(rows), chunk):
         part = rows[i : i + chunk]
         con.execute(
-            "INSERT INTO quarantine VALUES " + ", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * len(part)),
+            f"INSERT INTO quarantine {schema.insert_columns('quarantine')} VALUES " + ", ".join([marks] * len(part)),
             [value for row in part for value in row],
         )
 
@@ -756,7 +791,7 @@ def _record_unreadable(con: duckdb.DuckDBPyConnection, path: Path, exc: Exceptio
     con.execute("BEGIN TRANSACTION")
     con.execute("DELETE FROM quarantine WHERE source_file = ?", [str(path)])
     con.execute(
-        "INSERT INTO quarantine VALUES (?, 0, ?, 'unreadable file', ?, NULL, ?)",
+        f"INSERT INTO quarantine {schema.insert_columns('quarantine')} VALUES (?, 0, ?, 'unreadable file', ?, NULL, ?)",
         [str(path), raw[:256].decode("utf-8", errors="replace"),
          f"{type(exc).__name__}: {exc}; check the file is complete (a truncated .gz cannot be read)", now],
     )

@@ -5,9 +5,11 @@ Two kinds of models live here:
 * :class:`CanonicalLine` — one line of the canonical JSONL input format (what a gateway, the
   generator or another format's normaliser produces). Its JSON Schema is published at
   ``src/gatewaylens/schemas/canonical_line.schema.json`` (``gatewaylens schema`` rewrites it).
-* :class:`RequestRow`, :class:`ProviderAttemptRow`, :class:`QuarantineRow`,
-  :class:`IngestedFileRow` — one row of each warehouse table. ``sql/ddl.sql`` declares the
-  same tables; ``tests/test_schema.py`` proves the two agree column by column.
+* :data:`TABLES` — the warehouse tables, declared once (column, DuckDB type, nullability,
+  doc). The DDL (:func:`ddl`), the row models :class:`RequestRow`, :class:`ProviderAttemptRow`,
+  :class:`QuarantineRow`, :class:`IngestedFileRow`, the staged columns of the format readers
+  (:func:`staged_columns`) and ingest's INSERT column lists (:func:`insert_columns`) are derived
+  from it; ``tests/test_schema.py`` checks a fresh and a migrated warehouse against it.
 
 The vectorised ingest (``ingest.py``) applies the same rules in SQL; pydantic is used to explain
 precisely why a rejected line was rejected.
@@ -17,10 +19,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args, get_origin
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
 
 FINISH_REASONS: tuple[str, ...] = ("stop", "tool_calls", "length", "content_filter", "error", "other")
 STATUSES: tuple[str, ...] = ("success", "error")
@@ -135,85 +138,159 @@ class CanonicalLine(BaseModel):
 
 
 # --------------------------------------------------------------------------------------------
-# Warehouse rows. Field order = column order in sql/ddl.sql.
+# Warehouse tables: the row contract, declared once (like dlt's ``columns=``). The DDL
+# (:func:`ddl`), the pydantic row models (:data:`TABLE_MODELS`), the staged columns
+# (:func:`staged_columns`) and every INSERT column list (:func:`insert_columns`) derive from
+# :data:`TABLES`. To add a column: append a ``Column`` at the END of its table, nullable, with
+# its doc (existing warehouses get it by ALTER TABLE ADD COLUMN at the end, so old and new
+# warehouses keep the same column order); a ``requests`` column with ``staged=True`` is a
+# staged column every format may set (formats that do not set it stage NULL).
 # --------------------------------------------------------------------------------------------
 
 
-class RequestRow(BaseModel):
-    """Table ``requests`` — grain: one row per gateway request (unique ``request_id``)."""
+@dataclass(frozen=True)
+class Column:
+    """One column of a warehouse table."""
 
-    request_id: str = Field(description="Unique id of the request (from the source; unique across the table).")
-    ts: dt.datetime = Field(description="Request start, UTC.")
-    day: dt.date = Field(description="UTC day of ts; every mart is partitioned by it.")
-    source_format: str = Field(description="Input format the row came from: canonical, openrouter, litellm, otel, envelope.")
-    app: str | None = Field(description="Calling application (NULL when the source does not say).")
-    user_hash: str | None = Field(description="sha256(salt || caller id), hex. The raw id is never stored.")
-    model: str = Field(description="Normalised model slug 'vendor/model'.")
-    provider: str | None = Field(description="Provider that served the request (the last attempt).")
-    status: Literal["success", "error"] = Field(description="'success' or 'error'.")
-    http_status: int | None = Field(description="HTTP status of the final response.")
-    error_type: str | None = Field(description="Error class when status = 'error'.")
-    finish_reason: Literal["stop", "tool_calls", "length", "content_filter", "error", "other"] = Field(
-        description="Normalised finish reason."
-    )
-    native_finish_reason: str | None = Field(description="Finish reason as the provider reported it.")
-    tools_offered: bool | None = Field(description="Request offered tools; NULL = unknown.")
-    tool_call_count: int = Field(description="Number of tool calls in the response.")
-    input_tokens: int = Field(description="Prompt tokens, including cached_tokens.")
-    cached_tokens: int | None = Field(description="Prompt tokens served from cache; NULL = not reported.")
-    output_tokens: int = Field(description="Completion tokens, including reasoning_tokens.")
-    reasoning_tokens: int | None = Field(description="Reasoning tokens; NULL = not reported, 0 = reported zero.")
-    cost_usd: float | None = Field(description="Cost logged by the gateway, USD; NULL = not logged.")
-    latency_ms: float | None = Field(description="Total latency, milliseconds.")
-    ttft_ms: float | None = Field(description="Time to first token, milliseconds.")
-    streamed: bool | None = Field(description="Response was streamed; NULL = unknown.")
-    attempts: int = Field(description="Provider attempts including failovers (>= 1).")
-    source_file: str = Field(description="Landing file the row was read from.")
-    line_no: int = Field(description="1-based line number in source_file (the requests of an OTLP/JSON line that batches several share it).")
-    ingested_at: dt.datetime = Field(description="When the row was ingested, UTC.")
+    name: str
+    type: str  # DuckDB type
+    doc: str
+    nullable: bool = True
+    values: tuple[str, ...] | None = None  # allowed values (a Literal in the row model)
+    staged: bool = False  # requests only: formats stage this column (same name and type)
+    backfill: str | None = None  # SQL expression filling the column in rows older than it
 
 
-class ProviderAttemptRow(BaseModel):
-    """Table ``provider_attempts`` — grain: one row per attempt at a provider."""
+@dataclass(frozen=True)
+class Table:
+    name: str
+    doc: str  # grain, first line of the row model's docstring and of the data dictionary
+    columns: tuple[Column, ...]
 
-    request_id: str = Field(description="The request the attempt belongs to.")
-    attempt_no: int = Field(description="1-based order of the attempt within the request.")
-    provider: str = Field(description="Provider tried.")
-    http_status: int | None = Field(description="HTTP status the provider returned.")
-    latency_ms: float | None = Field(description="Time spent on this attempt, milliseconds.")
-    ts: dt.datetime = Field(description="Attempt start, UTC.")
-    day: dt.date = Field(description="UTC day of the request (same as requests.day).")
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
 
-
-class QuarantineRow(BaseModel):
-    """Table ``quarantine`` — grain: one row per rejected input line."""
-
-    source_file: str = Field(description="File the line came from.")
-    line_no: int = Field(description="1-based line number.")
-    raw_line: str = Field(description="First 8 KiB of the line (invalid UTF-8 replaced).")
-    reason: str = Field(description="Why the line was rejected: a stable category such as 'invalid JSON' or 'wrong type: input_tokens'.")
-    detail: str | None = Field(description="The precise explanation for this line (from the pydantic model), with the offending value.")
-    source_format: str | None = Field(description="Format the line was detected as, when known.")
-    ingested_at: dt.datetime = Field(description="When the line was rejected, UTC.")
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
 
 
-class IngestedFileRow(BaseModel):
-    """Table ``ingested_files`` — grain: one row per (path, content) ingested."""
+def _c(name: str, type_: str, doc: str, **kw: Any) -> Column:
+    return Column(name, type_, doc, **kw)
 
-    path: str = Field(description="File path as given to ingest.")
-    content_sha256: str = Field(description="sha256 of the file's (decompressed) bytes.")
-    bytes: int = Field(description="Size of the decompressed content.")
-    lines: int = Field(description="Input lines in the file.")
-    rows_inserted: int = Field(description="Records that became new rows of requests.")
-    duplicates: int = Field(description="Records whose request_id was already stored or repeated in the file.")
-    quarantined: int = Field(description="Lines rejected into quarantine (a rejected line is one record, whatever it held).")
-    merged: int = Field(description="Lines folded into another line's request (e.g. retries sharing a trace).")
-    ingested_at: dt.datetime = Field(description="When the file was ingested, UTC.")
-    records: int | None = Field(
-        description="Records read from the file: one per line, except an OTLP/JSON line batching several requests, "
-        "which is one per request. records = rows_inserted + duplicates + quarantined + merged and records >= lines. "
-        "Last column because it was added later (ALTER TABLE); rows written before it have records = lines.")
 
+REQUESTS = Table("requests", "Table ``requests`` — grain: one row per gateway request (unique ``request_id``).", (
+    _c("request_id", "VARCHAR", "Unique id of the request (from the source; unique across the table).", nullable=False, staged=True),
+    _c("ts", "TIMESTAMPTZ", "Request start, UTC.", nullable=False, staged=True),
+    _c("day", "DATE", "UTC day of ts; every mart is partitioned by it.", nullable=False),
+    _c("source_format", "VARCHAR", "Input format the row came from: canonical, openrouter, litellm, otel, envelope.",
+       nullable=False, staged=True),
+    _c("app", "VARCHAR", "Calling application (NULL when the source does not say).", staged=True),
+    _c("user_hash", "VARCHAR", "sha256(salt || caller id), hex. The raw id is never stored.", staged=True),
+    _c("model", "VARCHAR", "Normalised model slug 'vendor/model'.", nullable=False, staged=True),
+    _c("provider", "VARCHAR", "Provider that served the request (the last attempt).", staged=True),
+    _c("status", "VARCHAR", "'success' or 'error'.", nullable=False, values=STATUSES, staged=True),
+    _c("http_status", "INTEGER", "HTTP status of the final response.", staged=True),
+    _c("error_type", "VARCHAR", "Error class when status = 'error'.", staged=True),
+    _c("finish_reason", "VARCHAR", "Normalised finish reason; NULL when the source does not report one.",
+       values=FINISH_REASONS, staged=True),
+    _c("native_finish_reason", "VARCHAR", "Finish reason as the provider reported it.", staged=True),
+    _c("tools_offered", "BOOLEAN", "Request offered tools; NULL = unknown.", staged=True),
+    _c("tool_call_count", "INTEGER", "Number of tool calls in the response.", nullable=False, staged=True),
+    _c("input_tokens", "BIGINT", "Prompt tokens, including cached_tokens.", nullable=False, staged=True),
+    _c("cached_tokens", "BIGINT", "Prompt tokens served from cache; NULL = not reported.", staged=True),
+    _c("output_tokens", "BIGINT", "Completion tokens, including reasoning_tokens.", nullable=False, staged=True),
+    _c("reasoning_tokens", "BIGINT", "Reasoning tokens; NULL = not reported, 0 = reported zero.", staged=True),
+    _c("cost_usd", "DOUBLE", "Cost logged by the gateway, USD; NULL = not logged.", staged=True),
+    _c("latency_ms", "DOUBLE", "Total latency, milliseconds.", staged=True),
+    _c("ttft_ms", "DOUBLE", "Time to first token, milliseconds.", staged=True),
+    _c("streamed", "BOOLEAN", "Response was streamed; NULL = unknown.", staged=True),
+    _c("attempts", "INTEGER", "Provider attempts including failovers (>= 1).", nullable=False),
+    _c("source_file", "VARCHAR", "Landing file the row was read from.", nullable=False),
+    _c("line_no", "BIGINT", "1-based line number in source_file (the requests of an OTLP/JSON line that batches several "
+       "share it).", nullable=False),
+    _c("ingested_at", "TIMESTAMPTZ", "When the row was ingested, UTC.", nullable=False),
+    # --- added in round 3 (issue #11); nullable, appended: existing warehouses get them by ALTER TABLE.
+    _c("model_raw", "VARCHAR", "Model id exactly as the source reported it, before normalisation into `model`; "
+       "NULL when the format does not capture it.", staged=True),
+    _c("model_requested", "VARCHAR", "Model the caller asked for, when the source says and it may differ from the one "
+       "that served (`model`), e.g. a router alias or a fallback; NULL when not reported.", staged=True),
+    _c("cost_estimated_usd", "DOUBLE", "Cost estimated from the token counts and the price catalog, USD; NULL when the "
+       "model's price is unknown.", staged=True),
+    _c("cost_source", "VARCHAR", "Where the request's cost comes from: 'logged' (cost_usd, from the gateway), "
+       "'estimated' (cost_estimated_usd) or 'unknown'.", values=("logged", "estimated", "unknown"), staged=True),
+    _c("cache_write_tokens", "BIGINT", "Prompt tokens written to the provider's prompt cache (billed at the cache-write "
+       "rate; part of input_tokens); NULL = not reported.", staged=True),
+    _c("cancelled", "BOOLEAN", "The caller cancelled the request before it completed; NULL = unknown.", staged=True),
+    _c("session_id", "VARCHAR", "Conversation or session the request belongs to, as the source names it; NULL when "
+       "absent.", staged=True),
+    _c("team", "VARCHAR", "Team (or cost centre) the request is attributed to; NULL when absent.", staged=True),
+    _c("tags", "VARCHAR[]", "Tags the caller or gateway attached to the request (e.g. LiteLLM request_tags); NULL "
+       "when absent.", staged=True),
+    _c("service_tier", "VARCHAR", "Service tier the provider served the request at (e.g. default, flex, priority, "
+       "batch); NULL = not reported.", staged=True),
+    _c("agent", "VARCHAR", "Name of the agent that made the request (gen_ai.agent.name or the source's equivalent); "
+       "NULL when absent.", staged=True),
+))
+
+PROVIDER_ATTEMPTS = Table("provider_attempts", "Table ``provider_attempts`` — grain: one row per attempt at a provider.", (
+    _c("request_id", "VARCHAR", "The request the attempt belongs to.", nullable=False),
+    _c("attempt_no", "INTEGER", "1-based order of the attempt within the request.", nullable=False),
+    _c("provider", "VARCHAR", "Provider tried.", nullable=False),
+    _c("http_status", "INTEGER", "HTTP status the provider returned."),
+    _c("latency_ms", "DOUBLE", "Time spent on this attempt, milliseconds."),
+    _c("ts", "TIMESTAMPTZ", "Attempt start, UTC.", nullable=False),
+    _c("day", "DATE", "UTC day of the request (same as requests.day).", nullable=False),
+))
+
+QUARANTINE = Table("quarantine", "Table ``quarantine`` — grain: one row per rejected input record.", (
+    _c("source_file", "VARCHAR", "File the line came from.", nullable=False),
+    _c("line_no", "BIGINT", "1-based line number.", nullable=False),
+    _c("raw_line", "VARCHAR", "First 8 KiB of the line (invalid UTF-8 replaced).", nullable=False),
+    _c("reason", "VARCHAR", "Why the line was rejected: a stable category such as 'invalid JSON' or "
+       "'wrong type: input_tokens'.", nullable=False),
+    _c("detail", "VARCHAR", "The precise explanation for this line (from the pydantic model), with the offending value."),
+    _c("source_format", "VARCHAR", "Format the line was detected as, when known."),
+    _c("ingested_at", "TIMESTAMPTZ", "When the line was rejected, UTC.", nullable=False),
+))
+
+INGESTED_FILES = Table("ingested_files", "Table ``ingested_files`` — grain: one row per (path, content) ingested.", (
+    _c("path", "VARCHAR", "File path as given to ingest.", nullable=False),
+    _c("content_sha256", "VARCHAR", "sha256 of the file's (decompressed) bytes.", nullable=False),
+    _c("bytes", "BIGINT", "Size of the decompressed content.", nullable=False),
+    _c("lines", "BIGINT", "Input lines in the file.", nullable=False),
+    _c("rows_inserted", "BIGINT", "Records that became new rows of requests.", nullable=False),
+    _c("duplicates", "BIGINT", "Records whose request_id was already stored or repeated in the file.", nullable=False),
+    _c("quarantined", "BIGINT", "Lines rejected into quarantine (a rejected line is one record, whatever it held).",
+       nullable=False),
+    _c("merged", "BIGINT", "Lines folded into another line's request (e.g. retries sharing a trace).", nullable=False),
+    _c("ingested_at", "TIMESTAMPTZ", "When the file was ingested, UTC.", nullable=False),
+    _c("records", "BIGINT", "Records read from the file: one per line, except an OTLP/JSON line batching several "
+       "requests, which is one per request. records = rows_inserted + duplicates + quarantined + merged and "
+       "records >= lines. Last column because it was added later (ALTER TABLE); rows written before it have "
+       "records = lines.", backfill="lines"),
+))
+
+TABLES: dict[str, Table] = {t.name: t for t in (REQUESTS, PROVIDER_ATTEMPTS, QUARANTINE, INGESTED_FILES)}
+
+_PY_TYPES: dict[str, Any] = {
+    "VARCHAR": str, "BIGINT": int, "INTEGER": int, "DOUBLE": float, "BOOLEAN": bool,
+    "DATE": dt.date, "TIMESTAMPTZ": dt.datetime, "VARCHAR[]": list[str],
+}
+
+
+def _row_model(table: Table) -> type[BaseModel]:
+    fields: dict[str, Any] = {}
+    for c in table.columns:
+        py: Any = Literal[c.values] if c.values else _PY_TYPES[c.type]
+        fields[c.name] = (py | None if c.nullable else py, Field(description=c.doc))
+    name = "".join(part.title() for part in table.name.split("_")).removesuffix("s") + "Row"
+    return create_model(name, __doc__=table.doc, **fields)
+
+
+RequestRow = _row_model(REQUESTS)
+ProviderAttemptRow = _row_model(PROVIDER_ATTEMPTS)
+QuarantineRow = _row_model(QUARANTINE)
+IngestedFileRow = _row_model(INGESTED_FILES)
 
 TABLE_MODELS: dict[str, type[BaseModel]] = {
     "requests": RequestRow,
@@ -222,45 +299,65 @@ TABLE_MODELS: dict[str, type[BaseModel]] = {
     "ingested_files": IngestedFileRow,
 }
 
-_DUCK_TYPES: dict[Any, str] = {
-    str: "VARCHAR",
-    int: "BIGINT",
-    float: "DOUBLE",
-    bool: "BOOLEAN",
-    dt.date: "DATE",
-    dt.datetime: "TIMESTAMPTZ",
-}
 
-# Columns whose DuckDB type is narrower than the default mapping.
-_INTEGER_COLUMNS = {"http_status", "tool_call_count", "attempts", "attempt_no"}
+def ddl() -> str:
+    """CREATE TABLE IF NOT EXISTS for every table (a fresh warehouse)."""
+    out = ["-- gatewaylens warehouse base tables, generated from gatewaylens.schema.TABLES."]
+    for t in TABLES.values():
+        cols = ",\n".join(f"    {c.name:<22} {c.type}{'' if c.nullable else ' NOT NULL'}" for c in t.columns)
+        out.append(f"CREATE TABLE IF NOT EXISTS {t.name} (\n{cols}\n);")
+    return "\n".join(out) + "\n"
 
 
-def duckdb_type(model: type[BaseModel], name: str) -> str:
-    """DuckDB type implied by a row model's field annotation."""
-    ann = model.model_fields[name].annotation
-    args = [a for a in get_args(ann) if a is not type(None)] if get_origin(ann) is not None else [ann]
-    if get_origin(ann) is Literal:
-        base: Any = str
-    else:
-        base = args[0] if args else ann
-        if get_origin(base) is Literal:
-            base = str
-    duck = _DUCK_TYPES[base]
-    if duck == "BIGINT" and name in _INTEGER_COLUMNS:
-        return "INTEGER"
-    return duck
+def migration_sql(existing: dict[str, dict[str, bool]]) -> list[str]:
+    """Statements bringing a warehouse whose tables have ``existing`` columns ({table: {column:
+    nullable}}) to the declaration: ADD COLUMN (at the end) for a column added later, with its
+    backfill, and DROP NOT NULL for a column made nullable later. Empty when it is current."""
+    out: list[str] = []
+    for t in TABLES.values():
+        have = existing.get(t.name, {})
+        for c in t.columns:
+            if c.name not in have:
+                if not c.nullable:
+                    raise RuntimeError(f"{t.name}.{c.name} is NOT NULL and missing: a later column must be nullable")
+                out.append(f"ALTER TABLE {t.name} ADD COLUMN {c.name} {c.type}")
+                if c.backfill:
+                    out.append(f"UPDATE {t.name} SET {c.name} = {c.backfill} WHERE {c.name} IS NULL")
+            elif c.nullable and not have[c.name]:
+                out.append(f"ALTER TABLE {t.name} ALTER COLUMN {c.name} DROP NOT NULL")
+    return out
 
 
-def is_nullable(model: type[BaseModel], name: str) -> bool:
-    return type(None) in get_args(model.model_fields[name].annotation)
+def insert_columns(table: str) -> str:
+    """'(a, b, ...)': the column list of an INSERT into ``table`` (always named: a migrated
+    warehouse has its later columns last)."""
+    return "(" + ", ".join(TABLES[table].names()) + ")"
+
+
+# Columns every staged row has besides the requests columns formats stage (Column.staged).
+STAGING_CONTROL: tuple[tuple[str, str], ...] = (
+    ("line_no", "BIGINT"),
+    ("record_no", "INTEGER"),  # 0, except the 2nd, 3rd, ... request of one line (otel batches): 1, 2, ...
+    ("reason", "VARCHAR"),  # the format's own rejection reason
+    ("merged", "BOOLEAN"),  # folded into another line's request
+)
+# Staged inputs that become a requests column by a derivation in ingest (hashing, counting).
+STAGING_INPUTS: tuple[tuple[str, str], ...] = (
+    ("user_raw", "VARCHAR"),  # raw caller id: hashed with the salt into user_hash, never stored
+    ("attempt_list", "STRUCT(provider VARCHAR, http_status INTEGER, latency_ms DOUBLE, ts TIMESTAMPTZ)[]"),
+)
+
+
+def staged_columns() -> list[tuple[str, str]]:
+    """(name, DuckDB type) of a staged row: the control columns, every requests column marked
+    ``staged`` and the staging inputs. A format's staged_sql is inserted BY NAME, so a column it
+    does not produce is NULL (record_no: 0)."""
+    return [*STAGING_CONTROL, *((c.name, c.type) for c in REQUESTS.columns if c.staged), *STAGING_INPUTS]
 
 
 def column_docs() -> dict[str, dict[str, str]]:
     """{table: {column: description}} for the data dictionary and the SQL console's schema browser."""
-    return {
-        table: {name: (f.description or "") for name, f in model.model_fields.items()}
-        for table, model in TABLE_MODELS.items()
-    }
+    return {name: {c.name: c.doc for c in t.columns} for name, t in TABLES.items()}
 
 
 SCHEMA_PATH = Path(__file__).parent / "schemas" / "canonical_line.schema.json"

@@ -16,27 +16,39 @@ Two layers, both using DuckDB's own parser rather than regular expressions:
    SET/RESET/USE/PRAGMA/CALL/CHECKPOINT, transactions, EXPLAIN, PIVOT (a multi-statement), several
    statements at once.
 
-2. :func:`run_guarded` runs an accepted statement on a fresh read-only connection with external
-   access (files, URLs) and Python replacement scans switched off and the configuration locked;
-   it wraps the statement as ``SELECT * FROM (<sql>) LIMIT n+1`` to enforce the row limit (and
-   report truncation) and interrupts it after a time limit.
+2. :func:`run_guarded` runs an accepted statement isolated from every other reader: in a worker
+   process of its own (:mod:`gatewaylens.sqlworker`) with its own DuckDB instance, opened
+   read-only with ``memory_limit``, ``threads``, ``enable_external_access=false``, no spilling
+   and the configuration locked. The worker wraps the statement as
+   ``SELECT * FROM (<sql>) LIMIT n+1`` and streams the result, stopping at the row cap or the
+   byte cap; this process kills the worker at the wall-clock deadline (DuckDB's interrupt does
+   not stop every operator) or when its resident memory passes ``memory_limit`` + headroom.
+   Nothing the statement does can change the settings of a connection anyone else uses: the
+   dashboard's page queries never share a DuckDB instance with a console query.
 
-No Streamlit imports: the CLI can use the same functions.
+No Streamlit imports: the CLI and the dashboard use the same functions.
 """
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO, TYPE_CHECKING, BinaryIO
 
 import duckdb
-import polars as pl
 
-from gatewaylens.db import connect_readonly
+from gatewaylens.db import WarehouseLockedError, require_file
+
+if TYPE_CHECKING:  # polars and pyarrow are imported where used: the worker process needs neither to inspect
+    import polars as pl
+    import pyarrow as pa
 
 # Table functions that only compute (no I/O): everything else is refused.
 SAFE_TABLE_FUNCTIONS = frozenset(
@@ -63,9 +75,6 @@ UNSAFE_SCALAR_FUNCTIONS = frozenset({"getenv", "read_text", "read_blob", "curren
 
 _PATH_MARKERS = ("/", "\\", ":", ".")
 
-DEFAULT_ROW_LIMIT = 10_000
-DEFAULT_TIME_LIMIT_S = 10.0
-
 
 class RefusedStatement(ValueError):
     """The statement is not allowed in the console; ``str(exc)`` says why and what to do."""
@@ -78,14 +87,6 @@ class Inspection:
     sql: str  # the statement, without a trailing ';'
     tables: set[str] = field(default_factory=set)  # base tables referenced (lower-case)
     ctes: set[str] = field(default_factory=set)
-
-
-@dataclass
-class QueryResult:
-    frame: pl.DataFrame
-    truncated: bool  # more rows existed than the row limit
-    row_limit: int
-    seconds: float
 
 
 _TYPE_ADVICE = {
@@ -198,12 +199,6 @@ def inspect_sql(sql: str, known_tables: Iterable[str] | None = None) -> Inspecti
     return inspection
 
 
-def harden(con: duckdb.DuckDBPyConnection) -> None:
-    """Switch off file/URL access and Python replacement scans, then lock the configuration."""
-    con.execute("SET enable_external_access = false")
-    con.execute("SET python_enable_replacements = false")
-    con.execute("SET lock_configuration = true")
-
 
 def known_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
     """Tables and views of the main database, plus DuckDB's catalog views."""
@@ -215,52 +210,268 @@ def known_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
     return names
 
 
+# ----------------------------------------------------------------------------- running, isolated
+
+MIB = 1024 * 1024
+RSS_HEADROOM_MB = 512  # the worker's Python, DuckDB and pyarrow themselves, above memory_limit
+STARTUP_TIMEOUT_S = 60.0  # a loaded machine can take seconds to import DuckDB; not part of the query's time
+POLL_S = 0.05
+
+
+class QueryFailed(RuntimeError):
+    """The query ran and failed (DuckDB's message, first line, in ``str(exc)``)."""
+
+
+class MemoryLimitExceeded(QueryFailed):
+    """The query needed more memory than the console allows and was stopped.
+
+    ``pid``: the worker; ``peak_rss_bytes``: its resident memory when it was killed (None when
+    DuckDB itself refused the allocation)."""
+
+    pid: int | None = None
+    peak_rss_bytes: int | None = None
+
+
+class QueryTimeout(TimeoutError):
+    """The query ran longer than the time limit; its worker process (``pid``) was killed after
+    ``query_seconds``."""
+
+    pid: int | None = None
+    query_seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one console query may use. Defaults come from :class:`gatewaylens.config.Settings`."""
+
+    row_limit: int
+    byte_limit: int  # bytes of result (Arrow size) sent back
+    time_limit_s: float  # wall clock from the moment the worker has the statement
+    memory_mb: int  # DuckDB memory_limit of the worker's instance
+    threads: int
+
+    @classmethod
+    def from_settings(cls, **overrides: float | int | None) -> Limits:
+        from gatewaylens.config import settings
+
+        cfg = settings()
+        values = {
+            "row_limit": cfg.console_row_limit,
+            "byte_limit": cfg.console_result_mb * MIB,
+            "time_limit_s": cfg.console_timeout_s,
+            "memory_mb": cfg.console_memory_mb,
+            "threads": cfg.console_threads,
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        limits = cls(**values)  # type: ignore[arg-type]
+        if limits.row_limit < 1 or limits.byte_limit < 1 or limits.memory_mb < 1 or limits.threads < 1:
+            raise ValueError(f"console limits must be >= 1: {limits}")
+        return limits
+
+    @property
+    def rss_cap_bytes(self) -> int:
+        """Resident memory at which the worker is killed: memory_limit + headroom + 2 x the result cap."""
+        return (self.memory_mb + RSS_HEADROOM_MB) * MIB + 2 * self.byte_limit
+
+
+@dataclass
+class QueryResult:
+    frame: pl.DataFrame
+    truncated: bool  # more rows existed than were returned
+    row_limit: int
+    seconds: float
+    truncated_by: str | None = None  # "rows" (row limit) or "bytes" (result size cap)
+    byte_limit: int = 0
+
+
+def _rss_bytes(pid: int) -> int | None:
+    """Resident set size of a process (Linux /proc); None where it cannot be read."""
+    try:
+        with open(f"/proc/{pid}/status", "rb") as fh:
+            for line in fh:
+                if line.startswith(b"VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def _memory_message(limits: Limits) -> str:
+    return (
+        f"The query needed more memory than the console's memory limit ({limits.memory_mb:,} MiB) and was "
+        "stopped. Aggregate more, filter by day, or query a mart instead of a base table."
+    )
+
+
+def _to_frame(table: pa.Table) -> pl.DataFrame:
+    """Arrow -> polars; a column polars cannot import (INTERVAL, UNION) becomes its text."""
+    import polars as pl
+
+    columns: list[pl.Series] = []
+    seen: dict[str, int] = {}
+    for name, col in zip(table.column_names, table.columns):
+        n = seen.get(name, 0)
+        seen[name] = n + 1
+        label = name if n == 0 else f"{name}_{n}"
+        try:
+            series = pl.Series(label, pl.from_arrow(col))
+        except Exception:
+            series = pl.Series(label, [None if v is None else str(v) for v in col.to_pylist()], dtype=pl.String)
+        columns.append(series)
+    return pl.DataFrame(columns)
+
+
+@dataclass
+class _Worker:
+    proc: subprocess.Popen
+    stderr: IO[bytes]
+
+    @classmethod
+    def spawn(cls) -> _Worker:
+        stderr = tempfile.TemporaryFile()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "gatewaylens.sqlworker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr
+        )
+        return cls(proc, stderr)
+
+
+# One idle worker kept ready (DuckDB imported, waiting for its job) so a query does not wait for a
+# Python start; it serves exactly one query like any other worker. It exits when this process does
+# (its stdin closes).
+_spare: _Worker | None = None
+_spare_lock = threading.Lock()
+
+
+def _take_worker(prewarm: bool) -> _Worker:
+    global _spare
+    with _spare_lock:
+        worker = _spare if _spare is not None and _spare.proc.poll() is None else None
+        _spare = _Worker.spawn() if prewarm else None
+    return worker or _Worker.spawn()
+
+
+class _Reader(threading.Thread):
+    """Reads the worker's stdout: the ``ready`` line, then everything up to ``cap`` bytes."""
+
+    def __init__(self, stream: BinaryIO, cap: int) -> None:
+        super().__init__(name="sqlguard-reader", daemon=True)
+        self.stream, self.cap = stream, cap
+        self.ready = threading.Event()
+        self.data = bytearray()
+        self.overflow = False
+
+    def run(self) -> None:
+        if self.stream.readline() == b"ready\n":
+            self.ready.set()
+        while chunk := self.stream.read1(1 << 20):
+            self.data += chunk
+            if len(self.data) > self.cap:
+                self.overflow = True
+                return
+
+
 def run_guarded(
     path: str | Path,
     sql: str,
     *,
-    row_limit: int = DEFAULT_ROW_LIMIT,
-    time_limit_s: float = DEFAULT_TIME_LIMIT_S,
+    row_limit: int | None = None,
+    time_limit_s: float | None = None,
+    byte_limit: int | None = None,
+    memory_mb: int | None = None,
+    threads: int | None = None,
+    prewarm: bool = True,
 ) -> QueryResult:
-    """Inspect and run ``sql`` read-only on the DuckDB file ``path``.
+    """Inspect ``sql`` and run it read-only on the DuckDB file ``path`` in a worker process of its own.
 
-    Raises :class:`RefusedStatement` (not allowed), :class:`TimeoutError` (interrupted after
-    ``time_limit_s``), FileNotFoundError (no database) or ``duckdb.Error`` (the query failed).
-    At most ``row_limit`` rows come back; ``truncated`` says whether more existed.
+    Limits not given come from the settings (:class:`Limits`). Raises :class:`RefusedStatement`
+    (not allowed), :class:`QueryTimeout` (a ``TimeoutError``: killed at the deadline),
+    :class:`MemoryLimitExceeded` (over the memory limit), :class:`QueryFailed` (DuckDB's error),
+    FileNotFoundError (no database) or WarehouseLockedError (a writer holds the file).
+    At most ``row_limit`` rows and ``byte_limit`` bytes come back; ``truncated`` says whether
+    more existed and ``truncated_by`` which cap cut. ``prewarm`` keeps a spare worker started for
+    the next query (the dashboard); a one-shot caller (the CLI) passes False.
     """
-    if row_limit < 1:
-        raise ValueError("row_limit must be >= 1")
-    con = connect_readonly(path)
-    try:
-        harden(con)
-        inspection = inspect_sql(sql, known_tables(con))
-        # Newline before ')' so a trailing '-- comment' cannot swallow it.
-        wrapped = f"SELECT * FROM (\n{inspection.sql}\n) AS console_query LIMIT {int(row_limit) + 1}"
-        outcome: dict[str, object] = {}
+    limits = Limits.from_settings(
+        row_limit=row_limit, time_limit_s=time_limit_s, byte_limit=byte_limit, memory_mb=memory_mb, threads=threads
+    )
+    inspect_sql(sql)  # refuse what is refused without starting a worker
+    path = require_file(path)
+    job = {
+        "path": str(path.resolve()),
+        "sql": sql,
+        "row_limit": limits.row_limit,
+        "byte_limit": limits.byte_limit,
+        "memory_mb": limits.memory_mb,
+        "threads": limits.threads,
+    }
+    worker = _take_worker(prewarm)
+    proc, stderr = worker.proc, worker.stderr
+    assert proc.stdin is not None and proc.stdout is not None
+    reader = _Reader(proc.stdout, cap=2 * limits.byte_limit + 4 * MIB)
+    with stderr:
+        try:
+            reader.start()
+            startup_deadline = time.monotonic() + STARTUP_TIMEOUT_S
+            while not reader.ready.wait(POLL_S):
+                if not reader.is_alive() or time.monotonic() > startup_deadline:
+                    raise QueryFailed(_worker_died(proc, stderr, "did not start"))
+            proc.stdin.write(json.dumps(job).encode() + b"\n")
+            proc.stdin.close()
+            started = time.monotonic()
+            deadline = started + limits.time_limit_s
+            while reader.is_alive():
+                reader.join(POLL_S)
+                rss = _rss_bytes(proc.pid)
+                if rss is not None and rss > limits.rss_cap_bytes and reader.is_alive():
+                    oom = MemoryLimitExceeded(_memory_message(limits))
+                    oom.pid, oom.peak_rss_bytes = proc.pid, rss
+                    raise oom
+                if time.monotonic() > deadline and reader.is_alive():
+                    late = QueryTimeout(
+                        f"The query ran longer than {limits.time_limit_s:g} s and was stopped. Aggregate more, "
+                        "filter by day, or query a mart instead of a base table."
+                    )
+                    late.pid, late.query_seconds = proc.pid, time.monotonic() - started
+                    raise late
+            seconds = time.monotonic() - started
+            if reader.overflow:
+                raise QueryFailed("The query worker sent more than the result size cap; the result was dropped.")
+            proc.wait(10)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            reader.join(1.0)
+            proc.stdout.close()
+        head, _, body = bytes(reader.data).partition(b"\n")
+        if not head:
+            raise QueryFailed(_worker_died(proc, stderr, f"exited with code {proc.returncode}"))
+    header = json.loads(head)
+    if not header["ok"]:
+        kind, message = header["kind"], header["message"]
+        if kind == "refused":
+            raise RefusedStatement(message)
+        if kind == "memory":
+            oom = MemoryLimitExceeded(f"{_memory_message(limits)} DuckDB said: {message}")
+            oom.pid = proc.pid
+            raise oom
+        if kind == "locked":
+            raise WarehouseLockedError(message)
+        raise QueryFailed(message)
+    import pyarrow.ipc
 
-        def work() -> None:
-            try:
-                outcome["frame"] = con.sql(wrapped).pl()
-            except BaseException as exc:  # handed to the caller's thread
-                outcome["error"] = exc
+    frame = _to_frame(pyarrow.ipc.open_stream(body).read_all())
+    return QueryResult(
+        frame=frame,
+        truncated=header["truncated"] is not None,
+        row_limit=limits.row_limit,
+        seconds=seconds,
+        truncated_by=header["truncated"],
+        byte_limit=limits.byte_limit,
+    )
 
-        started = time.perf_counter()
-        worker = threading.Thread(target=work, name="sqlguard-query", daemon=True)
-        worker.start()
-        worker.join(time_limit_s)
-        if worker.is_alive():
-            con.interrupt()
-            worker.join(5.0)
-            raise TimeoutError(
-                f"The query ran longer than {time_limit_s:g} s and was stopped. Aggregate more, filter by day, "
-                "or query a mart instead of a base table."
-            )
-        seconds = time.perf_counter() - started
-        if "error" in outcome:
-            raise outcome["error"]  # type: ignore[misc]
-        frame = outcome["frame"]
-        assert isinstance(frame, pl.DataFrame)
-        truncated = frame.height > row_limit
-        return QueryResult(frame.head(row_limit), truncated, row_limit, seconds)
-    finally:
-        con.close()
+
+def _worker_died(proc: subprocess.Popen, stderr: IO[bytes], what: str) -> str:
+    stderr.seek(0)
+    tail = stderr.read()[-2000:].decode(errors="replace").strip()
+    return f"The query worker {what}." + (f" It said: {tail.splitlines()[-1]}" if tail else "")

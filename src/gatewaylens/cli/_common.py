@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from gatewaylens.config import settings
 
@@ -20,6 +21,6 @@ def resolve_db(db: Path | None) -> Path:
 
 
 def fail(message: str, code: int = 2) -> None:
-    """Print an error that says what is wrong and what to do, and exit."""
-    console.print(f"[bold red]error:[/] {message}", soft_wrap=True)
+    """Print an error that says what is wrong and what to do, and exit (``message`` is printed literally)."""
+    console.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
     raise typer.Exit(code)

@@ -18,42 +18,15 @@ from __future__ import annotations
 from types import ModuleType
 
 from gatewaylens.formats import canonical, envelope, litellm, openrouter, otel
-from gatewaylens.formats._common import model_sql, provider_sql
+from gatewaylens.formats._common import provider_sql
+from gatewaylens.schema import staged_columns
 
-__all__ = ["FORMATS", "STAGED_COLUMNS", "UNRECOGNISED", "detect_sql", "get", "model_sql", "names", "provider_sql"]
+__all__ = ["FORMATS", "STAGED_COLUMNS", "UNRECOGNISED", "detect_sql", "get", "names", "provider_sql"]
 
-# Columns (name, DuckDB type) of the staged rows, in this order. ingest inserts a format's staged_sql
-# BY NAME, so a format whose lines never hold several requests may leave out record_no (it is 0).
-STAGED_COLUMNS: list[tuple[str, str]] = [
-    ("line_no", "BIGINT"),
-    ("record_no", "INTEGER"),  # 0, except the 2nd, 3rd, ... request of one line (otel batches): 1, 2, ...
-    ("source_format", "VARCHAR"),
-    ("reason", "VARCHAR"),
-    ("merged", "BOOLEAN"),
-    ("request_id", "VARCHAR"),
-    ("ts", "TIMESTAMPTZ"),
-    ("app", "VARCHAR"),
-    ("user_raw", "VARCHAR"),
-    ("user_hash", "VARCHAR"),
-    ("model", "VARCHAR"),
-    ("provider", "VARCHAR"),
-    ("status", "VARCHAR"),
-    ("http_status", "INTEGER"),
-    ("error_type", "VARCHAR"),
-    ("finish_reason", "VARCHAR"),
-    ("native_finish_reason", "VARCHAR"),
-    ("tools_offered", "BOOLEAN"),
-    ("tool_call_count", "INTEGER"),
-    ("input_tokens", "BIGINT"),
-    ("cached_tokens", "BIGINT"),
-    ("output_tokens", "BIGINT"),
-    ("reasoning_tokens", "BIGINT"),
-    ("cost_usd", "DOUBLE"),
-    ("latency_ms", "DOUBLE"),
-    ("ttft_ms", "DOUBLE"),
-    ("streamed", "BOOLEAN"),
-    ("attempt_list", "STRUCT(provider VARCHAR, http_status INTEGER, latency_ms DOUBLE, ts TIMESTAMPTZ)[]"),
-]
+# Columns (name, DuckDB type) of the staged rows, derived from the row contract
+# (schema.staged_columns()). ingest inserts a format's staged_sql BY NAME, so a column a format
+# does not produce is NULL (record_no: 0, for formats whose lines never hold several requests).
+STAGED_COLUMNS: list[tuple[str, str]] = staged_columns()
 
 # Detection order matters: a line takes the first format whose DETECT matches, so the more
 # specific shapes come before canonical (whose DETECT only asks for request_id/ts/model).

@@ -19,7 +19,6 @@ import re
 from pathlib import Path
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
-MODEL_ALIASES_PATH = DATA_DIR / "model_aliases.csv"
 PROVIDER_ALIASES_PATH = DATA_DIR / "provider_aliases.csv"
 
 KIND_WORDS = {
@@ -212,19 +211,10 @@ def finish_sql(expr: str) -> str:
     return f"coalesce(map_extract_value(MAP {{{pairs}}}, lower({expr})), {expr})"
 
 
-# --- alias tables ------------------------------------------------------------------------
+# --- alias tables (models: gatewaylens.identity) ------------------------------------------------------------------------
 def slug(text: str) -> str:
     """Provider key form: lower case, each space or underscore as '-'."""
     return text.strip().lower().replace(" ", "-").replace("_", "-")
-
-
-@functools.cache
-def model_aliases() -> dict[str, str]:
-    """{alias (lower case): 'vendor/model'} from data/model_aliases.csv."""
-    with MODEL_ALIASES_PATH.open(newline="") as fh:
-        rows = {r["alias"].strip().lower(): r["model"].strip() for r in csv.DictReader(fh) if r["alias"].strip()}
-    # Every target slug maps to itself, so case variants ('Qwen/Qwen3-235B-A22B') normalise too.
-    return {**{m.lower(): m for m in rows.values()}, **rows}
 
 
 @functools.cache
@@ -236,11 +226,6 @@ def provider_aliases() -> dict[str, str]:
 
 def _map_literal(d: dict[str, str]) -> str:
     return "MAP {" + ", ".join(f"{q(k)}: {q(v)}" for k, v in sorted(d.items())) + "}"
-
-
-def model_sql(expr: str) -> str:
-    """SQL: the 'vendor/model' slug of a model id through the alias table (unknown ids kept)."""
-    return f"coalesce(map_extract_value({_map_literal(model_aliases())}, lower({expr})), {expr})"
 
 
 def provider_sql(expr: str) -> str:

@@ -26,8 +26,10 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from gatewaylens.catalog import CATALOG_PATH, load_catalog
+from gatewaylens.catalog import CATALOG_PATH, PRICE_COLUMNS, load_catalog
 from gatewaylens.generator import scenario as sc
+
+BILLED_PRICES_PATH = CATALOG_PATH.with_name("generator_billed_prices.csv")
 
 EPOCH = dt.date(1970, 1, 1)
 MS_PER_DAY = 86_400_000
@@ -112,7 +114,10 @@ class _Tables:
 
 
 def _build_tables() -> _Tables:
-    cat = load_catalog(CATALOG_PATH, use_env=False)  # packaged prices only: output is reproducible
+    # what the simulated gateways bill: the generator's own price list (data/generator_billed_prices.csv),
+    # not the catalog's list prices, so output is reproducible whatever genai-prices says
+    cat = load_catalog(CATALOG_PATH, use_env=False, prices=False).drop(PRICE_COLUMNS).join(
+        pl.read_csv(BILLED_PRICES_PATH, schema_overrides={c: pl.Float64() for c in PRICE_COLUMNS}), on="model", how="left")
     models = list(sc.MODELS)
     missing = set(models) - set(cat["model"].to_list())
     if missing:

@@ -110,6 +110,8 @@ REGISTRY: tuple[Mart, ...] = (
     Mart("load_hourly"),
     Mart("load_minutely"),
     Mart("load_profile_daily", deps=("load_hourly", "load_minutely")),
+    Mart("model_substitution_daily"),
+    Mart("cost_reconciliation_daily"),
     Mart("provider_metrics_daily"),
     Mart("provider_regressions", deps=("provider_metrics_daily",), lookback=lambda cfg: cfg.regression_history_days,
          postprocess=_detect_regressions),

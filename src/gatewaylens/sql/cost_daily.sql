@@ -1,34 +1,38 @@
 -- cost_daily
 -- Grain: one row per (day, app, model, provider, cost_source). Additive.
---   cost_source = 'logged'  : the gateway logged cost_usd for the request (used as is);
---                 'catalog' : not logged; estimated from model_catalog list prices:
---                             ((input_tokens - cached_tokens) * input_usd_per_mtok
---                              + cached_tokens * cached_input_usd_per_mtok
---                              + output_tokens * output_usd_per_mtok) / 1e6   (cached_tokens NULL = 0);
---                 'unknown' : not logged and the model is not in the catalog (cost_usd NULL).
--- Caveats: catalog estimates are list prices (no discounts, batch or regional pricing) and
--- overestimate when the provider does not report cached_tokens; the catalog is read at build
--- time, so rebuild past days after changing prices.
+--   cost_source (requests.cost_source, set at ingest):
+--     'logged'    : the gateway logged cost_usd for the request;
+--     'estimated' : not logged; cost_estimated_usd is the list price from genai-prices at the
+--                   request's UTC day (cached reads, cache writes and reasoning priced as the
+--                   vendor does; see docs/marts.md "Cost");
+--     'unknown'   : neither (model or price unknown).
+--   cost_logged_usd    = sum(cost_usd)            over the group's requests that logged it;
+--   cost_estimated_usd = sum(cost_estimated_usd)  over the group's requests that have a list price
+--                        (logged ones included: logged vs estimate is cost_reconciliation_daily);
+--   cost_usd           = best cost: sum(coalesce(cost_usd, cost_estimated_usd)), NULL when 'unknown'.
+--   Coverage of any roll-up: sum(requests) FILTER (WHERE cost_source <> 'unknown') / sum(requests);
+--   list-price coverage: sum(priced_requests) / sum(requests).
+-- Caveats: estimates are list prices (no negotiated discounts; batch and flex tiers and
+-- time-of-day prices are not modelled); a provider that does not report cached or cache-write
+-- tokens is estimated as if the whole prompt were uncached. Sums are exact (DECIMAL), so a
+-- rebuild is bit-identical whatever the thread order.
 
 SELECT
     r.day,                                                    -- UTC day of the requests (partition).
     coalesce(r.app, '(unknown)') AS app,                      -- Calling application; '(unknown)' when not logged.
     r.model,                                                  -- Model slug 'vendor/model'.
     coalesce(r.provider, '(unknown)') AS provider,            -- Provider that served the request; '(unknown)' when not logged.
-    CASE WHEN r.cost_usd IS NOT NULL THEN 'logged'
-         WHEN c.model IS NOT NULL THEN 'catalog'
-         ELSE 'unknown' END AS cost_source,                   -- 'logged' | 'catalog' | 'unknown' (see the header).
+    coalesce(r.cost_source, 'unknown') AS cost_source,        -- 'logged' | 'estimated' | 'unknown' (see the header).
     count(*) AS requests,                                     -- Requests, errors included.
-    CAST(sum(r.input_tokens) AS BIGINT) AS input_tokens,        -- Prompt tokens (cached included), tokens.
+    count(r.cost_estimated_usd) AS priced_requests,           -- Requests with a list-price estimate (cost_estimated_usd not NULL).
+    CAST(sum(r.input_tokens) AS BIGINT) AS input_tokens,      -- Prompt tokens (cached and cache-written included), tokens.
     CAST(coalesce(sum(r.cached_tokens), 0) AS BIGINT) AS cached_tokens,  -- Reported cached prompt tokens (NULL counted as 0), tokens.
-    CAST(sum(r.output_tokens) AS BIGINT) AS output_tokens,      -- Completion tokens (reasoning included), tokens.
-    -- summed as DECIMAL: exact, so a rebuild gives bit-identical results whatever the thread order
-    CAST(sum(CAST(CASE WHEN r.cost_usd IS NOT NULL THEN r.cost_usd
-             ELSE ((r.input_tokens - coalesce(r.cached_tokens, 0)) * c.input_usd_per_mtok
-                   + coalesce(r.cached_tokens, 0) * coalesce(c.cached_input_usd_per_mtok, c.input_usd_per_mtok)
-                   + r.output_tokens * c.output_usd_per_mtok) / 1e6 END AS DECIMAL(38, 12))) AS DOUBLE) AS cost_usd  -- Cost in USD (logged or catalog estimate); NULL when cost_source = 'unknown'.
+    CAST(coalesce(sum(r.cache_write_tokens), 0) AS BIGINT) AS cache_write_tokens,  -- Reported prompt tokens written to the cache (NULL counted as 0), tokens.
+    CAST(sum(r.output_tokens) AS BIGINT) AS output_tokens,    -- Completion tokens (reasoning included), tokens.
+    CAST(sum(CAST(r.cost_usd AS DECIMAL(38, 12))) AS DOUBLE) AS cost_logged_usd,  -- Logged cost, USD; NULL when no request of the group logged one.
+    CAST(sum(CAST(r.cost_estimated_usd AS DECIMAL(38, 12))) AS DOUBLE) AS cost_estimated_usd,  -- List-price estimate, USD; NULL when no request of the group has one.
+    CAST(sum(CAST(coalesce(r.cost_usd, r.cost_estimated_usd) AS DECIMAL(38, 12))) AS DOUBLE) AS cost_usd  -- Best cost (logged, else estimated), USD; NULL when cost_source = 'unknown'.
 FROM requests r
-LEFT JOIN model_catalog c ON c.model = r.model
 WHERE r.day BETWEEN getvariable('start_day') AND getvariable('end_day')
 GROUP BY ALL
 ORDER BY 1, 2, 3, 4, 5;

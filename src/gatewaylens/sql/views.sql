@@ -10,8 +10,7 @@
 -- @col vendor: Model vendor (model_catalog, else the slug prefix).
 -- @col is_tool_call: status = 'success' AND finish_reason = 'tool_calls' (the tool-call definition of every mart).
 -- @col reasoning_reported: reasoning_tokens IS NOT NULL.
--- @col cost_source: 'logged' | 'catalog' | 'unknown' (as in cost_daily).
--- @col cost_usd_effective: Logged cost, else the catalog estimate, USD (NULL when unknown).
+-- @col cost_usd_effective: Logged cost, else the list-price estimate (cost_estimated_usd), USD (NULL when unknown).
 CREATE OR REPLACE VIEW v_requests AS
 SELECT
     r.*,
@@ -20,13 +19,7 @@ SELECT
     coalesce(c.vendor, split_part(r.model, '/', 1)) AS vendor,
     r.status = 'success' AND r.finish_reason = 'tool_calls' AS is_tool_call,
     r.reasoning_tokens IS NOT NULL AS reasoning_reported,
-    CASE WHEN r.cost_usd IS NOT NULL THEN 'logged'
-         WHEN c.model IS NOT NULL THEN 'catalog'
-         ELSE 'unknown' END AS cost_source,
-    CASE WHEN r.cost_usd IS NOT NULL THEN r.cost_usd
-         ELSE ((r.input_tokens - coalesce(r.cached_tokens, 0)) * c.input_usd_per_mtok
-               + coalesce(r.cached_tokens, 0) * coalesce(c.cached_input_usd_per_mtok, c.input_usd_per_mtok)
-               + r.output_tokens * c.output_usd_per_mtok) / 1e6 END AS cost_usd_effective
+    coalesce(r.cost_usd, r.cost_estimated_usd) AS cost_usd_effective
 FROM requests r
 LEFT JOIN model_catalog c ON c.model = r.model;
 
@@ -48,7 +41,7 @@ LEFT JOIN model_catalog c ON c.model = r.model;
 -- @col frontier_token_share: frontier_tokens / total_tokens (0-1).
 -- @col small_requests: Requests to 'small'-tier models.
 -- @col small_request_share: small_requests / requests (0-1).
--- @col cost_usd: Logged or catalog-estimated cost, USD (unknown costs excluded).
+-- @col cost_usd: Logged or list-price-estimated cost, USD (unknown costs excluded).
 CREATE OR REPLACE VIEW v_adoption_monthly AS
 WITH t AS (
     SELECT date_trunc('month', day)::DATE AS month,
