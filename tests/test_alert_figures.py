@@ -7,6 +7,7 @@ import datetime as dt
 import polars as pl
 
 from dashboards.charts.alert_figures import add_change_markers, build_change_series_figure, build_provider_metric_figure
+from dashboards.charts.text import safe_figure
 
 EVIL = "<a href='javascript:alert(1)'>x</a><b>"
 
@@ -36,13 +37,13 @@ def test_markers_one_per_change_at_the_onset() -> None:
 
 
 def test_names_from_the_data_are_text_not_markup() -> None:
-    fig = add_change_markers(build_provider_metric_figure(series(EVIL), "error_rate"), changes(1, EVIL))
+    fig = safe_figure(add_change_markers(build_provider_metric_figure(series(EVIL), "error_rate"), changes(1, EVIL)))
     rendered = [fig.data[0].name, *fig.data[-1].text]
     assert all("<a" not in t and "<b>" not in t for t in rendered), rendered
     assert "&lt;a href" in fig.data[0].name
     change = {"model": "m", "provider": EVIL, "metric": "error_rate", "onset_day": dt.date(2025, 3, 3),
               "detected_day": dt.date(2025, 3, 6), "baseline_value": 0.01, "baseline_low": 0.008, "baseline_high": 0.012}
-    fig = build_change_series_figure(series().drop("provider"), change)
+    fig = safe_figure(build_change_series_figure(series().drop("provider"), change))
     assert "<a" not in fig.layout.title.text and "<a" not in fig.data[0].name
     dashes = sorted(s.line.dash for s in fig.layout.shapes if s.type == "line")
     assert dashes == ["dash", "dot"]  # onset and detection

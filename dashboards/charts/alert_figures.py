@@ -1,6 +1,6 @@
 """Figure builders of the Alerts page and the change-point markers other pages add. Pure (no I/O,
-no Streamlit). Names from the data reach Plotly (legend, hover, titles: all render a subset of
-HTML) only through :func:`_plain`, so they show as text."""
+no Streamlit). Names from the data go in raw as data and trace names (``ui.chart`` escapes them
+with ``text.safe_figure``); a name composed into a title goes through ``text.plotly_text``."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 import polars as pl
 
 from dashboards.charts.palette import FLAGGED, color_for
+from dashboards.charts.text import plotly_text
 
 ONSET_DASH = "dash"
 DETECTED_DASH = "dot"
@@ -26,8 +27,8 @@ def add_change_markers(fig: go.Figure, changes: pl.DataFrame, label: str = "prov
         fig.add_shape(type="line", x0=x, x1=x, y0=0, y1=1, yref="paper", xref="x",
                       line={"color": FLAGGED, "width": 1, "dash": ONSET_DASH})
         xs.append(x)
-        texts.append(_plain(f"change from {r['onset_day']:%Y-%m-%d}: {r['metric']} {r['direction']} on {r['model']} @ "
-                            f"{r['provider']} (attribution: {r['attribution']})"))
+        texts.append(f"change from {r['onset_day']:%Y-%m-%d}: {r['metric']} {r['direction']} on {r['model']} @ "
+                     f"{r['provider']} (attribution: {r['attribution']})")
     top = _top(fig)  # markers sit at the top of the drawn values
     fig.add_trace(go.Scatter(
         x=xs, y=[top] * len(xs), mode="markers", name="change onset",
@@ -52,7 +53,7 @@ def build_change_series_figure(series: pl.DataFrame, change: dict) -> go.Figure:
     provider_regressions row (model, provider, metric, onset_day, detected_day, baseline_value,
     baseline_low, baseline_high, current_value)."""
     fig = go.Figure()
-    name = _plain(f"{change['model']} @ {change['provider']}")
+    name = f"{change['model']} @ {change['provider']}"
     fig.add_trace(go.Scatter(
         x=series["day"].to_list(), y=series["value"].to_list(), mode="lines+markers", name=name,
         line={"color": color_for(change["provider"])}, marker={"size": 4},
@@ -69,7 +70,7 @@ def build_change_series_figure(series: pl.DataFrame, change: dict) -> go.Figure:
         fig.add_shape(type="line", x0=day, x1=day, y0=0, y1=1, yref="paper", line={"color": FLAGGED, "dash": dash})
         fig.add_annotation(x=day, y=1, yref="paper", text=what, showarrow=False, yanchor="bottom")
     fig.update_layout(
-        title={"text": f"{_plain(change['metric'])} of {name}, daily"},
+        title={"text": plotly_text(f"{change['metric']} of {name}, daily")},
         xaxis_title="day (UTC)", yaxis_title=change["metric"], hovermode="closest",
         margin={"t": 60, "l": 60, "r": 20, "b": 50},
     )
@@ -82,7 +83,7 @@ def build_provider_metric_figure(frame: pl.DataFrame, metric: str) -> go.Figure:
     for provider in frame["provider"].unique().sort().to_list() if frame.height else []:
         part = frame.filter(pl.col("provider") == provider)
         fig.add_trace(go.Scatter(
-            x=part["day"].to_list(), y=part["value"].to_list(), mode="lines", name=_plain(provider),
+            x=part["day"].to_list(), y=part["value"].to_list(), mode="lines", name=provider,
             line={"color": color_for(provider)}, customdata=part["observations"].to_list(),
             hovertemplate="%{x|%Y-%m-%d}: %{y:.4g} (%{customdata:,} observations)",
         ))
@@ -91,8 +92,3 @@ def build_provider_metric_figure(frame: pl.DataFrame, metric: str) -> go.Figure:
                       margin={"t": 60, "l": 60, "r": 20, "b": 50})
     return fig
 
-
-def _plain(text: str) -> str:
-    """A name placed inside a Plotly hover template: braces and tags neutralised."""
-    return (str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-            .replace("%{", "%\u007b"))
