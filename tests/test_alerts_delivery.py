@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 
@@ -135,3 +136,37 @@ def test_sinks_from_settings(monkeypatch) -> None:
     assert [type(s).__name__ for s in sinks] == ["WebhookSink", "WebhookSink", "SmtpSink"]
     assert sinks[2].port == 2525 and sinks[2].to == ["x@localhost", "y@localhost"]
     assert len({s.id for s in sinks}) == 3
+
+
+def test_cli_alerts_list_and_send(tmp_path, monkeypatch) -> None:
+    from typer.testing import CliRunner
+
+    from gatewaylens.cli import app
+
+    path = tmp_path / "w.duckdb"
+    c = dbmod.connect(path)
+    alerts.sync_alerts(c, [cand("a", severity="critical"), cand("[b](http://x)")], ("usage_anomaly",), now=T0)
+    c.close()
+    runner = CliRunner()
+    listed = runner.invoke(app, ["alerts", "list", "--db", str(path), "--json"])
+    assert listed.exit_code == 0, listed.output
+    rows = [json.loads(line) for line in listed.output.splitlines() if line.strip()]
+    assert [r["severity"] for r in rows] == ["critical", "warning"]
+    table = runner.invoke(app, ["alerts", "list", "--db", str(path)])
+    assert table.exit_code == 0 and "[b]" in table.output  # text, not rich markup (unescaped, [b] would vanish)
+    url, rec, stop = start_http()
+    try:
+        monkeypatch.setenv("GATEWAYLENS_ALERT_WEBHOOKS", url)
+        monkeypatch.setenv("GATEWAYLENS_ALERT_BACKOFF_S", "0")
+        sent = runner.invoke(app, ["alerts", "send", "--no-evaluate", "--db", str(path)])
+        assert sent.exit_code == 0, sent.output
+        again = runner.invoke(app, ["alerts", "send", "--no-evaluate", "--db", str(path)])
+        assert again.exit_code == 0 and len(rec.received) == 1 and len(rec.received[0]["body"]["alerts"]) == 2
+        rec.fail_next = 10
+        c = dbmod.connect(path)
+        alerts.sync_alerts(c, [], ("usage_anomaly",), now=T0 + dt.timedelta(days=1))
+        c.close()
+        down = runner.invoke(app, ["alerts", "send", "--no-evaluate", "--strict", "--db", str(path)])
+        assert down.exit_code == 1 and "warning" in down.output.lower()
+    finally:
+        stop()
