@@ -33,13 +33,20 @@ pages = {
         st.Page(V / "providers.py", title="Providers", icon=":material/dns:"),
         st.Page(V / "load.py", title="Load", icon=":material/bolt:"),
         st.Page(V / "alerts.py", title="Alerts", icon=":material/notifications:"),
+        st.Page(V / "performance.py", title="Latency, errors & cache", icon=":material/speed:"),
+    ],
+    "Governance": [
+        st.Page(V / "data_policy.py", title="Data policy", icon=":material/policy:"),
+        st.Page(V / "lock_in.py", title="Lock-in", icon=":material/lock_open:"),
+        st.Page(V / "users.py", title="Users", icon=":material/group:"),
     ],
     "Data": [
         st.Page(V / "data_quality.py", title="Data quality", icon=":material/rule:"),
         st.Page(V / "sql.py", title="SQL", icon=":material/terminal:"),
     ],
 }
-FILTERED_PAGES = {"Overview", "Tool calling", "Reasoning", "Model mix", "Providers", "Load"}
+FILTERED_PAGES = {"Overview", "Tool calling", "Reasoning", "Model mix", "Providers", "Load",
+                  "Latency, errors & cache", "Data policy", "Lock-in", "Users"}
 
 page = st.navigation(pages)
 try:

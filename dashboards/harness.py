@@ -43,6 +43,10 @@ PAGES: list[tuple[str, str]] = [
     ("Model mix", "model_mix"),
     ("Providers", "providers"),
     ("Load", "load"),
+    ("Latency, errors & cache", "performance"),
+    ("Data policy", "data_policy"),
+    ("Lock-in", "lock_in"),
+    ("Users", "users"),
     ("Data quality", "data_quality"),
     ("SQL", "sql"),
 ]

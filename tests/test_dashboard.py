@@ -33,8 +33,16 @@ PAGES = {
     "alerts": ["Open", "Critical", "Resolved (shown)"],
     "data_quality": ["Files ingested", "Rows inserted", "Quarantined lines", "Last ingest"],
     "sql": [],
+    "performance": ["Error rate", "Rescued failures", "Cache hit rate", "Cache savings"],
+    "data_policy": ["Tokens to providers that retain prompts", "Tokens to providers that may train on them",
+                    "Tokens processed outside the EU (or anywhere)", "Tokens with unknown policy"],
+    "lock_in": ["Apps on one vendor (last month)", "Median vendor HHI (last month)", "Tokens on single-provider models",
+                "Requests with failover coverage"],
+    "users": ["Daily active users (mean)", "Monthly active users (last day)", "New users", "Cost per active user-day"],
 }
-MIN_CHARTS = {"overview": 1, "tool_calling": 3, "reasoning": 2, "model_mix": 3, "providers": 6, "load": 3, "alerts": 0, "data_quality": 2, "sql": 1}
+MIN_CHARTS = {"overview": 1, "tool_calling": 3, "reasoning": 2, "model_mix": 3, "providers": 6, "load": 3, "data_quality": 2, "sql": 1,
+              "performance": 5, "data_policy": 2, "lock_in": 3, "users": 2, "alerts": 0}
+FILTERED = ("overview", "tool_calling", "reasoning", "model_mix", "providers", "load", "performance", "data_policy", "lock_in", "users")
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +91,7 @@ def test_every_page_renders_its_metrics_charts_and_downloads(warehouse, name: st
     assert all(f["layout"]["title"]["text"] for f in figs)
     assert sum(len(t.get("x", []) or t.get("y", []) or []) for f in figs for t in f["data"]) > 0
     assert len(at.get("download_button")) >= (MIN_CHARTS[name] if name != "data_quality" else 3)
-    if name in ("overview", "tool_calling", "reasoning", "model_mix", "providers", "load"):
+    if name in FILTERED:
         for key in ("filters.period", "filters.models", "filters.providers", "filters.apps", "filters.grain"):
             assert any(getattr(w, "key", None) == key for w in at.sidebar.get(_kind(key))), key
 
@@ -118,6 +126,10 @@ def test_overview_numbers_match_the_marts_and_deltas_compare_equal_periods(wareh
         ("reasoning", "filters.providers", "Reasoning tokens"),
         ("providers", "filters.providers", "Providers"),
         ("data_quality", None, "Files ingested"),
+        ("data_policy", "filters.apps", "Tokens processed outside the EU (or anywhere)"),
+        ("lock_in", "filters.apps", "Requests with failover coverage"),
+        ("users", "filters.apps", "Daily active users (mean)"),
+        ("performance", "filters.providers", "Cache hit rate"),
     ],
 )
 def test_changing_a_filter_changes_the_numbers(warehouse, name: str, widget: str | None, label: str) -> None:

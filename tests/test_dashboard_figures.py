@@ -223,3 +223,27 @@ def test_reasoning_coverage_separates_zero_from_not_reported() -> None:
     assert [t.name for t in fig.data] == ["reported > 0", "reported zero", "not reported"]
     assert list(fig.data[0].x) == ["a/big", "b/small"] and list(fig.data[1].y) == [0, 40] and list(fig.data[2].y) == [30, 60]
     assert fig.layout.barmode == "stack"
+
+
+def test_cost_reconciliation_figure_one_bar_per_model_provider_with_list_price_line() -> None:
+    from dashboards.charts.figures import build_cost_reconciliation_figure
+
+    frame = pl.DataFrame({"model": ["openai/gpt-5", "meta-llama/llama-3.3-70b-instruct", "meta-llama/llama-3.3-70b-instruct"],
+                          "provider": ["openai", "together", "groq"], "requests": [10, 20, 30],
+                          "logged_usd": [1.0, 3.0, 0.5], "estimated_usd": [1.0, 1.5, 1.0], "ratio": [1.0, 2.0, 0.5]})
+    fig = build_cost_reconciliation_figure(frame)
+    bars = fig.data[0]
+    assert list(bars.x) == [0.5, 1.0, 2.0]  # sorted by ratio
+    assert list(bars.y) == ["meta-llama/llama-3.3-70b-instruct · groq", "openai/gpt-5 · openai",
+                            "meta-llama/llama-3.3-70b-instruct · together"]
+    assert any(s.x0 == 1 for s in fig.layout.shapes), "the list-price reference line"
+
+
+def test_substitution_figure_bars_per_requested_served_pair() -> None:
+    from dashboards.charts.figures import build_substitution_figure
+
+    frame = pl.DataFrame({"model_requested": ["openai/gpt-5", "fast"], "model": ["openai/gpt-5-mini", "openai/gpt-4o-mini"],
+                          "requests": [7, 30], "share": [0.1, 1.0]})
+    bars = build_substitution_figure(frame).data[0]
+    assert list(bars.x) == [7, 30]
+    assert list(bars.y) == ["openai/gpt-5 → openai/gpt-5-mini", "fast → openai/gpt-4o-mini"]

@@ -18,7 +18,7 @@ def test_materialize_requests_and_tool_call_rate_for_one_day(env):
 
     result = dg.materialize(
         [assets.requests, assets.mart_asset("tool_call_rate_daily")],
-        resources={"duckdb": resources.warehouse_resource()},
+        resources={"duckdb": resources.warehouse_resource(), "pyspark": resources.spark_resource()},
         partition_key="2026-01-15",
         instance=dg.DagsterInstance.ephemeral(),
     )

@@ -37,13 +37,14 @@ def test_publish_copies_every_table_and_view_atomically(warehouse, tmp_path):
         expected = {
             t: con.sql(f'SELECT count(*) FROM "{t}"').fetchall()[0][0]
             for (t,) in con.sql("SELECT table_name FROM duckdb_tables() WHERE database_name = current_database()").fetchall()
+            if t not in serving.RAW_TABLES  # served as views over the day-partitioned Parquet mirror
         }
     finally:
         con.close()
-    assert result.path == target.resolve() and result.bytes == target.stat().st_size
-    assert result.tables == expected and expected["requests"] == 400
-    assert set(marts.VIEWS) <= set(result.views)
-    assert sorted(p.name for p in target.parent.iterdir()) == ["serving.duckdb"]  # no tmp or .wal left behind
+    assert result.path == target.resolve() and result.bytes == target.stat().st_size and result.full
+    assert result.tables == expected
+    assert {*marts.VIEWS, *serving.RAW_TABLES} <= set(result.views)
+    assert sorted(p.name for p in target.parent.iterdir()) == ["serving.duckdb", "serving.raw"]  # no tmp or .wal
     snap = dbmod.connect_readonly(target)
     try:
         assert snap.sql("SELECT count(*) FROM requests").fetchall()[0][0] == 400
@@ -58,14 +59,21 @@ def test_reader_keeps_old_snapshot_while_a_new_one_is_published(warehouse, tmp_p
     serving.publish_snapshot(con, target)
     reader = duckdb.connect(str(target), read_only=True)  # opened before the next publish
     kept = con.sql("SELECT count(*) FROM requests WHERE day <> $d", params={"d": START}).fetchall()[0][0]
-    assert 0 < kept < 400
+    marts_before = reader.sql("SELECT count(*) FROM tool_call_rate_daily").fetchall()[0][0]
+    assert 0 < kept < 400 and marts_before > 0
     con.execute("DELETE FROM requests WHERE day = ?", [START])
+    marts.build_all(con, START)
     serving.publish_snapshot(con, target)
+    marts_after = con.sql("SELECT count(*) FROM tool_call_rate_daily").fetchall()[0][0]
     con.close()
-    assert reader.sql("SELECT count(*) FROM requests").fetchall()[0][0] == 400  # old inode, whole
+    assert marts_after < marts_before
+    # The old file keeps its marts and its raw views (pinned to the previous version of each day file).
+    assert reader.sql("SELECT count(*) FROM tool_call_rate_daily").fetchall()[0][0] == marts_before
+    assert reader.sql("SELECT count(*) FROM requests").fetchall()[0][0] == 400
     reader.close()
     fresh = dbmod.connect_readonly(target)
-    assert fresh.sql("SELECT count(*) FROM requests").fetchall()[0][0] == kept  # new file
+    assert fresh.sql("SELECT count(*) FROM tool_call_rate_daily").fetchall()[0][0] == marts_after  # new file
+    assert fresh.sql("SELECT count(*) FROM requests").fetchall()[0][0] == kept
     fresh.close()
 
 

@@ -507,6 +507,54 @@ def build_ingest_figure(frame: pl.DataFrame) -> go.Figure:
     return _layout(fig, "Ingested lines by outcome, per ingestion day", "ingestion day (UTC)", "lines (count)")
 
 
+# ----------------------------------------------------------------------------- Cost and model identity
+
+
+def build_cost_reconciliation_figure(frame: pl.DataFrame) -> go.Figure:
+    """Logged cost as a share of the list-price estimate, per model x provider (horizontal bars;
+    1 = billed at list price). Columns: model, provider, requests, logged_usd, estimated_usd, ratio."""
+    f = frame.sort(["ratio", "model", "provider"]) if frame.height else frame
+    labels = [f"{m} · {p}" for m, p in zip(f["model"].to_list(), f["provider"].to_list(), strict=True)] if f.height else []
+    fig = go.Figure(
+        go.Bar(
+            y=labels,
+            x=f["ratio"].to_list() if f.height else [],
+            orientation="h",
+            marker_color=[color_for(str(m)) for m in f["model"].to_list()] if f.height else [],
+            customdata=list(zip(labels, f["logged_usd"].to_list(), f["estimated_usd"].to_list(),
+                                f["requests"].to_list(), strict=True)) if f.height else [],
+            hovertemplate=("<b>%{customdata[0]}</b><br>logged / list price: %{x:.2f}<br>logged $%{customdata[1]:,.2f}"
+                           " vs list $%{customdata[2]:,.2f}<br>%{customdata[3]:,} requests<extra></extra>"),
+            name="logged / list",
+        )
+    )
+    fig.add_vline(x=1, line_dash="dot", line_color="#888")
+    fig.update_yaxes(type="category")
+    return _layout(fig, "Billed vs list price (logged cost / genai-prices estimate)", "ratio (1 = list price)",
+                   "model · provider")
+
+
+def build_substitution_figure(frame: pl.DataFrame) -> go.Figure:
+    """Requests served by another model than asked, per requested -> served pair (horizontal bars).
+    Columns: model_requested, model, requests, share (of the requested model's requests)."""
+    f = frame.sort(["requests", "model_requested", "model"]) if frame.height else frame
+    labels = [f"{r} → {m}" for r, m in zip(f["model_requested"].to_list(), f["model"].to_list(), strict=True)] if f.height else []
+    fig = go.Figure(
+        go.Bar(
+            y=labels,
+            x=f["requests"].to_list() if f.height else [],
+            orientation="h",
+            marker_color=[color_for(str(m)) for m in f["model"].to_list()] if f.height else [],
+            customdata=list(zip(labels, f["share"].to_list(), strict=True)) if f.height else [],
+            hovertemplate="<b>%{customdata[0]}</b><br>%{x:,} requests (%{customdata[1]:.1%} of those asking)<extra></extra>",
+            name="served instead",
+        )
+    )
+    fig.update_xaxes(tickformat=",d", rangemode="tozero")
+    fig.update_yaxes(type="category")
+    return _layout(fig, "Requested vs served model (substitutions only)", "requests (count)", "requested → served")
+
+
 # ----------------------------------------------------------------------------- SQL console
 
 

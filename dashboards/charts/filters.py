@@ -17,6 +17,9 @@ DIMENSIONS: dict[str, str] = {"model": "models", "provider": "providers", "app":
 DAY_COLUMNS: dict[str, str] = {
     "day": "day",
     "hour": "CAST(hour AS DATE)",
+    # monthly marts (day = the month's first day): the month overlaps the period iff the period's
+    # start clamped into the month lies in the period
+    "month": "least(greatest(CAST($start AS DATE), day), last_day(day))",
 }
 
 # Time buckets for the day/week/month toggle: grain -> SQL expression over a DATE column `day`.
@@ -77,6 +80,12 @@ def bucket(grain: str) -> str:
         raise ValueError(f"unknown grain {grain!r}; choose one of {', '.join(GRAINS)}") from None
 
 
-def default_period(first: dt.date, last: dt.date, days: int = 90) -> tuple[dt.date, dt.date]:
-    """The last ``days`` days of the data (or all of it when shorter)."""
+DEFAULT_GRAIN = "month"  # the pages open on the whole history by month: the year-long rise is the story
+
+
+def default_period(first: dt.date, last: dt.date, days: int | None = None) -> tuple[dt.date, dt.date]:
+    """The period the pages open on: the whole history (``days`` = None), else the last ``days``
+    days of the data (or all of it when shorter)."""
+    if days is None:
+        return first, last
     return max(first, last - dt.timedelta(days=days - 1)), last

@@ -1,9 +1,15 @@
 """Stable colours: one per model / provider / app, the same on every page and every run.
 
+The palette (:data:`PALETTE`, 16 colours) is colour-blind safe: picked greedily from Okabe-Ito and
+Paul Tol's qualitative schemes so that every pair stays at least ΔE76 ≈ 11.8 apart in CIELAB under
+normal vision AND under simulated deuteranopia, protanopia and tritanopia (Machado et al. 2009);
+``tests/test_dashboard_figures.py`` recomputes that bound. No greys (grey means "other").
+
 Known names get distinct colours from fixed, ordered lists: models in the order of the packaged
 model catalog, providers from a fixed list of common providers (plus the canonical names of the
-packaged provider alias table). Anything else (a model added through GATEWAYLENS_CATALOG, a new
-provider, an app) gets a colour by a stable hash. Tiers and named series get fixed colours.
+packaged provider alias table), apps in the sorted order the sidebar registers them
+(:func:`register_apps`). Models, providers and apps never share a legend, so each list walks the
+same palette. Anything else gets a colour by a stable hash. Tiers and named series are fixed.
 """
 
 from __future__ import annotations
@@ -13,13 +19,16 @@ import functools
 import hashlib
 from pathlib import Path
 
-import plotly.express as px
-
 import gatewaylens
 
-PALETTE: list[str] = list(px.colors.qualitative.Dark24) + list(px.colors.qualitative.Light24)
-MODEL_PALETTE: list[str] = list(px.colors.qualitative.Dark24) + list(px.colors.qualitative.Light24)
-PROVIDER_PALETTE: list[str] = list(px.colors.qualitative.Bold) + list(px.colors.qualitative.Safe) + list(px.colors.qualitative.Vivid)
+# Greedy max-min ΔE under normal + 3 simulated colour-vision deficiencies (see the module docstring).
+PALETTE: list[str] = [
+    "#0072B2", "#E69F00", "#663333", "#99DDFF", "#EEDD88", "#222255", "#EE6677", "#AA3377",
+    "#666633", "#44BB99", "#999933", "#77AADD", "#FFAABB", "#225555", "#CC79A7", "#EE8866",
+]
+MODEL_PALETTE: list[str] = PALETTE
+PROVIDER_PALETTE: list[str] = PALETTE
+_APPS: dict[str, str] = {}
 
 KNOWN_PROVIDERS: tuple[str, ...] = (
     "openai", "anthropic", "google-vertex", "google-ai-studio", "amazon-bedrock", "azure", "together",
@@ -71,11 +80,18 @@ def _known() -> dict[str, str]:
     return colours
 
 
+def register_apps(apps: list[str]) -> None:
+    """Give the data's apps distinct palette colours in sorted order (called with the sidebar's
+    option list: the same data gives the same colours on every page and in every session)."""
+    for i, app in enumerate(sorted(set(apps))):
+        _APPS.setdefault(app, PALETTE[i % len(PALETTE)])
+
+
 def color_for(name: str) -> str:
     """The colour of a model, provider or app name: the same everywhere, run after run."""
     if name in SERIES_COLORS:
         return SERIES_COLORS[name]
-    known = _known().get(name)
+    known = _known().get(name) or _APPS.get(name)
     if known is not None:
         return known
     digest = int(hashlib.sha1(name.encode()).hexdigest()[:8], 16)

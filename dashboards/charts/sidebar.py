@@ -11,8 +11,8 @@ import datetime as dt
 
 import streamlit as st
 
-from dashboards.charts import data
-from dashboards.charts.filters import GRAINS, Filters, default_period
+from dashboards.charts import data, palette
+from dashboards.charts.filters import DEFAULT_GRAIN, GRAINS, Filters, default_period
 
 NS = "filters"
 CURRENT = f"{NS}.current"  # the Filters value the views read
@@ -28,6 +28,7 @@ def _options() -> tuple[dt.date, dt.date, list[str], list[str], list[str]] | Non
         dim: data.query(f"SELECT DISTINCT {dim} AS v FROM tool_call_rate_daily ORDER BY v")["v"].to_list()
         for dim in ("model", "provider", "app")  # fixed identifiers
     }
+    palette.register_apps(dims["app"])
     return bounds["first"][0], bounds["last"][0], dims["model"], dims["provider"], dims["app"]
 
 
@@ -66,7 +67,7 @@ def render() -> Filters | None:
         )
         sel_apps = st.multiselect("Apps", apps, key=f"{NS}.apps", persist_state="session", placeholder="all apps")
         grain = st.segmented_control(
-            "Time grain", list(GRAINS), default="week", key=f"{NS}.grain", persist_state="session", required=True
+            "Time grain", list(GRAINS), default=DEFAULT_GRAIN, key=f"{NS}.grain", persist_state="session", required=True
         )
         st.caption("Empty selection = all. Filters apply to every chart page.")
     filters = Filters(
@@ -75,7 +76,7 @@ def render() -> Filters | None:
         models=tuple(sel_models),
         providers=tuple(sel_providers),
         apps=tuple(sel_apps),
-        grain=grain or "week",
+        grain=grain or DEFAULT_GRAIN,
     )
     st.session_state[CURRENT] = filters
     return filters

@@ -9,8 +9,15 @@ chart reads app_model_mix_daily (app filter only).
 import streamlit as st
 
 from dashboards.charts import data, sidebar, ui
-from dashboards.charts.figures import MIX_MEASURES, build_app_mix_figure, build_model_mix_figure
+from dashboards.charts.figures import (
+    MIX_MEASURES,
+    build_app_mix_figure,
+    build_cost_reconciliation_figure,
+    build_model_mix_figure,
+    build_substitution_figure,
+)
 from dashboards.charts.filters import bucket
+from gatewaylens.metrics import metric_sql
 
 PAGE = "model_mix"
 ALL = ("model", "provider", "app")
@@ -52,12 +59,44 @@ st.caption(
     "app's tool calls (high = the app plans with a frontier model and executes tool calls with small ones)."
 )
 apps = data.query(
-    "SELECT app, max(models_used) AS models_used, sum(frontier_requests) AS frontier_requests, "
-    "sum(small_requests) AS small_requests, sum(tool_call_requests) AS tool_call_requests, "
-    "sum(small_tool_call_requests) AS small_tool_call_requests, "
-    "sum(small_tool_call_requests) / nullif(sum(tool_call_requests), 0) AS small_share_of_tool_calls "
-    f"FROM app_model_mix_daily WHERE {filters.where(APP)} GROUP BY app ORDER BY app",
+    "SELECT a.*, m.models_used FROM (" + metric_sql(["small_share_of_tool_calls"], by=("app",), where=filters.where(APP)) + ") a "
+    f"JOIN (SELECT app, max(models_used) AS models_used FROM app_model_mix_daily WHERE {filters.where(APP)} GROUP BY app) m "
+    "USING (app) ORDER BY app",
     filters.params(APP),
 )
 ui.chart(build_app_mix_figure(apps), apps, "app_model_mix", PAGE)
 ui.ignored_note(filters, APP, "app_model_mix_daily")
+
+present = data.tables()
+if "cost_reconciliation_daily" in present:
+    st.subheader("Billed vs list price")
+    st.caption(
+        "Requests that have both a logged cost and a list-price estimate (genai-prices at the request's date): "
+        "below 1 = discount, BYOK or a provider cheaper than list; above 1 = mark-up or fees."
+    )
+    MP = ("model", "provider")
+    rec = data.query(
+        "SELECT model, provider, sum(requests) AS requests, sum(logged_usd) AS logged_usd, "
+        "sum(estimated_usd) AS estimated_usd, sum(logged_usd) / nullif(sum(estimated_usd), 0) AS ratio "
+        f"FROM cost_reconciliation_daily WHERE {filters.where(MP)} GROUP BY ALL ORDER BY model, provider",
+        filters.params(MP),
+    )
+    ui.chart(build_cost_reconciliation_figure(rec), rec, "cost_reconciliation", PAGE)
+    ui.ignored_note(filters, MP, "cost_reconciliation_daily")
+if "model_substitution_daily" in present:
+    st.subheader("Requested vs served model")
+    MA = ("model", "app")
+    sub = data.query(
+        "WITH s AS (SELECT model_requested, model, substituted, sum(requests) AS requests "
+        f"FROM model_substitution_daily WHERE {filters.where(MA)} GROUP BY ALL) "
+        "SELECT model_requested, model, requests, "
+        "requests / sum(requests) OVER (PARTITION BY model_requested) AS share FROM s "
+        "QUALIFY substituted ORDER BY requests DESC, model_requested, model",
+        filters.params(MA),
+    )
+    if sub.height:
+        ui.chart(build_substitution_figure(sub), sub, "model_substitution", PAGE)
+    else:
+        st.caption("No request in the period was served by another model than it asked for "
+                   "(or the sources do not report the requested model).")
+    ui.ignored_note(filters, MA, "model_substitution_daily")

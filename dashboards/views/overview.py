@@ -5,11 +5,13 @@ and the two headline adoption curves (tool-call rate, reasoning-token share) by 
 Reads tool_call_rate_daily, reasoning_share_daily and cost_daily.
 """
 
+import polars as pl
 import streamlit as st
 
 from dashboards.charts import data, sidebar, ui
 from dashboards.charts.figures import build_adoption_figure
 from dashboards.charts.filters import Filters, bucket
+from gatewaylens.metrics import metric_sql
 
 PAGE = "overview"
 ALL = ("model", "provider", "app")
@@ -23,29 +25,17 @@ ui.period_caption(filters)
 
 
 def totals(f: Filters) -> dict[str, float | None]:
-    """Additive totals of one period; rates recomputed as sum/sum."""
-    t = data.query(
-        "SELECT sum(requests) AS requests, sum(successful_requests) AS successful_requests, "
-        "sum(tool_call_requests) AS tool_call_requests FROM tool_call_rate_daily WHERE " + f.where(ALL),
-        f.params(ALL),
-    ).row(0, named=True)
-    c = data.query(
-        "SELECT sum(input_tokens + output_tokens) AS tokens, sum(cost_usd) AS cost_usd FROM cost_daily WHERE "
-        + f.where(ALL),
-        f.params(ALL),
-    ).row(0, named=True)
-    r = data.query(
-        "SELECT sum(reasoning_tokens) AS reasoning_tokens, sum(output_tokens_reporting) AS output_tokens_reporting "
-        "FROM reasoning_share_daily WHERE " + f.where(MP),
-        f.params(MP),
-    ).row(0, named=True)
+    """Additive totals of one period; rates recomputed as sum/sum (gatewaylens.metrics)."""
+    t = data.query(metric_sql(["tool_call_rate", "success_rate"], where=f.where(ALL)), f.params(ALL)).row(0, named=True)
+    c = data.query(metric_sql(["tokens", "cost_usd"], where=f.where(ALL)), f.params(ALL)).row(0, named=True)
+    r = data.query(metric_sql(["reasoning_share"], where=f.where(MP)), f.params(MP)).row(0, named=True)
     return {
         "requests": t["requests"],
-        "tokens": c["tokens"],
-        "tool_call_rate": ui.ratio(t["tool_call_requests"], t["successful_requests"]),
-        "reasoning_share": ui.ratio(r["reasoning_tokens"], r["output_tokens_reporting"]),
+        "tokens": c["total_tokens"],
+        "tool_call_rate": t["tool_call_rate"],
+        "reasoning_share": r["reasoning_share"],
         "cost_usd": c["cost_usd"],
-        "success_rate": ui.ratio(t["successful_requests"], t["requests"]),
+        "success_rate": t["success_rate"],
     }
 
 
@@ -68,7 +58,7 @@ cols[3].metric(
 )
 cols[4].metric(
     "Cost", "n/a" if cur["cost_usd"] is None else f"${cur['cost_usd']:,.0f}", ui.pct_delta(cur["cost_usd"], prev["cost_usd"]),
-    delta_color="off", help="USD, logged or catalog list-price estimate; " + prev_label,
+    delta_color="off", help="USD: logged by the gateway, else the list-price estimate (genai-prices at the request's date); " + prev_label,
 )
 cols[5].metric(
     "Success rate", ui.fmt_pct(cur["success_rate"]), ui.pp_delta(cur["success_rate"], prev["success_rate"]),
@@ -76,22 +66,10 @@ cols[5].metric(
 )
 
 b = bucket(filters.grain)
-curve = data.query(
-    f"""
-    WITH t AS (
-        SELECT {b} AS period, sum(tool_call_requests) AS tool_call_requests, sum(successful_requests) AS successful_requests
-        FROM tool_call_rate_daily WHERE {filters.where(ALL)} GROUP BY ALL
-    ), r AS (
-        SELECT {b} AS period, sum(reasoning_tokens) AS reasoning_tokens, sum(output_tokens_reporting) AS output_tokens_reporting
-        FROM reasoning_share_daily WHERE {filters.where(MP)} GROUP BY ALL
-    )
-    SELECT period, tool_call_requests, successful_requests,
-           tool_call_requests / nullif(successful_requests, 0) AS tool_call_rate,
-           coalesce(reasoning_tokens, 0) AS reasoning_tokens, coalesce(output_tokens_reporting, 0) AS output_tokens_reporting,
-           reasoning_tokens / nullif(output_tokens_reporting, 0) AS reasoning_share
-    FROM t LEFT JOIN r USING (period) ORDER BY period
-    """,
-    filters.params(ALL),
-)
+tool = data.query(metric_sql(["tool_call_rate"], where=filters.where(ALL), period=b), filters.params(ALL))
+reasoning = data.query(metric_sql(["reasoning_share"], where=filters.where(MP), period=b), filters.params(MP))
+curve = tool.join(reasoning, on="period", how="left").with_columns(
+    pl.col("reasoning_tokens").fill_null(0), pl.col("output_tokens_reporting").fill_null(0)
+).sort("period")
 ui.chart(build_adoption_figure(curve), curve, "adoption_curves", PAGE)
 ui.ignored_note(filters, MP, "reasoning_share_daily")

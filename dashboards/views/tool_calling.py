@@ -8,6 +8,7 @@ from dashboards.charts.alert_figures import add_change_markers
 from dashboards.charts.changes import changes_in_period
 from dashboards.charts.figures import build_top_apps_figure, build_tool_call_rate_figure, build_when_offered_figure
 from dashboards.charts.filters import bucket
+from gatewaylens.metrics import metric_sql
 
 PAGE = "tool_calling"
 ALL = ("model", "provider", "app")
@@ -24,43 +25,23 @@ st.caption(
     "When-offered rate = the same, among successful requests that offered tools (fair across providers)."
 )
 
-tot = data.query(
-    "SELECT sum(successful_requests) AS s, sum(tool_call_requests) AS t, sum(tools_offered_requests) AS o, "
-    f"sum(tool_calls_when_offered) AS w FROM tool_call_rate_daily WHERE {where}",
-    params,
-).row(0, named=True)
+tot = data.query(metric_sql(["tool_call_rate", "tool_call_rate_when_offered"], where=where), params).row(0, named=True)
 c1, c2, c3 = st.columns(3)
-c1.metric("Tool-call requests", ui.fmt_count(tot["t"]))
-c2.metric("Tool-call rate", ui.fmt_pct(ui.ratio(tot["t"], tot["s"])))
-c3.metric("Rate when tools offered", ui.fmt_pct(ui.ratio(tot["w"], tot["o"])))
+c1.metric("Tool-call requests", ui.fmt_count(tot["tool_call_requests"]))
+c2.metric("Tool-call rate", ui.fmt_pct(tot["tool_call_rate"]))
+c3.metric("Rate when tools offered", ui.fmt_pct(tot["tool_call_rate_when_offered"]))
 
 by = BY[st.segmented_control("Lines by", list(BY), default="model", key=f"{PAGE}.by", required=True) or "model"]
-over_time = data.query(
-    f"SELECT {bucket(filters.grain)} AS period, {by}, sum(tool_call_requests) AS tool_call_requests, "
-    "sum(successful_requests) AS successful_requests, "
-    "sum(tool_call_requests) / nullif(sum(successful_requests), 0) AS tool_call_rate "
-    f"FROM tool_call_rate_daily WHERE {where} GROUP BY ALL ORDER BY period, {by}",
-    params,
-)
+over_time = data.query(metric_sql(["tool_call_rate"], by=(by,), where=where, period=bucket(filters.grain)), params)
 changes = changes_in_period(filters, "tool_call_rate")  # change-point markers (provider_regressions)
 ui.chart(add_change_markers(build_tool_call_rate_figure(over_time, by=by), changes), over_time, f"tool_call_rate_by_{by}", PAGE)
 
 left, right = st.columns(2)
 with left:
-    offered = data.query(
-        "SELECT model, sum(successful_requests) AS successful_requests, sum(tool_call_requests) AS tool_call_requests, "
-        "sum(tool_call_requests) / nullif(sum(successful_requests), 0) AS tool_call_rate, "
-        "sum(tools_offered_requests) AS tools_offered_requests, sum(tool_calls_when_offered) AS tool_calls_when_offered, "
-        "sum(tool_calls_when_offered) / nullif(sum(tools_offered_requests), 0) AS tool_call_rate_when_offered "
-        f"FROM tool_call_rate_daily WHERE {where} GROUP BY ALL ORDER BY model",
-        params,
-    )
+    offered = data.query(metric_sql(["tool_call_rate", "tool_call_rate_when_offered"], by=("model",), where=where), params)
     ui.chart(build_when_offered_figure(offered), offered, "tool_call_rate_when_offered", PAGE)
 with right:
     top = data.query(
-        "SELECT app, sum(tool_call_requests) AS tool_call_requests, sum(successful_requests) AS successful_requests, "
-        "sum(tool_call_requests) / nullif(sum(successful_requests), 0) AS tool_call_rate "
-        f"FROM tool_call_rate_daily WHERE {where} GROUP BY ALL ORDER BY tool_call_requests DESC, app LIMIT 15",
-        params,
+        metric_sql(["tool_call_rate"], by=("app",), where=where, order=("tool_call_requests DESC", "app")) + " LIMIT 15", params
     )
     ui.chart(build_top_apps_figure(top), top, "top_apps_by_tool_calls", PAGE)

@@ -12,15 +12,16 @@ from datetime import timedelta
 
 import dagster as dg
 import duckdb
+from dagster_pyspark import LazyPySparkResource
 
-from gatewaylens import checks, marts, serving
+from gatewaylens import checks, marts, storage
 from gatewaylens.config import mart_settings, settings
-from gatewaylens.ingest import IngestSummary, find_input_files, ingest_files
+from gatewaylens.ingest import IngestSummary, find_input_files
 from gatewaylens.report import frame_to_markdown
 
 from .landing import landing_folder
 from .partitions import daily
-from .resources import POOL, Warehouse, with_warehouse
+from .resources import POOL, Warehouse, spark_session, with_warehouse
 
 # Marts: yesterday's partition materialized by 06:00 UTC (the nightly run starts at 02:00).
 MART_FRESHNESS = dg.FreshnessPolicy.cron(deadline_cron="0 6 * * *", lower_bound_delta=timedelta(hours=4))
@@ -53,7 +54,7 @@ def run_days(context: dg.AssetExecutionContext) -> list[dt.date]:
         "late file is read whole and only its new request_ids are inserted."
     ),
 )
-def requests(context: dg.AssetExecutionContext, duckdb: Warehouse) -> dg.MaterializeResult:
+def requests(context: dg.AssetExecutionContext, duckdb: Warehouse, pyspark: LazyPySparkResource) -> dg.MaterializeResult:
     cfg = settings()
     days = run_days(context)
 
@@ -63,15 +64,17 @@ def requests(context: dg.AssetExecutionContext, duckdb: Warehouse) -> dg.Materia
 
     def work(con):
         started = time.perf_counter()
-        missing, files = [], []
+        missing, by_day = [], {}
         for day in days:
             folder = landing_folder(day)
             found = find_input_files([folder]) if folder.exists() else []
             if not found:
                 missing.append(day)
-            files.extend(found)
-        # Small files of consecutive days are staged in batches (one transaction each).
-        summary = IngestSummary(files=ingest_files(con, files, salt=cfg.salt, on_file=log_file))
+            by_day[day] = found
+        # DuckDB file: small files of consecutive days are staged in batches (one transaction
+        # each); lake: each landing day is one source written atomically (see gatewaylens.lake).
+        summary = IngestSummary(files=storage.ingest_days(con, by_day, salt=cfg.salt, on_file=log_file,
+                                                          spark=spark_session(pyspark)))
         summary.seconds = time.perf_counter() - started
         per_day = con.sql(
             "SELECT day, count(*) AS requests, count(DISTINCT source_file) AS files, "
@@ -171,11 +174,11 @@ def build_mart_asset(name: str) -> dg.AssetsDefinition:
         description=mart_description(name),
         metadata=_mart_metadata(name),
     )
-    def _mart(context: dg.AssetExecutionContext, duckdb: Warehouse) -> dg.MaterializeResult:
+    def _mart(context: dg.AssetExecutionContext, duckdb: Warehouse, pyspark: LazyPySparkResource) -> dg.MaterializeResult:
         days = run_days(context)
 
         def work(con):
-            result = marts.build_mart(con, name, days[0], days[-1])
+            result = storage.build_mart(con, name, days[0], days[-1], spark=spark_session(pyspark))
             return result, _preview(con, name, days[0], days[-1])
 
         result, preview = with_warehouse(context, duckdb, work, what=f"build {name} {days[0]}..{days[-1]}")
@@ -204,35 +207,41 @@ def mart_asset(name: str) -> dg.AssetsDefinition:
 
 @dg.asset(
     deps=["requests", *marts.MARTS, "alerts"],
+    partitions_def=daily,
     backfill_policy=dg.BackfillPolicy.single_run(),
     group_name="serving",
     kinds={"duckdb"},
     pool=POOL,
     description=(
-        "Read-only serving snapshot of the whole warehouse (GATEWAYLENS_SERVING, default "
-        "<db>.serving.duckdb), published atomically at the end of every run: the warehouse is "
-        "copied into a temporary DuckDB file (COPY FROM DATABASE) which then replaces the snapshot "
-        "with os.replace. The dashboard and `gatewaylens sql` open it read-only and see the old or "
-        "the new snapshot, never a half-written one. Not partitioned: it always holds every day."
+        "Read-only serving file (GATEWAYLENS_SERVING, default <db>.serving.duckdb) published "
+        "atomically at the end of every run, for the run's days only (O(day), see "
+        "gatewaylens.serving): the marts as tables (the previous file copied, the run's days "
+        "replaced), requests/provider_attempts as views over day-partitioned Parquet (the lake, or "
+        "in duckdb storage mode a mirror beside the file into which the changed days are "
+        "exported), then os.replace onto the path. The dashboard and `gatewaylens sql` open it "
+        "read-only and see the old or the new file, never a half-written one."
     ),
 )
 def serving_snapshot(context: dg.AssetExecutionContext, duckdb: Warehouse) -> dg.MaterializeResult:
+    days = run_days(context)
     target = settings().serving_path
 
     def work(con):
         marts.ensure_views(con)  # analyst views (v_requests, v_adoption_monthly, ...) exist even before any mart ran
-        return serving.publish_snapshot(con, target)
+        return storage.publish(con, (days[0], days[-1]))
 
     result = with_warehouse(context, duckdb, work, what=f"publish snapshot {target}")
-    context.log.info(f"published {result.path} ({result.bytes / 1e6:.1f} MB) in {result.seconds:.2f} s")
+    context.log.info(f"published {result.path} ({result.bytes / 1e6:.1f} MB, {'full' if result.full else 'run days'}) "
+                     f"in {result.seconds:.2f} s")
     return dg.MaterializeResult(
         metadata={
             "path": str(result.path),
             "bytes": result.bytes,
             "seconds": round(result.seconds, 3),
-            "dagster/row_count": result.tables.get("requests", 0),
+            "full": result.full,
+            "raw_days_exported": len(result.raw_days),
             "tables": dg.MetadataValue.md(
-                "| table | rows |\n|---|---|\n" + "\n".join(f"| {t} | {n} |" for t, n in result.tables.items())
+                "| table | rows written |\n|---|---|\n" + "\n".join(f"| {t} | {n} |" for t, n in result.tables.items())
             ),
             "views": ", ".join(result.views),
         }

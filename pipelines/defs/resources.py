@@ -7,7 +7,8 @@
   error raised during the work is retried with the same policy (:func:`gatewaylens.db.retry_on_lock`)
   — every step's work is idempotent (delete + insert of its days, file-level transactions). A lock
   that does not go away, or any other DuckDB error, fails the run with a message that says what to do.
-* Runs use the in-process executor: one process (one DuckDB writer) per run, steps in order.
+* DuckDB file: runs use the in-process executor: one process (one DuckDB writer) per run, steps
+  in order. Lake (``GATEWAYLENS_STORAGE=lake``): the multiprocess executor (:func:`executor`).
   Across runs, every asset and check is in the ``gatewaylens_warehouse`` pool; with the instance
   config the Makefile writes (``concurrency.pools.granularity: run``, ``default_limit: 1``) only
   one run that writes the warehouse is in progress at a time.
@@ -19,7 +20,10 @@ from typing import TypeVar
 
 import dagster as dg
 import duckdb
+from dagster_pyspark import LazyPySparkResource
 
+from gatewaylens import storage
+from gatewaylens.engines import spark as spark_engine
 from gatewaylens.config import settings
 from gatewaylens.db import WarehouseLockedError, connect, retry_on_lock
 
@@ -29,17 +33,21 @@ T = TypeVar("T")
 
 
 class Warehouse(dg.ConfigurableResource):
-    """The warehouse DuckDB file (default: ``settings().db``)."""
+    """The warehouse: the DuckDB file (default ``settings().db``), or with
+    ``GATEWAYLENS_STORAGE=lake`` an in-memory DuckDB with views over the lake
+    (:func:`gatewaylens.storage.connect`)."""
 
     database: str = ""
 
     @property
     def path(self) -> str:
-        return self.database or str(settings().db)
+        cfg = settings()
+        return cfg.lake if cfg.storage == "lake" else (self.database or str(cfg.db))
 
     @contextmanager
     def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        con = connect(self.path)
+        cfg = settings()
+        con = connect(self.path) if cfg.storage == "duckdb" else storage.connect(cfg)
         try:
             yield con
         finally:
@@ -90,6 +98,33 @@ def with_warehouse(
         ) from exc
 
 
+def spark_resource() -> LazyPySparkResource:
+    """``pyspark``: dagster-pyspark's session resource, configured by :func:`gatewaylens.engines.spark.spark_conf`
+    from GATEWAYLENS_SPARK_MASTER / GATEWAYLENS_SPARK_CONF. The lazy variant of PySparkResource:
+    the session (a JVM) starts only when a step of the Spark engine asks for it, never with DuckDB."""
+    cfg = settings()
+    return LazyPySparkResource(spark_config=spark_engine.spark_conf(cfg.spark_master, cfg.spark_conf))
+
+
+def spark_session(resource: LazyPySparkResource):
+    """The run's SparkSession when GATEWAYLENS_ENGINE=spark, else None (nothing started)."""
+    if settings().engine != "spark":
+        return None
+    return spark_engine.prepare(resource.spark_session, resource.spark_config)
+
+
+def executor() -> dg.ExecutorDefinition:
+    """DuckDB file: in-process (one writer process). Lake: each file has one writer (a source's
+    ingest, a mart's day), so steps may run in parallel processes (multiprocess executor locally;
+    dagster-k8s's k8s_job_executor in production — see docs/deployment.md). Spark engine:
+    in-process — one driver holds the session and Spark spreads each step over its executors
+    (a process per step would start a driver per step)."""
+    cfg = settings()
+    if cfg.storage == "lake" and cfg.engine != "spark":
+        return dg.multiprocess_executor
+    return dg.in_process_executor
+
+
 @dg.definitions
 def resources() -> dg.Definitions:
-    return dg.Definitions(resources={"duckdb": warehouse_resource()}, executor=dg.in_process_executor)
+    return dg.Definitions(resources={"duckdb": warehouse_resource(), "pyspark": spark_resource()}, executor=executor())

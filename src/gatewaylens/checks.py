@@ -54,10 +54,13 @@ TOTALS_COLUMNS: dict[str, tuple[str, ...]] = {
     "model_mix_daily": ("requests", "input_tokens", "output_tokens"),
     "cost_daily": ("requests", "input_tokens", "output_tokens"),
     "load_hourly": ("requests", "input_tokens", "output_tokens"),
+    "policy_exposure_daily": ("requests", "input_tokens", "output_tokens"),
+    "cache_daily": ("requests", "input_tokens"),
+    "session_summary_daily": ("requests",),
 }
 # Rate-like columns: a name token 'rate', 'share', or one of these exact names; never a delta.
 _RATE_TOKENS = {"rate", "share"}
-_RATE_EXACT = {"ci_low", "ci_high", "p_value", "success_rate", "error_rate"}
+_RATE_EXACT = {"ci_low", "ci_high", "p_value", "success_rate", "error_rate", "failover_coverage", "vendor_hhi", "provider_hhi"}
 _NOT_RATE_TOKENS = {"delta", "diff", "change", "ratio", "per", "ms", "s"}
 _NUMERIC = ("DOUBLE", "FLOAT", "REAL", "DECIMAL", "INTEGER", "BIGINT", "HUGEINT", "SMALLINT", "TINYINT")
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")

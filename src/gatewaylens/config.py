@@ -92,6 +92,8 @@ class Settings(BaseModel):
                                  "(default: `<db stem>.serving.duckdb` beside the warehouse).")
     landing: Path = Field(default=Path("data/landing"), description="Landing folder of gateway log files (`YYYY/MM/DD/*.jsonl[.gz]`).")
     catalog: Path | None = Field(default=None, description="CSV extending/overriding the packaged model catalog.")
+    providers: Path | None = Field(default=None, description="CSV extending/overriding the packaged provider catalogue "
+                                   "(what each provider publishes about prompts: src/gatewaylens/data/providers.csv).")
     model_aliases: Path | None = Field(
         default=None,
         description="CSV `alias,model[,note]` mapping site-specific model ids (Azure deployment names, Bedrock "

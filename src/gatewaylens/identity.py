@@ -348,13 +348,16 @@ def register_model_map(con: duckdb.DuckDBPyConnection, distinct_sql: str, name: 
     """Create temp table ``name`` (model_raw, model, recognised) for the distinct raw ids that
     ``distinct_sql`` (one VARCHAR column, package SQL) returns; ingest joins it on model_raw.
     Returns the number of distinct ids."""
-    raws = [row[0] for row in con.sql(distinct_sql).fetchall()]
-    table = model_map(raws)
-    con.register("_gl_model_map_arrow", table)
+    return temp_table(con, name, model_map([row[0] for row in con.sql(distinct_sql).fetchall()]))
+
+
+def temp_table(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> int:
+    """(Re)create temp table ``name`` (a package constant) from an Arrow table; its row count."""
+    con.register(f"{name}_arrow", table)
     try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM _gl_model_map_arrow")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {name}_arrow")
     finally:
-        con.unregister("_gl_model_map_arrow")
+        con.unregister(f"{name}_arrow")
     return table.num_rows
 
 

@@ -287,6 +287,7 @@ _COMMON_CHECKS = """
         WHEN output_tokens < 0 THEN 'negative value: output_tokens'
         WHEN cached_tokens < 0 THEN 'negative value: cached_tokens'
         WHEN reasoning_tokens < 0 THEN 'negative value: reasoning_tokens'
+        WHEN cache_write_tokens < 0 THEN 'negative value: cache_write_tokens'
         WHEN tool_call_count < 0 THEN 'negative value: tool_call_count'
         WHEN cost_usd < 0 THEN 'negative value: cost_usd'
         WHEN latency_ms < 0 OR ttft_ms < 0 THEN 'negative value: latency'
@@ -303,8 +304,13 @@ _FINISH = "('stop', 'tool_calls', 'length', 'content_filter', 'error', 'other')"
 _PROVIDER = "coalesce(c.provider, c.attempt_list[-1].provider)"
 _DERIVED: dict[str, str] = {
     "day": "CAST(timezone('UTC', c.ts) AS DATE)",
-    "user_hash": """CASE WHEN c.user_raw IS NOT NULL THEN sha256(getvariable('gatewaylens_salt') || c.user_raw)
-                         ELSE c.user_hash END""",
+    # an empty or blank id is no id (LiteLLM writes end_user: "" when there is none)
+    "user_hash": """CASE WHEN nullif(trim(c.user_raw), '') IS NOT NULL THEN sha256(getvariable('gatewaylens_salt') || c.user_raw)
+                         ELSE nullif(trim(c.user_hash), '') END""",
+    # session ids are opaque but often embed a user or account id: salted-hashed like user ids
+    # (distinct sessions stay distinct); the 'session:' prefix keeps a session named like a user apart
+    "session_id": """CASE WHEN nullif(trim(c.session_id), '') IS NOT NULL
+                          THEN sha256(getvariable('gatewaylens_salt') || 'session:' || c.session_id) END""",
     # model identity (gatewaylens.identity): the staged id is the source's; _gl_model_map holds the
     # slug of each distinct raw id of the batch, resolved once in Python (register_identity)
     "model_raw": "coalesce(c.model_raw, c.model)",
@@ -323,7 +329,8 @@ _DERIVED: dict[str, str] = {
             WHEN c.finish_reason IS NOT NULL THEN 'other'
             WHEN c.status = 'error' OR c.http_status >= 400 THEN 'error'
             WHEN coalesce(c.tool_call_count, 0) > 0 THEN 'tool_calls'
-            ELSE 'other'
+            -- no reason reported (a cancelled stream, a span without finish_reasons): unknown is
+            -- NULL, not 'other' ('other' is a reported reason outside the vocabulary)
         END""",
     "native_finish_reason": f"""coalesce(c.native_finish_reason,
                  CASE WHEN c.finish_reason NOT IN {_FINISH} THEN c.finish_reason END)""",
@@ -521,6 +528,7 @@ def _raw_lines(table: pa.Table, line_nos: list[int]) -> dict[int, str]:
 
 
 FILE_SHIFT = 32  # staged line_no = (file number in the batch << 32) | line number in the file
+assert formats.otel.FILE_SHIFT == FILE_SHIFT  # OTel spans match within one file of a batch
 BATCH_LINES = 200_000  # small files are staged together up to this many lines (one transaction)
 
 

@@ -34,6 +34,7 @@ import datetime as dt
 import functools
 from collections.abc import Iterable
 from decimal import Decimal
+from pathlib import Path
 
 import duckdb
 import polars as pl
@@ -206,11 +207,27 @@ def model_intervals(model) -> list[dict]:
 
 
 def _catalog_prices() -> dict[str, dict]:
+    """{slug: catalog row} of the catalog CSV rows that give prices (cached per override file)."""
+    from gatewaylens.config import settings
+
+    extra = settings().catalog
+    stamp = (str(extra), Path(extra).stat().st_mtime_ns) if extra and Path(extra).exists() else (str(extra), 0)
+    return _catalog_prices_for(stamp)
+
+
+@functools.lru_cache(maxsize=8)
+def _catalog_prices_for(stamp: tuple) -> dict[str, dict]:
     from gatewaylens.catalog import load_catalog
 
     cat = load_catalog(prices=False)
     return {r["model"]: r for r in cat.iter_rows(named=True) if r["input_usd_per_mtok"] is not None
             and r["output_usd_per_mtok"] is not None}
+
+
+@functools.lru_cache(maxsize=4096)
+def _genai_rows(raw: str, slug: str, provider: str | None) -> tuple[dict, ...]:
+    model, ref = price_model(raw, slug, provider)
+    return () if model is None else tuple({**r, "price_ref": ref} for r in model_intervals(model))
 
 
 def price_rows(model_raw: str, slug: str, provider: str | None, catalog: dict[str, dict] | None = None) -> list[dict]:
@@ -223,10 +240,7 @@ def price_rows(model_raw: str, slug: str, provider: str | None, catalog: dict[st
                  "input_mtok": c["input_usd_per_mtok"], "output_mtok": c["output_usd_per_mtok"],
                  "cache_read_mtok": c["cached_input_usd_per_mtok"], "cache_write_mtok": None,
                  "reasoning_mtok": None, "request_usd": None, "price_ref": f"catalog:{slug}"}]
-    model, ref = price_model(model_raw, slug, provider)
-    if model is None:
-        return []
-    return [{**key, **r, "price_ref": ref} for r in model_intervals(model)]
+    return [{**key, **r} for r in _genai_rows(model_raw, slug, provider)]
 
 
 def price_table(pairs: Iterable[tuple[str, str | None]]) -> pa.Table:
@@ -242,13 +256,7 @@ def price_table(pairs: Iterable[tuple[str, str | None]]) -> pa.Table:
 def register_price_table(con: duckdb.DuckDBPyConnection, pairs_sql: str, name: str = "_gl_prices") -> int:
     """Create temp table ``name`` with the price rows of the distinct (model_raw, provider) pairs
     that ``pairs_sql`` (package SQL, two VARCHAR columns) returns. Returns its row count."""
-    table = price_table(tuple(row) for row in con.sql(pairs_sql).fetchall())
-    con.register("_gl_prices_arrow", table)
-    try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM _gl_prices_arrow")
-    finally:
-        con.unregister("_gl_prices_arrow")
-    return table.num_rows
+    return identity.temp_table(con, name, price_table(tuple(row) for row in con.sql(pairs_sql).fetchall()))
 
 
 def join_sql(p: str, model_raw: str, provider: str, ts: str, input_tokens: str) -> str:

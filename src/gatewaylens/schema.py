@@ -109,6 +109,20 @@ class CanonicalLine(BaseModel):
     ttft_ms: NonNegFloat | None = None
     streamed: bool | None = None
     attempts: list[CanonicalAttempt] | None = Field(default=None, description="Provider attempts in order, failovers included.")
+    model_requested: str | None = Field(
+        default=None, description="Model the caller asked for, when it may differ from the one that served (`model`)."
+    )
+    cache_write_tokens: NonNegInt | None = Field(
+        default=None, description="Prompt tokens written to the provider's cache (part of input_tokens); null = not reported."
+    )
+    cancelled: bool | None = Field(default=None, description="The caller cancelled the request (null = unknown).")
+    session_id: str | None = Field(
+        default=None, description="Conversation/session id; salted-hashed on ingest like user ids, never stored raw."
+    )
+    team: str | None = Field(default=None, description="Team or cost centre the request is attributed to.")
+    tags: list[str] | None = Field(default=None, description="Tags attached to the request.")
+    service_tier: str | None = Field(default=None, description="Service tier the provider served at (default, flex, priority...).")
+    agent: str | None = Field(default=None, description="Name of the agent that made the request.")
 
     @field_validator("ts", mode="before")
     @classmethod
@@ -221,8 +235,8 @@ REQUESTS = Table("requests", "Table ``requests`` — grain: one row per gateway 
     _c("cache_write_tokens", "BIGINT", "Prompt tokens written to the provider's prompt cache (billed at the cache-write "
        "rate; part of input_tokens); NULL = not reported.", staged=True),
     _c("cancelled", "BOOLEAN", "The caller cancelled the request before it completed; NULL = unknown.", staged=True),
-    _c("session_id", "VARCHAR", "Conversation or session the request belongs to, as the source names it; NULL when "
-       "absent.", staged=True),
+    _c("session_id", "VARCHAR", "Conversation or session the request belongs to: sha256(salt || 'session:' || the "
+       "source's id), hex, like user_hash (the raw id is never stored); NULL when absent.", staged=True),
     _c("team", "VARCHAR", "Team (or cost centre) the request is attributed to; NULL when absent.", staged=True),
     _c("tags", "VARCHAR[]", "Tags the caller or gateway attached to the request (e.g. LiteLLM request_tags); NULL "
        "when absent.", staged=True),

@@ -1,26 +1,46 @@
-"""The serving snapshot: a read-only copy of the warehouse that readers open while runs write.
+"""The serving snapshot: a small read-only DuckDB file that readers open while runs write.
 
 DuckDB allows one writer process *or* many read-only readers of a file, never both. So the
-pipeline is the only process that opens the warehouse (``GATEWAYLENS_DB``), and the last step of
-every run publishes a snapshot of it (``GATEWAYLENS_SERVING``, default
-``data/gatewaylens.serving.duckdb``) that the dashboard, ``gatewaylens sql`` and analysts open
-read-only.
+pipeline is the only process that writes the warehouse, and the last step of every run publishes
+the serving file (``GATEWAYLENS_SERVING``, default ``data/gatewaylens.serving.duckdb``) that the
+dashboard, ``gatewaylens sql`` and analysts open read-only.
 
-Publishing is atomic (:func:`publish_snapshot`):
+What it holds, and why a nightly publish costs O(day), not O(history):
 
-1. ``ATTACH`` a temporary file beside the snapshot and ``COPY FROM DATABASE`` the warehouse into
-   it (tables, views, macros; a compact file, whatever was deleted in the warehouse);
-2. checkpoint and detach it (no ``.wal`` is left behind), ``fsync`` it;
-3. ``os.replace`` it onto the snapshot path.
+* the **marts** (small: aggregates), ``model_catalog``, and in ``duckdb`` storage mode
+  ``quarantine`` and ``ingested_files`` (one row per rejected line / per file), as tables;
+* the raw tables **``requests``** and **``provider_attempts``** as *views* over day-partitioned
+  Parquet: the lake itself in ``lake`` storage mode (views over the lake's globs: a reader sees
+  each partition file old or new, as it is at query time); in ``duckdb`` storage mode a mirror
+  beside the serving file (``<serving stem>.raw/requests/day=YYYY-MM-DD/v<publish>.parquet``)
+  into which each publish exports only the days that changed, as new versioned files — the
+  snapshot's views list their files by name, so a reader of the old snapshot keeps reading the
+  old files (the previous version of each day is kept for it; older ones are removed);
+* the analyst views (``v_requests``, ``v_adoption_monthly``, ...).
 
-Step 3 is one rename on the same file system: a reader that opens the path gets either the old
-file or the new one, never a half-written one; a reader that already has the old file open keeps
-reading the old inode until it closes. Nothing waits on readers and readers wait on nothing.
+A publish for a run's days (:func:`publish_snapshot` with ``days=(start, end)``):
+
+1. exports the changed days of ``requests`` / ``provider_attempts`` to the mirror (duckdb mode;
+   the run's days plus any day with rows ingested since the last publish) — each partition file
+   written under a temporary name and renamed (:class:`gatewaylens.lake.Lake`);
+2. copies the previous serving file (marts only: megabytes) to a temporary file beside it,
+   replaces the marts' rows of the run's days (DELETE + INSERT), rewrites the small tables;
+3. checkpoints it (no ``.wal`` left), ``fsync``s it and ``os.replace``s it onto the serving path.
+
+Step 3 is one rename on the same file system: a reader that opens the path gets the old file or
+the new one, never a half-written one; a reader that has the old file open keeps its marts.
+In duckdb storage mode a reader therefore sees the old snapshot or the new one, raw tables
+included; in lake mode the raw views read the lake's partition files as they are at query time,
+each replaced atomically, so a reader sees a day's old or new rows, never half of them. ``days=None`` (or no
+previous snapshot, or a change of storage mode or mart columns) publishes everything — the
+first publish after an upgrade costs O(history) once.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+import shutil
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -28,67 +48,116 @@ from pathlib import Path
 
 import duckdb
 
+from gatewaylens import marts
 from gatewaylens.config import settings
+from gatewaylens.lake import Lake, refresh_view
 
 SNAPSHOT_ALIAS = "gl_snapshot"  # fixed catalog alias of the temporary file while it is written
+MARKER = "_gl_serving"  # key/value table: storage mode, raw root, layout version, published_at
+LAYOUT_VERSION = "2"
+RAW_TABLES = ("requests", "provider_attempts")
+SMALL_TABLES = ("quarantine", "ingested_files")  # copied whole in duckdb storage mode
 
 
 @dataclass
 class PublishResult:
     path: Path  # the published snapshot
-    tables: dict[str, int] = field(default_factory=dict)  # table -> row count in the snapshot
+    tables: dict[str, int] = field(default_factory=dict)  # table -> rows written into the snapshot by this publish
     views: list[str] = field(default_factory=list)
     bytes: int = 0
     seconds: float = 0.0
+    full: bool = False  # everything republished (first publish, days=None, layout change)
+    raw_days: list[dt.date] = field(default_factory=list)  # raw partitions exported (duckdb storage mode)
 
 
 def _quote_ident(name: str) -> str:
-    """Quote an identifier that comes from DuckDB's own catalog (never from user text)."""
+    """Quote an identifier that comes from DuckDB's own catalog or the registry (never user text)."""
     return '"' + name.replace('"', '""') + '"'
 
 
-def publish_snapshot(con: duckdb.DuckDBPyConnection, serving_path: str | Path | None = None) -> PublishResult:
-    """Copy the database of ``con`` (the warehouse, opened for writing) into the serving snapshot
-    atomically. ``serving_path`` defaults to ``settings().serving_path``.
+def raw_mirror_for(serving_path: Path) -> Path:
+    """Where duckdb storage mode mirrors the raw tables as Parquet: beside the serving file."""
+    return serving_path.with_name(f"{serving_path.stem}.raw")
 
-    Holding the write connection guarantees that nothing changes the warehouse during the copy.
-    Raises ``duckdb.Error`` if the copy fails; the previous snapshot is then left untouched and the
-    temporary file is removed.
+
+def _marker(path: Path) -> dict[str, str]:
+    if not path.exists():
+        return {}
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.Error:
+        return {}
+    try:
+        if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [MARKER]).fetchall()[0][0]:
+            return {}
+        return dict(con.execute(f"SELECT key, value FROM {MARKER}").fetchall())
+    finally:
+        con.close()
+
+
+def raw_root_of(path: str | Path) -> str | None:
+    """The local folder the serving file at ``path`` serves its raw views from (None: not a serving
+    file, or object storage). Opened read-only in its own instance."""
+    root = _marker(Path(path)).get("raw")
+    return root if root and "://" not in root else None
+
+
+def _columns(con: duckdb.DuckDBPyConnection, table: str, database: str) -> list[tuple[str, str]]:
+    return [tuple(r) for r in con.execute(
+        "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ? AND database_name = ? "
+        "AND schema_name = 'main' ORDER BY column_index", [table, database]).fetchall()]
+
+
+def _relation_columns(con: duckdb.DuckDBPyConnection, name: str) -> list[tuple[str, str]]:
+    return [(r[0], r[1]) for r in con.execute(f"DESCRIBE {_quote_ident(name)}").fetchall()]
+
+
+def publish_snapshot(
+    con: duckdb.DuckDBPyConnection,
+    serving_path: str | Path | None = None,
+    *,
+    days: tuple[dt.date, dt.date] | None = None,
+    lake: Lake | None = None,
+) -> PublishResult:
+    """Publish the serving file from ``con`` atomically; see the module docstring.
+
+    ``con`` is the warehouse write connection (duckdb storage mode) or a lake connection
+    (:func:`gatewaylens.lake.connect`; pass its ``lake``). ``days`` = the run's day range: only
+    those days of the marts (and the changed days of the raw tables) are written; ``None`` =
+    everything. Raises ``duckdb.Error`` if the copy fails; the previous snapshot is then left
+    untouched and the temporary file is removed.
     """
     started = time.perf_counter()
     target = Path(serving_path or settings().serving_path).resolve()
     target.parent.mkdir(parents=True, exist_ok=True)
+    mode = "lake" if lake is not None else "duckdb"
+    raw = lake or Lake(raw_mirror_for(target))
+    previous = _marker(target)
+    full = (days is None or previous.get("storage") != mode or previous.get("raw") != raw.root
+            or previous.get("layout") != LAYOUT_VERSION)
+    now = dt.datetime.now(dt.timezone.utc)
+    result = PublishResult(path=target, full=full)
+    marts.ensure_views(con)  # catalog, (empty) marts and analyst views exist even before any build
+    if mode == "duckdb":
+        result.raw_days = _export_raw(con, raw, None if full else days, previous.get("published_at"))
+
     tmp = target.with_name(f".{target.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    source = con.execute("SELECT current_database()").fetchall()[0][0]
     attached = False
     try:
+        if not full:
+            shutil.copyfile(target, tmp)  # marts only: small
         con.execute("ATTACH ? AS " + SNAPSHOT_ALIAS, [str(tmp)])
         attached = True
-        con.execute(f"COPY FROM DATABASE {_quote_ident(source)} TO {SNAPSHOT_ALIAS}")
-        tables = {
-            name: 0
-            for (name,) in con.execute(
-                "SELECT table_name FROM duckdb_tables() WHERE database_name = ? AND NOT temporary ORDER BY table_name",
-                [SNAPSHOT_ALIAS],
-            ).fetchall()
-        }
-        for name in tables:  # names from the catalog, quoted
-            tables[name] = int(
-                con.execute(f"SELECT count(*) FROM {SNAPSHOT_ALIAS}.main.{_quote_ident(name)}").fetchall()[0][0]
-            )
-        views = [
-            name
-            for (name,) in con.execute(
-                "SELECT view_name FROM duckdb_views() WHERE database_name = ? AND NOT internal ORDER BY view_name",
-                [SNAPSHOT_ALIAS],
-            ).fetchall()
-        ]
-        con.execute(f"CHECKPOINT {SNAPSHOT_ALIAS}")
+        _write_tables(con, result, days, full, mode)
+        con.execute(f"CREATE OR REPLACE TABLE {SNAPSHOT_ALIAS}.{MARKER} (key VARCHAR, value VARCHAR)")
+        con.execute(f"INSERT INTO {SNAPSHOT_ALIAS}.{MARKER} VALUES ('storage', ?), ('raw', ?), ('layout', ?), "
+                    "('published_at', ?)", [mode, raw.root, LAYOUT_VERSION, now.isoformat()])
         con.execute(f"DETACH {SNAPSHOT_ALIAS}")
         attached = False
+        _finish_views(tmp, raw, full, mode)
         wal = tmp.with_name(tmp.name + ".wal")
-        if wal.exists():  # DETACH checkpoints; a WAL here would mean the copy is not all in the file
-            raise RuntimeError(f"snapshot {tmp} still has a WAL after DETACH; not publishing it")
+        if wal.exists():  # a WAL here would mean the copy is not all in the file
+            raise RuntimeError(f"snapshot {tmp} still has a WAL after closing; not publishing it")
         fd = os.open(tmp, os.O_RDONLY)
         try:
             os.fsync(fd)
@@ -105,9 +174,110 @@ def publish_snapshot(con: duckdb.DuckDBPyConnection, serving_path: str | Path | 
         for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
             leftover.unlink(missing_ok=True)
         raise
-    return PublishResult(
-        path=target, tables=tables, views=views, bytes=target.stat().st_size, seconds=time.perf_counter() - started
-    )
+    snap = duckdb.connect(str(target), read_only=True)
+    try:
+        result.views = [v for (v,) in snap.execute(
+            "SELECT view_name FROM duckdb_views() WHERE NOT internal ORDER BY view_name").fetchall()]
+    finally:
+        snap.close()
+    result.bytes = target.stat().st_size
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _write_tables(con: duckdb.DuckDBPyConnection, result: PublishResult, days: tuple[dt.date, dt.date] | None,
+                  full: bool, mode: str) -> None:
+    """Marts (the run's days, or whole), model_catalog and the small tables into the snapshot."""
+    snap = SNAPSHOT_ALIAS
+    con.execute(f"CREATE OR REPLACE TABLE {snap}.{marts.CATALOG_TABLE} AS SELECT * FROM {marts.CATALOG_TABLE}")
+    result.tables[marts.CATALOG_TABLE] = con.execute(f"SELECT count(*) FROM {snap}.{marts.CATALOG_TABLE}").fetchall()[0][0]
+    for name in marts.MARTS:
+        q = _quote_ident(name)
+        whole = full or days is None or _columns(con, name, snap) != _relation_columns(con, name)
+        if whole:
+            con.execute(f"CREATE OR REPLACE TABLE {snap}.{q} AS SELECT * FROM {q}")
+            result.tables[name] = con.execute(f"SELECT count(*) FROM {snap}.{q}").fetchall()[0][0]
+            continue
+        start, end = marts.get(name).bound_days(*days)
+        con.execute(f"DELETE FROM {snap}.{q} WHERE day BETWEEN ? AND ?", [start, end])
+        con.execute(f"INSERT INTO {snap}.{q} SELECT * FROM {q} WHERE day BETWEEN ? AND ?", [start, end])
+        result.tables[name] = con.execute(
+            f"SELECT count(*) FROM {snap}.{q} WHERE day BETWEEN ? AND ?", [start, end]).fetchall()[0][0]
+    if mode == "duckdb":
+        for name in SMALL_TABLES:
+            con.execute(f"CREATE OR REPLACE TABLE {snap}.{name} AS SELECT * FROM {name}")
+            result.tables[name] = con.execute(f"SELECT count(*) FROM {snap}.{name}").fetchall()[0][0]
+
+
+def _finish_views(path: Path, raw: Lake, full: bool, mode: str) -> None:
+    """In the snapshot file itself: base tables as views over the raw Parquet, analyst views."""
+    con = duckdb.connect(str(path))
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        raw.register(con)
+        if full:
+            from gatewaylens.db import ensure_schema
+
+            ensure_schema(con)  # empty base tables with the warehouse's columns (views replace them)
+        if mode == "lake":
+            for table in RAW_TABLES + SMALL_TABLES:
+                refresh_view(con, raw, table)
+        else:
+            for table in RAW_TABLES:
+                _pinned_view(con, raw, table)
+        marts.ensure_views(con)
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+
+
+def _export_raw(con: duckdb.DuckDBPyConnection, mirror: Lake, days: tuple[dt.date, dt.date] | None,
+                since: str | None) -> list[dt.date]:
+    """duckdb storage mode: write the raw tables' changed days to the Parquet mirror (one file per
+    table and day, atomically). Changed = the run's days + days with rows ingested since the last
+    publish; ``days=None`` = every day (a day no longer in requests gets an empty version)."""
+    if days is None:  # every day in the warehouse, and days of the mirror no longer in it (written empty)
+        wanted = [r[0] for r in con.execute("SELECT DISTINCT day FROM requests ORDER BY day").fetchall()]
+        wanted += [_day_of(f) for table in RAW_TABLES for f in mirror.files(table)]
+    else:
+        wanted = [days[0] + dt.timedelta(days=i) for i in range((days[1] - days[0]).days + 1)]
+        if since:
+            wanted += [r[0] for r in con.execute(
+                "SELECT DISTINCT day FROM requests WHERE ingested_at > CAST(? AS TIMESTAMPTZ)", [since]).fetchall()]
+    wanted = sorted(set(wanted))
+    version = f"v{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:6]}"
+    for table in RAW_TABLES:
+        for day in wanted:
+            mirror.write(con, f"SELECT * EXCLUDE (day) FROM {table} WHERE day = ?", [day], table, day, version)
+            # keep this version and the previous one (readers of the previous snapshot still list it)
+            for stale in sorted(mirror.files_in(mirror.partition(table, day)))[:-2]:
+                mirror.remove(stale)
+    return wanted
+
+
+def _day_of(path: str) -> dt.date | None:
+    part = next((p for p in path.split("/") if p.startswith("day=")), None)
+    return dt.date.fromisoformat(part[4:]) if part else None
+
+
+def _pinned_view(con: duckdb.DuckDBPyConnection, mirror: Lake, table: str) -> None:
+    """View ``table`` over the newest file of every day of the mirror, listed by name: a reader of
+    this snapshot keeps reading these files even after the next publish writes newer ones."""
+    from gatewaylens.lake import _quote, base_columns
+
+    newest: dict[dt.date, str] = {}
+    for f in mirror.files(table):  # sorted: versions sort by time
+        newest[_day_of(f)] = f
+    if not newest:
+        return
+    listed = ", ".join(_quote(c) for c in base_columns(table))
+    files = ", ".join("'" + f.replace("'", "''") + "'" for f in newest.values())
+    kind = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND database_name = current_database()",
+                       [table]).fetchall()[0][0]
+    if kind:
+        con.execute(f"DROP TABLE {_quote(table)}")
+    con.execute(f"CREATE OR REPLACE VIEW {_quote(table)} AS SELECT {listed} FROM read_parquet([{files}], "
+                "hive_partitioning = true, hive_types = {'day': DATE})")
 
 
 def _fsync_dir(folder: Path) -> None:

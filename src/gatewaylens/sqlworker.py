@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
 import time
 from typing import Any, BinaryIO
 
@@ -37,7 +38,13 @@ BATCH_ROWS = 2048
 
 
 def connect(path: str, *, memory_mb: int, threads: int) -> duckdb.DuckDBPyConnection:
-    """A read-only connection in a fresh DuckDB instance with the console's limits, locked."""
+    """A read-only connection in a fresh DuckDB instance with the console's limits, locked.
+    A serving file's raw tables are views over day-partitioned Parquet: its raw folder (recorded by
+    the publish, never user text) stays readable, nothing else on disk."""
+    from gatewaylens.serving import raw_root_of
+
+    root = raw_root_of(path)
+    allowed = {"allowed_directories": [root.rstrip("/") + "/"]} if root else {}
     con = duckdb.connect(
         path,
         read_only=True,
@@ -49,6 +56,7 @@ def connect(path: str, *, memory_mb: int, threads: int) -> duckdb.DuckDBPyConnec
             "python_enable_replacements": False,
             "autoinstall_known_extensions": False,
             "autoload_known_extensions": False,
+            **allowed,
         },
     )
     con.execute("SET TimeZone = 'UTC'")
@@ -155,7 +163,22 @@ def write(out: BinaryIO, header: dict[str, Any], schema: pa.Schema | None, batch
     out.flush()
 
 
+def _exit_with_parent(poll_s: float = 0.5) -> None:
+    """End this worker if its parent goes away (killed, crashed): a runaway query must not outlive the
+    process that would have killed it at the deadline. DuckDB releases the GIL while it runs a query."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(poll_s)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="sqlworker-parent-watch", daemon=True).start()
+
+
 def main() -> None:
+    _exit_with_parent()
     out = sys.stdout.buffer
     out.write(b"ready\n")
     out.flush()

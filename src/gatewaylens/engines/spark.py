@@ -15,6 +15,7 @@ translated by :mod:`gatewaylens.engines.sparksql`. What runs where:
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from collections.abc import Mapping
 from functools import lru_cache
 
@@ -25,7 +26,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.schema import MappingSchema
 
-from gatewaylens.config import MartSettings
+from gatewaylens.config import MartSettings, Settings
 from gatewaylens.engines import sparksql
 
 # Defaults the engine needs for DuckDB-equal results and a quiet, small footprint; a key set in
@@ -60,9 +61,24 @@ def session(conf: Mapping[str, str]):
     builder = SparkSession.builder
     for key, value in conf.items():
         builder = builder.config(key, value)
-    spark = builder.getOrCreate()
+    return prepare(builder.getOrCreate(), conf)
+
+
+def prepare(spark, conf: Mapping[str, str]):
+    """What a session needs beyond its configuration (also applied to Dagster's ``pyspark``
+    resource's session): quiet logs and, in local mode, this interpreter for the Python workers."""
     spark.sparkContext.setLogLevel("ERROR")
+    if str(conf.get("spark.master", "")).startswith("local") and "spark.pyspark.python" not in conf:
+        # Local Python workers (the ingest tasks) run this interpreter, which has gatewaylens
+        # installed (PySpark would start `python3` from PATH). On a cluster, install gatewaylens on
+        # the workers and set spark.pyspark.python.
+        spark.sparkContext.pythonExec = sys.executable
     return spark
+
+
+def session_for(cfg: Settings):
+    """The session of the current settings (``GATEWAYLENS_SPARK_MASTER`` / ``GATEWAYLENS_SPARK_CONF``)."""
+    return session(spark_conf(cfg.spark_master, cfg.spark_conf))
 
 
 # ------------------------------------------------------------------------------------------
@@ -82,6 +98,23 @@ def register_parquet_file(spark, name: str, path: str) -> None:
 def register_frame(spark, name: str, frame: pl.DataFrame) -> None:
     """Temp view ``name`` over a small driver-side frame (the model catalog)."""
     spark.createDataFrame(frame.to_arrow()).createOrReplaceTempView(name)
+
+
+def register_catalogs(spark) -> list[str]:
+    """Temp views of the catalog tables the marts join (``model_catalog``, ``provider_catalog``),
+    built by the same code as in DuckDB (``marts.refresh_catalog``) and handed over as Arrow."""
+    from gatewaylens import marts
+    from gatewaylens.marts.registry import BASE_TABLES
+
+    con = duckdb.connect()
+    try:
+        marts.refresh_catalog(con)
+        names = [t for t in BASE_TABLES if t.endswith("_catalog")]
+        for name in names:
+            spark.createDataFrame(con.sql(f"SELECT * FROM {name}").to_arrow_table()).createOrReplaceTempView(name)
+        return names
+    finally:
+        con.close()
 
 
 def tables_read(sql: str) -> list[str]:
@@ -187,11 +220,10 @@ def _macros() -> dict[str, sparksql.Macro]:
 
 def register_lake(spark, lake, names: list[str] | None = None) -> list[str]:
     """Temp views over the lake's tables that have files (``requests``, ``provider_attempts``,
-    marts) and ``model_catalog``; returns the names registered. Spark lists a folder when the view
-    is created: re-register after writing."""
+    marts) and the catalogs (:func:`register_catalogs`); returns the names registered. Spark lists
+    a folder when the view is created: re-register after writing."""
     from gatewaylens import lake as lakemod
     from gatewaylens import marts
-    from gatewaylens.catalog import load_catalog
 
     wanted = names or [*lakemod.BY_REQUEST_DAY, *marts.MARTS]
     done = []
@@ -200,7 +232,7 @@ def register_lake(spark, lake, names: list[str] | None = None) -> list[str]:
         if lake.files(folder):
             register_parquet(spark, name, lake.folder(folder))
             done.append(name)
-    register_frame(spark, marts.CATALOG_TABLE, load_catalog())
+    register_catalogs(spark)
     return done
 
 

@@ -148,6 +148,19 @@ class Fields:
         )
 
 
+def blank_null(expr: str) -> str:
+    """SQL: ``expr`` with an empty or blank string as NULL (an empty id is no id: LiteLLM writes
+    ``end_user: ""`` when there is no end user)."""
+    return f"nullif(trim({expr}), '')"
+
+
+def string_list_sql(frag: str) -> str:
+    """SQL: VARCHAR[] of a JSON fragment holding a list of strings (NULL when absent or not a list;
+    blank entries dropped; NULL when nothing is left)."""
+    return (f"CASE WHEN starts_with({frag}, '[') THEN nullif(list_filter(json_extract_string({frag}, '$[*]'), "
+            f"lambda t: nullif(trim(t), '') IS NOT NULL), []) END")
+
+
 def any_key_sql(keys: str, names: list[str] | tuple[str, ...]) -> str:
     """SQL: true when the list ``keys`` holds any of ``names`` (package constants). A chain of
     ``list_has`` is about 3x faster than ``list_has_any`` with a constant list in DuckDB 2.0,

@@ -43,6 +43,15 @@ FIELDS: list[tuple[str, str]] = [
     ("ttft_ms", "num"),
     ("streamed", "bool"),
     ("attempts", "list"),
+    # issue #11 dimensions
+    ("model_requested", "str"),
+    ("cache_write_tokens", "int"),
+    ("cancelled", "bool"),
+    ("session_id", "str"),
+    ("team", "str"),
+    ("tags", "strlist"),
+    ("service_tier", "str"),
+    ("agent", "str"),
 ]
 REQUIRED = ("request_id", "ts", "model")
 
@@ -60,6 +69,7 @@ _KIND_WORDS = {
     "num": "a number",
     "bool": "true or false",
     "list": "a list of attempts",
+    "strlist": "a list of strings",
 }
 
 _ATTEMPT_STRUCT = '[{"provider":"VARCHAR","http_status":"JSON","latency_ms":"JSON","ts":"VARCHAR"}]'
@@ -77,10 +87,15 @@ def _f(name: str) -> str:
 
 def _ok(name: str, kind: str) -> str:
     """SQL: true when the field is absent/null or of the right JSON type."""
+    if kind == "strlist":
+        types = f"list_distinct(json_type(f_{name}, '$[*]'))"
+        return f"({_f(name)} IS NULL OR (starts_with({_f(name)}, '[') AND (len({types}) = 0 OR {types} = ['VARCHAR'])))"
     return Fields.ok(name, "str" if kind == "ts" else kind)
 
 
 def _value(name: str, kind: str) -> str:
+    if kind == "strlist":
+        return f"CASE WHEN starts_with({_f(name)}, '[') THEN json_extract_string(f_{name}, '$[*]') END"
     return Fields.value(name, "str" if kind == "ts" else kind)
 
 
@@ -145,6 +160,14 @@ def staged_from_fragments(source: str, extra: str = "") -> str:
             {v['latency_ms']} AS latency_ms,
             {v['ttft_ms']} AS ttft_ms,
             {v['streamed']} AS streamed,
+            {v['model_requested']} AS model_requested,
+            {v['cache_write_tokens']} AS cache_write_tokens,
+            {v['cancelled']} AS cancelled,
+            {v['session_id']} AS session_id,
+            {v['team']} AS team,
+            {v['tags']} AS tags,
+            {v['service_tier']} AS service_tier,
+            {v['agent']} AS agent,
             [{{
                 'provider': a.provider,
                 'http_status': TRY_CAST(CAST(a.http_status AS VARCHAR) AS INTEGER),

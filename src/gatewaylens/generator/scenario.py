@@ -42,6 +42,8 @@ ERROR_KINDS: dict[int, tuple[float, str, float]] = {
     500: (0.25, "server_error", 450.0),
     503: (0.20, "overloaded", 70.0),
     504: (0.15, "timeout", 30000.0),
+    400: (0.08, "invalid_request", 60.0),  # e.g. context length exceeded (usage realism, #14)
+    502: (0.05, "bad_gateway", 120.0),
 }
 FAILOVER_FIRST_STATUS: dict[int, float] = {429: 0.45, 500: 0.2, 502: 0.15, 503: 0.2}
 

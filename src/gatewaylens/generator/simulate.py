@@ -28,6 +28,7 @@ import pyarrow as pa
 
 from gatewaylens.catalog import CATALOG_PATH, PRICE_COLUMNS, load_catalog
 from gatewaylens.generator import scenario as sc
+from gatewaylens.generator import usage as us
 
 BILLED_PRICES_PATH = CATALOG_PATH.with_name("generator_billed_prices.csv")
 
@@ -94,6 +95,8 @@ class _Tables:
     err_delta: np.ndarray  # (model, provider)
     lat_mult: np.ndarray  # (model, provider)
     cache_reports: np.ndarray  # provider -> bool
+    cache_writes: np.ndarray  # provider -> bool (explicit cache writes, usage.CACHE_WRITE_PROVIDERS)
+    app_session_len: np.ndarray  # app -> most requests per session, 0 = no session ids (usage.SESSION_APPS)
     slot_app: np.ndarray
     slot_role: np.ndarray
     slot_model: np.ndarray
@@ -206,6 +209,8 @@ def _build_tables() -> _Tables:
         err_delta=err_delta,
         lat_mult=lat_mult,
         cache_reports=np.array([p in sc.CACHE_REPORTING_PROVIDERS for p in providers]),
+        cache_writes=np.array([p in us.CACHE_WRITE_PROVIDERS and p in sc.CACHE_REPORTING_PROVIDERS for p in providers]),
+        app_session_len=np.array([us.SESSION_APPS.get(a.name, 0) for a in sc.APPS], dtype=np.int64),
         slot_app=np.array(slot_app),
         slot_role=np.array(slot_role),
         slot_model=np.array(slot_model),
@@ -264,6 +269,44 @@ def _attempts_series(two: np.ndarray, first: tuple, second: tuple) -> pl.Series:
     return pl.Series("attempts", pa.ListArray.from_arrays(pa.array(offsets), values))
 
 
+def _apply_launches_and_switches(
+    t: _Tables, app: np.ndarray, model: np.ndarray, tpos: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """Model codes after :data:`usage.LAUNCHES` (fallback before an app adopts a new model) and
+    :data:`usage.SWITCHES` (an app moves traffic between models over a window)."""
+    midx = {m: i for i, m in enumerate(t.models)}
+    aidx = {a: i for i, a in enumerate(t.apps)}
+    for launch in us.LAUNCHES:
+        lag = np.array([launch.app_lag.get(a, 0.0) for a in t.apps])[app]
+        model[(model == midx[launch.model]) & (tpos < launch.at + lag)] = midx[launch.fallback]
+    u = rng.random(len(model))
+    for sw in us.SWITCHES:
+        progress = np.clip((tpos - sw.start) / (sw.end - sw.start), 0.0, 1.0) * sw.share
+        model[(app == aidx[sw.app]) & (model == midx[sw.from_model]) & (u < progress)] = midx[sw.to_model]
+    return model
+
+
+def _session_ids(user_no: np.ndarray, day_ordinal: np.ndarray, ts: np.ndarray, length: np.ndarray, seed: int) -> np.ndarray:
+    """Opaque session number: a user's requests of a day, in time order, cut into runs of
+    ``length`` (per request: its app's session length); splitmix64 of (user, day, run) so the raw
+    user number cannot be read back from it."""
+    order = np.lexsort((ts, day_ordinal, user_no))
+    key_u, key_d = user_no[order], day_ordinal[order]
+    start = np.ones(len(order), dtype=bool)
+    start[1:] = (key_u[1:] != key_u[:-1]) | (key_d[1:] != key_d[:-1])
+    first = np.maximum.accumulate(np.where(start, np.arange(len(order)), 0))
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order)) - first
+    block = rank // np.maximum(length, 1)
+    with np.errstate(over="ignore"):
+        z = (user_no.astype(np.uint64) << np.uint64(24)) ^ (day_ordinal.astype(np.uint64) << np.uint64(6)) ^ block.astype(np.uint64)
+        z = z + np.uint64((seed * 0x9E3779B97F4A7C15) % 2**64)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z = z ^ (z >> np.uint64(31))
+    return (z >> np.uint64(1)).astype(np.int64)
+
+
 def _pick(cdf: np.ndarray, u: np.ndarray) -> np.ndarray:
     return np.minimum(np.searchsorted(cdf, u, side="right"), len(cdf) - 1)
 
@@ -312,6 +355,7 @@ class Simulation:
             np.round(self.counts * batch_share / w).astype(np.int64), self.counts
         )
         pos = np.arange(self.days) / max(self.days - 1, 1)
+        self.pos = pos
         self.tool_target = curve(pos, sc.TOOL_CALL_RATE_START, sc.TOOL_CALL_RATE_END)
         self.reason_target = curve(pos, sc.REASONING_SHARE_START, sc.REASONING_SHARE_END)
         self.outages = []
@@ -371,6 +415,10 @@ class Simulation:
         if self.spikes:
             slot = self._spike_slots(slot, is_batch, dl, lo, hi)
         app, role, model = t.slot_app[slot], t.slot_role[slot], t.slot_model[slot]
+        # launches and switches (usage.py) draw from their own stream: the others stay as they were
+        urng = np.random.default_rng([self.seed, lo, 7])
+        tpos = self.pos[lo:hi][dl]
+        model = _apply_launches_and_switches(t, app, model.copy(), tpos, urng)
 
         # when
         u1, u2 = rng.random(n), rng.random(n)
@@ -383,6 +431,11 @@ class Simulation:
         u = rng.random(n)
         kidx = (u[:, None] >= t.prov_cdf[model]).sum(axis=1)
         prov0 = t.prov_codes[model, kidx]
+        pinned = np.zeros(n, dtype=bool)
+        for (p_app, p_model), p_provider in us.PINNED.items():  # apps pinning a model to one provider
+            pin = (app == t.apps.index(p_app)) & (model == t.models.index(p_model))
+            prov0[pin] = t.providers.index(p_provider)
+            pinned |= pin
         pidx = {p: i for i, p in enumerate(t.providers)}
         in_outage = np.zeros(n, dtype=bool)
         final = prov0.copy()
@@ -391,7 +444,7 @@ class Simulation:
             in_outage |= m
             final[m] = pidx[o.failover_to]
             self.acc["outage_requests"][oi] += m.sum()
-        failover = (~in_outage) & (rng.random(n) < sc.FAILOVER_RATE)
+        failover = (~in_outage) & (rng.random(n) < sc.FAILOVER_RATE) & ~pinned  # pinned: nowhere to fail over to
         final[failover] = t.backup[model[failover], prov0[failover]]
         two = in_outage | failover
         fo_codes = np.array(list(sc.FAILOVER_FIRST_STATUS))
@@ -487,7 +540,14 @@ class Simulation:
 
         # who exactly
         uu = rng.random(n)
-        user_no = t.app_user_offset[app] + np.floor(t.app_users[app] * uu**2.5).astype(np.int64) + 1
+        pool = t.app_users[app] * (us.USER_POOL_START + (1 - us.USER_POOL_START) * tpos)
+        user_no = t.app_user_offset[app] + np.floor(pool * uu**us.USER_SKEW).astype(np.int64) + 1
+        session = _session_ids(user_no, self.day_ordinal[lo:hi][dl], ts, t.app_session_len[app], self.seed)
+        session_null = t.app_session_len[app] == 0
+        writes = ok & t.cache_writes[final] & (urng.random(n) < us.CACHE_WRITE_P)
+        cache_write = np.where(
+            writes, np.floor((inp - cached) * urng.uniform(*us.CACHE_WRITE_SHARE, n)), 0
+        ).astype(np.int64)
 
         # --- truth accumulators (global day index) ---
         gd = dl + lo
@@ -554,6 +614,9 @@ class Simulation:
                 "input_tokens": inp[o],
                 "cached_tokens": cached[o],
                 "cached_null": ~cache_rep[o],
+                "cache_write_tokens": cache_write[o],
+                "session_no": session[o],
+                "session_null": session_null[o],
                 "output_tokens": out[o],
                 "reasoning_tokens": reason[o],
                 "reasoning_null": (reports == 2)[o] | is_err[o],
@@ -596,6 +659,10 @@ class Simulation:
             streamed=pl.col("streamed"),
             attempts=attempts,
             tool_call_probability=pl.col("tool_call_probability"),
+            session_id=pl.when(pl.col("session_null")).then(None).otherwise(
+                pl.lit("ses-") + pl.col("session_no").cast(pl.String)
+            ),
+            cache_write_tokens=pl.when(pl.col("cached_null")).then(None).otherwise(pl.col("cache_write_tokens")),
         )
 
     # ------------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ import polars as pl
 
 from gatewaylens.catalog import CATALOG_PATH, load_catalog
 from gatewaylens.generator import scenario as sc
+from gatewaylens.generator.usage import usage_dict
 
 if TYPE_CHECKING:
     from gatewaylens.generator.simulate import Simulation
@@ -212,6 +213,7 @@ def build_truth(sim: "Simulation") -> dict:
         },
         "catalog": catalog,
         "scenario": sc.scenario_dict(),
+        "usage": usage_dict(),
         "bad_lines": {},
         "duplicate_lines": 0,
     }

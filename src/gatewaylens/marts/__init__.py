@@ -39,6 +39,8 @@ import duckdb
 import polars as pl
 
 from gatewaylens.catalog import load_catalog
+from gatewaylens.providers import TABLE as PROVIDER_CATALOG_TABLE
+from gatewaylens.providers import TABLE_DOCS as PROVIDER_DOCS
 from gatewaylens.config import MartSettings, mart_settings
 from gatewaylens.db import sql_text
 from gatewaylens.marts.registry import REGISTRY, Mart, get, with_dependencies
@@ -49,6 +51,7 @@ MARTS: list[str] = [m.name for m in REGISTRY]
 VIEWS: list[str] = ["v_requests", "v_adoption_monthly"]
 
 CATALOG_TABLE = "model_catalog"
+PROVIDER_TABLE = PROVIDER_CATALOG_TABLE
 ROWS_TABLE = "_gl_mart_rows"  # temporary table holding a build's rows before they are written
 
 __all__ = [
@@ -137,8 +140,12 @@ CATALOG_DOCS: dict[str, str] = {
 
 
 def refresh_catalog(con: duckdb.DuckDBPyConnection) -> int:
-    """(Re)write table ``model_catalog`` from the packaged CSV + ``$GATEWAYLENS_CATALOG``.
+    """(Re)write table ``model_catalog`` from the packaged CSV + ``$GATEWAYLENS_CATALOG`` (and
+    table ``provider_catalog`` from the provider catalogue, see gatewaylens.providers).
     Returns the number of models. Does not open or commit a transaction of its own."""
+    from gatewaylens.providers import refresh_provider_catalog
+
+    refresh_provider_catalog(con)
     frame = load_catalog()
     con.execute(
         f"""CREATE TABLE IF NOT EXISTS {CATALOG_TABLE} (
@@ -178,15 +185,17 @@ def drop_marts(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Create every mart table that is missing, empty, with the columns of its SELECT."""
+    """Create every mart table that is missing (neither a table nor a view, e.g. over the lake), empty,
+    with the columns of its SELECT."""
     existing = {r[0] for r in con.execute(
-        "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'main'"
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'main' "
+        "UNION ALL SELECT view_name FROM duckdb_views() WHERE database_name = current_database() AND NOT internal"
     ).fetchall()}
     missing = [m for m in MARTS if m not in existing]
     if not missing:
         return
     ensure_macros(con)
-    if CATALOG_TABLE not in existing:
+    if CATALOG_TABLE not in existing or "provider_catalog" not in existing:
         refresh_catalog(con)
     if con.execute("SELECT getvariable('start_day') IS NULL").fetchall()[0][0]:
         bind_settings(con)  # the SELECTs need typed variables to bind; no day has rows this early
@@ -353,6 +362,7 @@ def mart_docs() -> dict[str, dict[str, str]]:
     """{table_or_view: {column: description}} for every mart, model_catalog and the views."""
     docs = {name: select_columns(sql_text(get(name).sql_file)) for name in MARTS}
     docs[CATALOG_TABLE] = dict(CATALOG_DOCS)
+    docs[PROVIDER_TABLE] = dict(PROVIDER_DOCS)
     docs.update(view_docs())
     return docs
 
@@ -363,6 +373,12 @@ def mart_descriptions() -> dict[str, str]:
     out[CATALOG_TABLE] = (
         "Grain: one row per model. Rewritten before every mart build from the packaged "
         "src/gatewaylens/data/model_catalog.csv, extended/overridden by the CSV named in $GATEWAYLENS_CATALOG."
+    )
+    out[PROVIDER_TABLE] = (
+        "Grain: one row per provider: what it publishes about the prompts it receives (retention, training, "
+        "zero data retention, jurisdiction, hardware, quantization) with the source of every row. Rewritten before "
+        "every mart build from the packaged src/gatewaylens/data/providers.csv (a starting point compiled from "
+        "published policies: review it), extended/overridden by the CSV named in $GATEWAYLENS_PROVIDERS."
     )
     out.update({v: d for v, (d, _) in _views_parsed().items()})
     return out
@@ -416,7 +432,7 @@ def dictionary_markdown() -> str:
         "hours are UTC. Counts are additive: roll up with `sum(numerator) / sum(denominator)`, never by "
         "averaging rate columns.\n"
     )
-    for table in [CATALOG_TABLE, *MARTS, *VIEWS]:
+    for table in [CATALOG_TABLE, PROVIDER_TABLE, *MARTS, *VIEWS]:
         lines.append(f"#### `{table}`\n")
         desc = descs.get(table, "")
         if desc:
@@ -429,7 +445,7 @@ def dictionary_markdown() -> str:
 
 def describe_frame(con: duckdb.DuckDBPyConnection, table: str) -> pl.DataFrame:
     """Columns and types of a mart as DuckDB sees them, with their descriptions (for the CLI/dashboard)."""
-    if table not in MARTS and table not in VIEWS and table != CATALOG_TABLE:
+    if table not in MARTS and table not in VIEWS and table not in (CATALOG_TABLE, PROVIDER_TABLE):
         raise ValueError(f"unknown mart or view {table!r}")
     frame = con.sql(
         "SELECT column_name AS column, data_type AS type FROM information_schema.columns "

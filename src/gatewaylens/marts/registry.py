@@ -10,7 +10,7 @@ when missing), partition overwrite in the lake.
 An entry declares:
 
 * ``deps`` — marts the SELECT reads (they are built first for the same days). Base tables
-  (``requests``, ``provider_attempts``, ``model_catalog``) are always available.
+  (``requests``, ``provider_attempts``, ``model_catalog``, ``provider_catalog``) are always available.
 * ``grain`` — how the mart is partitioned. Every mart has a ``day`` column, its partition:
   ``"day"`` (default): a build of days D1..D2 writes exactly the partitions D1..D2.
   ``"month"``: rows carry ``day`` = first day of their month; a build of any day of a month
@@ -38,7 +38,7 @@ import polars as pl
 
 from gatewaylens.config import MartSettings
 
-BASE_TABLES: tuple[str, ...] = ("requests", "provider_attempts", "model_catalog")
+BASE_TABLES: tuple[str, ...] = ("requests", "provider_attempts", "model_catalog", "provider_catalog")
 
 PostProcess = Callable[[pl.DataFrame, MartSettings], pl.DataFrame]
 
@@ -112,6 +112,16 @@ REGISTRY: tuple[Mart, ...] = (
     Mart("load_profile_daily", deps=("load_hourly", "load_minutely")),
     Mart("model_substitution_daily"),
     Mart("cost_reconciliation_daily"),
+    # #14: data policy, lock-in, users and sessions, cache, errors, latency tails
+    Mart("policy_exposure_daily", deps=("cost_daily",)),
+    Mart("vendor_concentration_monthly", grain="month"),
+    Mart("model_switches", grain="month", lookback=lambda cfg: 31),  # reads the previous month
+    Mart("model_adoption_lag", deps=("cost_daily",)),  # reads cost_daily's (small) history up to end_day
+    Mart("user_activity_daily", lookback=lambda cfg: 90),  # new users: not seen in the previous 90 days
+    Mart("session_summary_daily"),
+    Mart("cache_daily"),
+    Mart("errors_daily"),
+    Mart("latency_daily"),
     Mart("provider_metrics_daily"),
     Mart("provider_regressions", deps=("provider_metrics_daily",), lookback=lambda cfg: cfg.regression_history_days,
          postprocess=_detect_regressions),

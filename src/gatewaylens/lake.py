@@ -1,0 +1,354 @@
+"""The Parquet lake (``GATEWAYLENS_STORAGE=lake``): day-partitioned tables, one writer per file.
+
+Layout under ``GATEWAYLENS_LAKE`` (a local folder, or an fsspec URL such as ``s3://bucket/gl``)::
+
+    requests/day=YYYY-MM-DD/from-<source>.parquet           rows whose UTC day (of ts) is day
+    provider_attempts/day=YYYY-MM-DD/from-<source>.parquet  the attempts of those requests
+    quarantine/day=YYYY-MM-DD/from-<source>.parquet         rejected lines of the source's files
+    ingested_files/day=YYYY-MM-DD/from-<source>.parquet     one row per file the source read
+    marts/<name>/day=YYYY-MM-DD/data.parquet                the mart's rows of that day
+
+Hive-style: the ``day`` column lives in the folder name, not in the files (DuckDB, Spark and
+pyarrow read it back as a DATE). A *source* is the unit of ingest: one landing day
+(``<source>`` = the landing folder's day, ``YYYY-MM-DD``); ``quarantine`` and
+``ingested_files`` are partitioned by that landing day, ``requests`` / ``provider_attempts`` by
+the request's own UTC day, as in the DuckDB file (a file landing on day D may hold a request
+of 23:59 on D-1: it goes to ``day=D-1/from-D.parquet``).
+
+Writers and atomicity. Every file has exactly one writer: the ingest of its source, or the build
+of its mart and day. A file is written under a temporary name in the same folder and renamed
+onto its final name (``os.replace``; on object storage a single PUT, which is atomic per
+object): a reader sees the old file or the new one, never half of one. Re-running a source
+replaces its files (and removes those it no longer produces); re-building a mart's day replaces
+that day's file. Different sources and different days can be written by parallel processes.
+
+Dedupe. Within a source, the ingest stages dedupe by ``request_id`` exactly as in the DuckDB
+file (first occurrence wins). Across sources, a request is a duplicate when its ``request_id``
+is already in another source's file *of the same day partition* — only that partition's
+``request_id`` column is read (O(day), not O(history)). The rule relies on a request's day
+being determined by its timestamp: the same request logged twice carries the same ts, so both
+copies fall in the same partition. A ``request_id`` reused with a timestamp on another day is
+not caught at ingest (the ``request_id_unique`` check over the run's days reports it). Two
+sources holding the same request and ingested at the same moment may both keep it (the check
+reports it too); run them one after the other, or re-run the later one.
+
+Reading. :func:`connect` opens an in-memory DuckDB with one view per table over the lake
+(``read_parquet`` with hive partitioning: a filter on ``day`` reads only those folders), so the
+mart SQL, the checks and ad-hoc SQL run unchanged. Object storage goes through an fsspec
+filesystem registered with DuckDB (``duckdb.register_filesystem``); writes go through the same
+filesystem (``put`` of a locally written file).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import os
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from gatewaylens import marts
+from gatewaylens.config import MartSettings, settings
+from gatewaylens.db import ensure_schema
+
+BASE_TABLES: tuple[str, ...] = ("requests", "provider_attempts", "quarantine", "ingested_files")
+# Base tables partitioned by the request's own day (the others by the source's landing day).
+BY_REQUEST_DAY: tuple[str, ...] = ("requests", "provider_attempts")
+MART_FILE = "data"
+
+
+def _is_url(root: str) -> bool:
+    return "://" in root
+
+
+@dataclass
+class Lake:
+    """A lake root: a local folder, or a URL an fsspec filesystem understands."""
+
+    root: str
+    fs: object | None = field(default=None, repr=False)  # fsspec filesystem for URLs
+
+    def __post_init__(self) -> None:
+        self.root = str(self.root).rstrip("/")
+        if _is_url(self.root) and self.fs is None:
+            import fsspec
+
+            self.fs, _ = fsspec.core.url_to_fs(self.root)
+        if not _is_url(self.root):
+            self.root = str(Path(self.root).resolve())
+
+    @classmethod
+    def from_settings(cls) -> "Lake":
+        return cls(settings().lake)
+
+    # ---------------------------------------------------------------- paths
+    def folder(self, table: str) -> str:
+        """``requests`` -> <root>/requests; ``marts/<name>`` for a mart."""
+        return f"{self.root}/{table}"
+
+    def partition(self, table: str, day: dt.date) -> str:
+        return f"{self.folder(table)}/day={day.isoformat()}"
+
+    def glob(self, table: str) -> str:
+        return f"{self.folder(table)}/day=*/*.parquet"
+
+    def files(self, table: str) -> list[str]:
+        """Published files of a table (never temporary ones)."""
+        return self._glob(self.glob(table))
+
+    def files_in(self, partition: str) -> list[str]:
+        """Published files of one partition folder."""
+        return self._glob(f"{partition}/*.parquet")
+
+    def _glob(self, pattern: str) -> list[str]:
+        if self.fs is None:
+            return sorted(str(p) for p in Path("/").glob(pattern.lstrip("/")))
+        protocol = self.root.split("://", 1)[0]
+        return sorted(p if "://" in p else f"{protocol}://{p.lstrip('/')}" for p in self.fs.glob(pattern))
+
+    # ---------------------------------------------------------------- atomic writes
+    def write(self, con: duckdb.DuckDBPyConnection, query: str, params: list, table: str, day: dt.date, name: str) -> str:
+        """Write the rows of ``query`` as ``<table>/day=<day>/<name>.parquet``, atomically."""
+        final = f"{self.partition(table, day)}/{name}.parquet"
+        if self.fs is None:
+            folder = Path(self.partition(table, day))
+            folder.mkdir(parents=True, exist_ok=True)
+            tmp = folder / f".{name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
+            try:
+                con.execute(f"COPY ({query}) TO '{_sql_str(str(tmp))}' (FORMAT parquet)", params)
+                os.replace(tmp, final)  # the atomic step
+            finally:
+                tmp.unlink(missing_ok=True)
+            return final
+        with tempfile.TemporaryDirectory(prefix="gl-lake-") as scratch:
+            tmp = Path(scratch) / f"{name}.parquet"
+            con.execute(f"COPY ({query}) TO '{_sql_str(str(tmp))}' (FORMAT parquet)", params)
+            self.fs.put(str(tmp), final)  # one PUT: the object appears whole or not at all
+        return final
+
+    def remove(self, path: str) -> None:
+        if self.fs is None:
+            Path(path).unlink(missing_ok=True)
+        elif self.fs.exists(path):
+            self.fs.rm(path)
+
+    def register(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Let DuckDB read the lake's URLs through its fsspec filesystem (no-op for a folder)."""
+        if self.fs is not None:
+            con.register_filesystem(self.fs)
+
+
+def _sql_str(text: str) -> str:
+    return text.replace("'", "''")
+
+
+@functools.cache
+def base_columns(table: str) -> tuple[str, ...]:
+    """Columns of a base table in the warehouse's order (from sql/ddl.sql)."""
+    con = duckdb.connect()
+    try:
+        ensure_schema(con)
+        return tuple(r[0] for r in con.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE table_name = ? ORDER BY column_index", [table]).fetchall())
+    finally:
+        con.close()
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _read(lake: Lake, table: str) -> str:
+    return (f"read_parquet('{_sql_str(lake.glob(table))}', hive_partitioning = true, "
+            f"hive_types = {{'day': DATE}}, union_by_name = true)")
+
+
+# ------------------------------------------------------------------------------------------
+# reading: an in-memory DuckDB with views over the lake
+# ------------------------------------------------------------------------------------------
+
+def connect(lake: Lake | None = None) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB whose ``requests``, ``provider_attempts``, ``quarantine``,
+    ``ingested_files`` and mart tables are views over the lake (empty tables where the lake has no
+    file yet), with ``model_catalog``, the macros and the analyst views."""
+    lake = lake or Lake.from_settings()
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    lake.register(con)
+    ensure_schema(con)  # empty base tables: the column order of the DuckDB file
+    for table in BASE_TABLES:
+        refresh_view(con, lake, table)
+    marts.refresh_catalog(con)
+    for name in marts.MARTS:
+        refresh_view(con, lake, name)
+    marts.ensure_views(con)
+    return con
+
+
+def refresh_view(con: duckdb.DuckDBPyConnection, lake: Lake, name: str) -> None:
+    """(Re)create the view of base table or mart ``name`` over its files; a table without files
+    stays (or becomes) an empty table with the right columns."""
+    is_mart = name in marts.MARTS
+    folder = f"marts/{name}" if is_mart else name
+    kind = con.execute(
+        "SELECT CASE WHEN EXISTS (SELECT 1 FROM duckdb_views() WHERE view_name = $n AND NOT internal "
+        "AND database_name = current_database()) THEN 'view' "
+        "WHEN EXISTS (SELECT 1 FROM duckdb_tables() WHERE table_name = $n AND database_name = current_database()) "
+        "THEN 'table' END", {"n": name}).fetchall()[0][0]
+    if not lake.files(folder):
+        if kind is None and is_mart:
+            marts.ensure_tables(con)
+        return
+    if kind == "view":
+        return  # a view re-reads the glob at every query
+    if kind == "table":
+        con.execute(f"DROP TABLE {_quote(name)}")
+    columns = base_columns(name) if name in BASE_TABLES else ()
+    # Marts: day is their first column. quarantine, ingested_files (partitioned by landing day) have no day.
+    listed = ", ".join(_quote(c) for c in columns) if columns else "day, * EXCLUDE (day)"
+    con.execute(f"CREATE VIEW {_quote(name)} AS SELECT {listed} FROM {_read(lake, folder)}")
+
+
+# ------------------------------------------------------------------------------------------
+# marts
+# ------------------------------------------------------------------------------------------
+
+def days_between(start: dt.date, end: dt.date) -> list[dt.date]:
+    return [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
+
+
+def build_mart(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    start_day: dt.date,
+    end_day: dt.date | None = None,
+    settings_: MartSettings | None = None,
+    lake: Lake | None = None,
+) -> marts.MartResult:
+    """(Re)build mart ``name`` for start_day..end_day in the lake: the same SELECT and
+    post-processing as the DuckDB file (:func:`gatewaylens.marts.compute`), then one atomic
+    partition file per day of the bound range (an empty file for a day without rows, so a
+    re-run replaces what was there). ``con`` comes from :func:`connect` on the same lake."""
+    lake = lake or Lake.from_settings()
+    started = time.perf_counter()
+    mart, start_day, end_day, cfg = marts.prepare(con, name, start_day, end_day, settings_)
+    marts.refresh_catalog(con)
+    marts.compute(con, name, cfg)
+    days = days_between(start_day, end_day) if mart.grain == "day" else sorted(
+        {d.replace(day=1) for d in days_between(start_day, end_day)})
+    for day in days:
+        lake.write(con, f"SELECT * EXCLUDE (day) FROM {marts.ROWS_TABLE} WHERE day = ?", [day],
+                   f"marts/{name}", day, MART_FILE)
+    refresh_view(con, lake, name)
+    rows = con.execute(f"SELECT count(*) FROM {marts.ROWS_TABLE}").fetchall()[0][0]
+    con.execute(f"DROP TABLE IF EXISTS temp.{marts.ROWS_TABLE}")
+    return marts.MartResult(name, start_day, end_day, int(rows), time.perf_counter() - started)
+
+
+def build_all(con: duckdb.DuckDBPyConnection, start_day: dt.date, end_day: dt.date | None = None,
+              settings_: MartSettings | None = None, lake: Lake | None = None,
+              on_mart: Callable[[marts.MartResult], None] | None = None) -> list[marts.MartResult]:
+    """Every mart, in registry order, for start_day..end_day."""
+    out = []
+    for name in marts.MARTS:
+        res = build_mart(con, name, start_day, end_day, settings_, lake)
+        out.append(res)
+        if on_mart is not None:
+            on_mart(res)
+    return out
+
+
+# ------------------------------------------------------------------------------------------
+# ingest: the existing stages into a scratch DuckDB, then a lake load
+# ------------------------------------------------------------------------------------------
+
+@dataclass
+class LakeIngest:
+    source: str
+    files: list  # ingest.FileResult
+    days: list[dt.date]  # request days written
+    cross_source_duplicates: int
+    seconds: float
+
+
+def ingest_source(
+    source: str,
+    paths: Iterable[str | Path],
+    *,
+    salt: str,
+    lake: Lake | None = None,
+    on_file: Callable | None = None,
+) -> LakeIngest:
+    """Ingest the files of one source (a landing day, ``YYYY-MM-DD``) into the lake.
+
+    1. read → stage → check → dedupe within the source: the existing ingest
+       (:func:`gatewaylens.ingest.ingest_files`) into an empty in-memory DuckDB;
+    2. dedupe across sources: rows whose request_id is in another source's file of the same day
+       partition become duplicates (``ingested_files`` counts adjusted per file, so every file
+       still adds up: records = rows_inserted + duplicates + quarantined + merged);
+    3. load: one atomic file per table and day for this source; files this source wrote before
+       and no longer produces are removed (a re-run replaces the source).
+    """
+    from gatewaylens.ingest import ingest_files
+
+    lake = lake or Lake.from_settings()
+    landing_day = dt.date.fromisoformat(source)
+    started = time.perf_counter()
+    con = duckdb.connect()
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        lake.register(con)
+        ensure_schema(con)
+        results = ingest_files(con, list(paths), salt=salt, force=True)
+        mine = f"from-{source}.parquet"
+        days = [r[0] for r in con.execute("SELECT DISTINCT day FROM requests ORDER BY day").fetchall()]
+        dupes = _drop_cross_source_duplicates(con, lake, days, mine)
+        if dupes:
+            by_file = dict(con.execute("SELECT path, n FROM _gl_cross_dupes").fetchall())
+            con.execute(
+                "UPDATE ingested_files SET rows_inserted = rows_inserted - d.n, duplicates = duplicates + d.n "
+                "FROM _gl_cross_dupes d WHERE ingested_files.path = d.path")
+            for r in results:
+                n = by_file.get(str(r.path), 0)
+                r.rows_inserted -= n
+                r.duplicates += n
+        name = f"from-{source}"
+        for table in BY_REQUEST_DAY:
+            previous = {f for f in lake.files(table) if f.endswith("/" + mine)}
+            for day in days:
+                written = lake.write(con, f"SELECT * EXCLUDE (day) FROM {table} WHERE day = ?", [day], table, day, name)
+                previous.discard(written)
+            for stale in previous:
+                lake.remove(stale)
+        for table in ("quarantine", "ingested_files"):
+            lake.write(con, f"SELECT * FROM {table}", [], table, landing_day, name)
+        if on_file is not None:
+            for r in results:
+                on_file(r)
+        return LakeIngest(source, results, days, dupes, time.perf_counter() - started)
+    finally:
+        con.close()
+
+
+def _drop_cross_source_duplicates(con: duckdb.DuckDBPyConnection, lake: Lake, days: list[dt.date], mine: str) -> int:
+    """Delete staged rows whose request_id another source already holds in the same day partition."""
+    others = [f for day in days for f in lake.files_in(lake.partition("requests", day))
+              if not f.endswith("/" + mine)] if days else []
+    con.execute("CREATE OR REPLACE TEMP TABLE _gl_cross_dupes (path VARCHAR, n BIGINT)")
+    if not others:
+        return 0
+    con.execute("CREATE OR REPLACE TEMP TABLE _gl_cross_ids AS SELECT DISTINCT request_id FROM read_parquet(?)", [others])
+    con.execute(
+        "INSERT INTO _gl_cross_dupes SELECT source_file, count(*) FROM requests "
+        "WHERE request_id IN (SELECT request_id FROM _gl_cross_ids) GROUP BY source_file")
+    n = con.execute("SELECT coalesce(sum(n), 0) FROM _gl_cross_dupes").fetchall()[0][0]
+    if n:
+        con.execute("DELETE FROM provider_attempts WHERE request_id IN (SELECT request_id FROM _gl_cross_ids)")
+        con.execute("DELETE FROM requests WHERE request_id IN (SELECT request_id FROM _gl_cross_ids)")
+    return int(n)

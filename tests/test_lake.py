@@ -1,0 +1,227 @@
+"""Storage modes: the lake gives the DuckDB file's marts exactly; partitions are published
+atomically (a reader during a rewrite sees the old or the new file, never half); re-running a
+source or a mart day replaces it; dedupe by request_id holds across the files of a day and across
+sources of the same day partition; object storage through an fsspec filesystem; the serving
+publish of one day touches only that day."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+from gatewaylens import db as dbmod
+from gatewaylens import lake as lakemod
+from gatewaylens import marts, serving
+from gatewaylens.generator import generate
+from tests.conftest import write_jsonl
+from tests.fixtures import storage
+
+START = dt.date(2026, 1, 5)
+DAYS = 3
+
+
+@pytest.fixture(scope="module")
+def landing(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("lake_landing")
+    generate(DAYS, 600, 21, root, start=START, bad_rate=0.02)
+    return root
+
+
+def test_lake_marts_equal_the_duckdb_file(landing: Path, tmp_path: Path) -> None:
+    expected = storage.build_in_duckdb_file(landing, tmp_path / "w.duckdb")
+    lake = lakemod.Lake(tmp_path / "lake")
+    actual = storage.build_in_lake(landing, lake)
+    storage.assert_marts_equal(actual, expected)
+    # model_substitution_daily is empty until the generator emits requested model ids (see BOARD 04:08)
+    assert all(f.height for name, f in expected.items() if name != "model_substitution_daily")
+    # one file per table and day, the day in the folder name only
+    assert len(lake.files("requests")) == DAYS and len(lake.files("marts/cost_daily")) == DAYS
+    assert "day" not in duckdb.sql(f"DESCRIBE SELECT * FROM read_parquet('{lake.files('requests')[0]}', hive_partitioning = false)").pl()["column_name"].to_list()
+
+
+def _line(rid: str, ts: str, **kw) -> dict:
+    return {"request_id": rid, "ts": ts, "model": "openai/gpt-5", "provider": "openai", "status": "success",
+            "finish_reason": "stop", "input_tokens": 10, "output_tokens": 5, **kw}
+
+
+def _counts(lake: lakemod.Lake) -> tuple[int, int, int]:
+    con = lakemod.connect(lake)
+    try:
+        return con.sql("SELECT (SELECT count(*) FROM requests), (SELECT count(DISTINCT request_id) FROM requests), "
+                       "(SELECT sum(duplicates) FROM ingested_files)").fetchall()[0]
+    finally:
+        con.close()
+
+
+def test_dedupe_across_files_of_a_day_and_across_sources(tmp_path: Path) -> None:
+    lake = lakemod.Lake(tmp_path / "lake")
+    day = tmp_path / "landing" / "2026" / "01" / "05"
+    a = write_jsonl(day / "a.jsonl", [_line(f"r{i}", "2026-01-05T10:00:00Z") for i in range(10)])
+    b = write_jsonl(day / "b.jsonl", [_line(f"r{i}", "2026-01-05T10:00:00Z") for i in range(5, 15)])
+    res = lakemod.ingest_source("2026-01-05", [a, b], salt="s", lake=lake)
+    assert (res.files[1].rows_inserted, res.files[1].duplicates) == (5, 5)
+    assert _counts(lake) == (15, 15, 5)
+    # The next landing day re-logs r0..r2 (same ts, so the same day partition) and one new request of 23:59.
+    late = write_jsonl(tmp_path / "landing" / "2026" / "01" / "06" / "c.jsonl",
+                       [_line(f"r{i}", "2026-01-05T10:00:00Z") for i in range(3)] + [_line("r99", "2026-01-05T23:59:00Z")])
+    res2 = lakemod.ingest_source("2026-01-06", [late], salt="s", lake=lake)
+    assert (res2.files[0].rows_inserted, res2.files[0].duplicates, res2.cross_source_duplicates) == (1, 3, 3)
+    assert res2.days == [dt.date(2026, 1, 5)]
+    assert _counts(lake) == (16, 16, 8)
+    # every file still adds up
+    con = lakemod.connect(lake)
+    bad = con.sql("SELECT count(*) FROM ingested_files WHERE records <> rows_inserted + duplicates + quarantined + merged").fetchall()
+    con.close()
+    assert bad == [(0,)]
+
+
+def test_rerun_replaces_a_source_and_a_mart_day(tmp_path: Path) -> None:
+    lake = lakemod.Lake(tmp_path / "lake")
+    folder = tmp_path / "landing" / "2026" / "01" / "05"
+    a = write_jsonl(folder / "a.jsonl", [_line(f"r{i}", "2026-01-05T10:00:00Z") for i in range(10)]
+                    + [_line("x1", "2026-01-04T23:00:00Z")])
+    lakemod.ingest_source("2026-01-05", [a], salt="s", lake=lake)
+    lakemod.ingest_source("2026-01-05", [a], salt="s", lake=lake)  # same input: same rows, no duplicates
+    assert _counts(lake) == (11, 11, 0)
+    assert len(lake.files("requests")) == 2  # day=2026-01-04 and day=2026-01-05, one file each
+    con = lakemod.connect(lake)
+    lakemod.build_mart(con, "tool_call_rate_daily", dt.date(2026, 1, 5), lake=lake)
+    assert con.sql("SELECT sum(requests) FROM tool_call_rate_daily").fetchall() == [(10,)]
+    # The source changes (the late 23:00 line is gone, fewer requests): a re-run replaces all its files.
+    write_jsonl(folder / "a.jsonl", [_line(f"r{i}", "2026-01-05T10:00:00Z") for i in range(4)])
+    lakemod.ingest_source("2026-01-05", [a], salt="s", lake=lake)
+    assert _counts(lake) == (4, 4, 0)
+    assert [Path(f).parent.name for f in lake.files("requests")] == ["day=2026-01-05"]
+    lakemod.build_mart(con, "tool_call_rate_daily", dt.date(2026, 1, 5), lake=lake)
+    assert con.sql("SELECT sum(requests) FROM tool_call_rate_daily").fetchall() == [(4,)]
+    assert len(lake.files("marts/tool_call_rate_daily")) == 1
+    con.close()
+
+
+def test_reader_during_rewrites_sees_old_or_new_partition(tmp_path: Path) -> None:
+    """A writer rewrites one partition file 40 times (alternately 20k and 30k rows) while a reader
+    counts it in a loop: every count is 20k or 30k, never a partial file or an error."""
+    lake = lakemod.Lake(tmp_path / "lake")
+    writer = duckdb.connect()
+    day = dt.date(2026, 1, 5)
+    query = "SELECT range AS n, repeat('x', 50) AS pad FROM range(?)"
+    lake.write(writer, query, [20_000], "t", day, "data")
+    seen: list[int] = []
+    errors: list[BaseException] = []
+    done = threading.Event()
+
+    def read() -> None:
+        reader = duckdb.connect()
+        while not done.is_set():
+            try:
+                seen.append(reader.sql(f"SELECT count(*) FROM read_parquet('{lake.glob('t')}')").fetchall()[0][0])
+            except BaseException as exc:  # noqa: BLE001 - any failure is the finding
+                errors.append(exc)
+        reader.close()
+
+    thread = threading.Thread(target=read)
+    thread.start()
+    try:
+        for i in range(40):
+            lake.write(writer, query, [30_000 if i % 2 == 0 else 20_000], "t", day, "data")
+    finally:
+        done.set()
+        thread.join(30)
+    assert not errors, errors[:3]
+    assert len(seen) > 10 and set(seen) <= {20_000, 30_000}
+    assert [p.name for p in Path(lake.partition("t", day)).iterdir()] == ["data.parquet"]  # no temp file left
+
+
+def test_object_storage_through_an_fsspec_filesystem(landing: Path, tmp_path: Path) -> None:
+    """The lake on an fsspec URL (memory://, standing in for s3://): same marts as a local lake."""
+    import fsspec
+
+    remote = lakemod.Lake("memory://gl-test-lake")
+    try:
+        actual = storage.build_in_lake(landing, remote)
+        expected = storage.build_in_lake(landing, lakemod.Lake(tmp_path / "local"))
+        storage.assert_marts_equal(actual, expected)
+        assert remote.files("requests")[0].startswith("memory://gl-test-lake/requests/day=")
+    finally:
+        fsspec.filesystem("memory").rm("/gl-test-lake", recursive=True)
+
+
+def _mtimes(folder: Path) -> dict[str, int]:
+    return {str(p.relative_to(folder)): p.stat().st_mtime_ns for p in folder.rglob("*.parquet")}
+
+
+@pytest.mark.parametrize("mode", ["duckdb", "lake"])
+def test_serving_publish_of_one_day_touches_only_that_day(landing: Path, tmp_path: Path, mode: str) -> None:
+    last = START + dt.timedelta(days=DAYS - 1)
+    target = tmp_path / "serving.duckdb"
+    if mode == "duckdb":
+        storage.build_in_duckdb_file(landing, tmp_path / "w.duckdb")
+        con, lake = dbmod.connect(tmp_path / "w.duckdb"), None
+    else:
+        lake = lakemod.Lake(tmp_path / "lake")
+        storage.build_in_lake(landing, lake)
+        con = lakemod.connect(lake)
+    try:
+        first = serving.publish_snapshot(con, target, days=(START, last), lake=lake)
+        assert first.full
+        raw = Path(lake.root) if lake else serving.raw_mirror_for(target.resolve())
+        before_files = _mtimes(raw)
+        reader = dbmod.connect_readonly(target)
+        before = {m: reader.sql(f"SELECT * FROM {m} WHERE day <> $d", params={"d": last}).pl().sort(pl.all())
+                  for m in marts.MARTS}
+        n_before = reader.sql("SELECT count(*) FROM requests").fetchall()[0][0]
+        reader.close()
+        second = serving.publish_snapshot(con, target, days=(last, last), lake=lake)
+    finally:
+        con.close()
+    assert not second.full
+    after_files = _mtimes(raw)
+    changed = {f for f in after_files if before_files.get(f) != after_files[f]}
+    if mode == "duckdb":
+        assert second.raw_days == [last]
+        assert changed and all(f"day={last}" in f for f in changed), changed  # only the run's day was exported
+    else:
+        assert changed == set()  # the lake is read in place
+    reader = dbmod.connect_readonly(target)
+    try:
+        for m in marts.MARTS:  # other days' mart rows untouched, the run's day rewritten
+            other = reader.sql(f"SELECT * FROM {m} WHERE day <> $d", params={"d": last}).pl().sort(pl.all())
+            assert other.equals(before[m]), m
+            if marts.get(m).grain == "day":
+                assert second.tables[m] == reader.sql(f"SELECT count(*) FROM {m} WHERE day = $d", params={"d": last}).fetchall()[0][0]
+        assert reader.sql("SELECT count(*) FROM requests").fetchall()[0][0] == n_before
+        assert reader.sql("SELECT count(*) FROM v_requests").fetchall()[0][0] == n_before
+    finally:
+        reader.close()
+
+
+def test_dagster_job_in_lake_mode(env, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The whole graph (ingest, marts, checks, serving) on the lake through real Dagster."""
+    import dagster as dg
+
+    monkeypatch.setenv("GATEWAYLENS_STORAGE", "lake")
+    monkeypatch.setenv("GATEWAYLENS_LAKE", str(tmp_path / "lake"))
+    generate(2, 150, 5, env["landing"], start=START)
+    from pipelines.definitions import defs
+
+    job = defs().resolve_job_def("gatewaylens_all")
+    end = START + dt.timedelta(days=1)
+    result = job.execute_in_process(
+        instance=dg.DagsterInstance.ephemeral(), raise_on_error=False,
+        tags={"dagster/asset_partition_range_start": START.isoformat(), "dagster/asset_partition_range_end": end.isoformat()})
+    assert result.success
+    assert all(e.passed for e in result.get_asset_check_evaluations() if e.severity == dg.AssetCheckSeverity.ERROR)
+    assert not env["db"].exists()  # nothing written to the DuckDB file
+    lake = lakemod.Lake(tmp_path / "lake")
+    assert len(lake.files("requests")) == 2 and len(lake.files("marts/provider_ranking")) == 2
+    snap = dbmod.connect_readonly(env["db"].with_name("warehouse.serving.duckdb"))
+    try:
+        assert snap.sql("SELECT count(*) FROM requests").fetchall() == [(300,)]
+        assert snap.sql("SELECT sum(requests) FROM tool_call_rate_daily").fetchall() == [(300,)]
+    finally:
+        snap.close()
