@@ -211,7 +211,7 @@ def mart_asset(name: str) -> dg.AssetsDefinition:
 
 
 @dg.asset(
-    deps=["requests", *marts.MARTS],
+    deps=["requests", *marts.MARTS, "alerts"],
     partitions_def=daily,
     backfill_policy=dg.BackfillPolicy.single_run(),
     group_name="serving",

@@ -49,6 +49,28 @@ class MartSettings(BaseModel):
     batch_window_start_hour: int = Field(default=1, ge=0, le=23, description="Batch window start, UTC hour (inclusive), of load_profile_daily.")
     batch_window_end_hour: int = Field(default=3, ge=1, le=24, description="Batch window end, UTC hour (exclusive), of load_profile_daily.")
 
+    regression_history_days: int = Field(
+        default=120, ge=42, le=730,
+        description="Days of provider_metrics_daily history provider_regressions reads before each day (a change is "
+        "listed until its 28-day baseline leaves this history).",
+    )
+    regression_false_alarm_rate: float = Field(
+        default=0.001, gt=0, lt=0.5,
+        description="Expected false alarms per pair-metric-day of provider_regressions on unchanged traffic (sets the "
+        "CUSUM threshold).",
+    )
+    regression_min_relative_change: float = Field(
+        default=0.1, ge=0, le=10,
+        description="Practical threshold of provider_regressions: |current - baseline| >= this share of |baseline|.",
+    )
+    anomaly_baseline_days: int = Field(
+        default=28, ge=14, le=120, description="Trailing baseline of usage_anomalies_daily and spend_forecast, days.",
+    )
+    anomaly_false_alarm_rate: float = Field(
+        default=0.001, gt=0, lt=0.5,
+        description="Expected false anomalies per subject-metric-day of usage_anomalies_daily (two-sided).",
+    )
+
     @model_validator(mode="after")
     def _window_order(self) -> "MartSettings":
         if self.batch_window_end_hour <= self.batch_window_start_hour:
@@ -126,6 +148,20 @@ class Settings(BaseModel):
     console_row_limit: int = Field(default=10_000, ge=1, description="Most rows a console / `gatewaylens sql` query returns.")
     console_result_mb: int = Field(default=64, ge=1, description="Most bytes (Arrow size, MiB) a console / "
                                    "`gatewaylens sql` result may have; cut in the worker before it is sent, shown or exported.")
+    # --- budgets and alerts
+    budgets: Path | None = Field(default=None, description="CSV with columns `app,monthly_usd`: monthly budgets; "
+                                 "`spend_forecast` gives the day each app's budget runs out.")
+    alert_webhooks: list[str] = Field(default_factory=list, description="Comma-separated webhook URLs that receive alert "
+                                      "state changes (Slack-compatible JSON: `text` + `alerts`). Secrets: never stored.")
+    smtp_host: str | None = Field(default=None, description="SMTP server for alert e-mail (unset: no e-mail).")
+    smtp_port: int = Field(default=25, ge=1, le=65535, description="SMTP port.")
+    smtp_from: str = Field(default="gatewaylens@localhost", description="Sender address of alert e-mail.")
+    smtp_to: list[str] = Field(default_factory=list, description="Comma-separated recipients of alert e-mail.")
+    smtp_user: str | None = Field(default=None, description="SMTP login (optional).")
+    smtp_password: str | None = Field(default=None, description="SMTP password (optional; never logged or stored).")
+    smtp_starttls: bool = Field(default=False, description="Use STARTTLS on the SMTP connection.")
+    alert_retries: int = Field(default=3, ge=1, le=10, description="Send attempts per sink and delivery (exponential backoff).")
+    alert_backoff_s: float = Field(default=1.0, ge=0, le=60, description="First wait between send attempts, seconds (doubles).")
     # --- marts (flat env names: GATEWAYLENS_VARIANCE_WINDOW_DAYS, ...)
     marts: MartSettings = Field(default_factory=MartSettings, description="Mart settings (flat variables, below).")
 
@@ -143,6 +179,13 @@ class Settings(BaseModel):
                 raise ValueError(f"not a JSON object: {exc}") from None
         if isinstance(value, dict):
             return {str(k): str(v) for k, v in value.items()}
+        return value
+
+    @field_validator("alert_webhooks", "smtp_to", mode="before")
+    @classmethod
+    def _comma_list(cls, value):
+        if isinstance(value, str):
+            return [x.strip() for x in value.split(",") if x.strip()]
         return value
 
     @model_validator(mode="after")
