@@ -330,6 +330,7 @@ def _stream_group(con: duckdb.DuckDBPyConnection, items: list[_Item], opts: Opti
     ``texts`` names rows staged earlier whose line text quarantine still needs. Returns whether
     a multi-record format was staged."""
     multi = False
+    fresh = restage is None  # _gl_staged is still empty (the load stage keeps only good rows: GOOD)
     for k, item in enumerate(items):
         for chunk in chunks(item.path, k << FILE_SHIFT, opts.limits):
             table = chunk.table
@@ -354,7 +355,11 @@ def _stream_group(con: duckdb.DuckDBPyConnection, items: list[_Item], opts: Opti
                 if rejected:
                     bad = load.bad_rows(con, "_gl_chunk", quarantine.wants(k) + 1)  # +1: where the rest starts
             _quarantine_chunk(quarantine, k, table, asides, empty, bad, rejected)
-            if table.num_rows:
+            if table.num_rows and fresh:  # the group's first chunk becomes _gl_staged (no copy)
+                con.execute("DROP TABLE _gl_staged")
+                con.execute("ALTER TABLE _gl_chunk RENAME TO _gl_staged")
+                fresh = False
+            elif table.num_rows:
                 con.execute(f"INSERT INTO _gl_staged SELECT * FROM _gl_chunk WHERE {load.GOOD}")
     for ln, records in texts.items():  # rejected rows whose line was not found again
         load.add_text(quarantine, 0, ln, "", records)

@@ -30,9 +30,9 @@ import pyarrow as pa
 # thousands of spans (several MiB); an envelope may carry a long request body. A longer "line" is
 # usually a file that is not line-delimited at all, and is quarantined.
 MAX_LINE_BYTES = 64 << 20
-CHUNK_BYTES = 32 << 20  # bytes of whole lines per chunk (one Arrow column handed to DuckDB)
+CHUNK_BYTES = 64 << 20  # bytes of whole lines per chunk (one Arrow column handed to DuckDB)
 CHUNK_LINES = 1 << 20  # lines per chunk at most (a run of short lines must not blow up the offsets)
-READ_BYTES = 8 << 20  # one read from the (decompressed) stream
+READ_BYTES = 16 << 20  # one read from the (decompressed) stream
 BATCH_ROWS = 16_384  # Arrow record batches DuckDB can scan in parallel
 BOM = b"\xef\xbb\xbf"
 # Files picked up when a folder is given (a file named explicitly is read whatever its name).
@@ -239,6 +239,8 @@ def chunks(path: Path, shift: int = 0, limits: Limits = Limits()) -> Iterator[Ch
     skipping: SetAside | None = None  # an overlong line being skipped up to its '\n'
     skipped = 0
     first = True
+    pending: list[bytes] = []  # whole lines read but not yet split (staged in chunks of CHUNK_BYTES)
+    pending_bytes = pending_lines = 0
     for block in _stream(path, limits):
         if skipping is not None:
             nl = block.find(b"\n")
@@ -256,13 +258,27 @@ def chunks(path: Path, shift: int = 0, limits: Limits = Limits()) -> Iterator[Ch
             carry = buf
         else:
             body, carry = buf[: last + 1], buf[last + 1 :]
-            for chunk in _split(body, line, shift, limits, first, terminated=True):
-                line += chunk.lines
-                yield chunk
-            first = False
+            pending.append(body)
+            pending_bytes += len(body)
+            pending_lines += body.count(b"\n")
+            if pending_bytes >= CHUNK_BYTES or pending_lines >= CHUNK_LINES:
+                for chunk in _split(b"".join(pending), line, shift, limits, first, terminated=True):
+                    line += chunk.lines
+                    yield chunk
+                first, pending, pending_bytes, pending_lines = False, [], 0, 0
         if len(carry) > limits.max_line_bytes:
+            if pending:
+                for chunk in _split(b"".join(pending), line, shift, limits, first, terminated=True):
+                    line += chunk.lines
+                    yield chunk
+                first, pending, pending_bytes, pending_lines = False, [], 0, 0
             skipping = SetAside(line, f"line longer than {limits.max_line_bytes >> 20} MiB", carry[:RAW_PREFIX], "")
             skipped, carry = len(carry), b""
+    if pending:
+        for chunk in _split(b"".join(pending), line, shift, limits, first, terminated=True):
+            line += chunk.lines
+            yield chunk
+        first = False
     if skipping is not None:
         skipping.detail = f"{skipped:,} bytes; the limit is {limits.max_line_bytes:,}: is the file JSON Lines?"
         yield Chunk(1, _EMPTY_TABLE, [skipping])
