@@ -24,7 +24,7 @@ from tests.fixtures.hostile import HOSTILE, build_hostile_warehouse, hostile_str
 pytestmark = pytest.mark.xdist_group("dashboard_apptest")
 
 APP = str(ROOT / "dashboards" / "app.py")
-PAGES = ["overview", "tool_calling", "reasoning", "model_mix", "providers", "load", "performance", "data_policy", "lock_in", "users", "data_quality", "sql"]
+PAGES = ["overview", "tool_calling", "reasoning", "model_mix", "providers", "load", "performance", "data_policy", "lock_in", "users", "alerts", "data_quality", "sql"]
 AUTOLINK = re.compile(r"https?://|www\.|\w@[\w-]", re.IGNORECASE)  # GFM autolink literals
 MARKDOWN_KINDS = ("markdown", "caption", "title", "header", "subheader", "info", "warning", "error", "success")
 

@@ -18,7 +18,7 @@ NAME = "canonical"
 # `keys` is the list of the line's top-level keys (computed once by formats.detect_sql).
 DETECT = any_key_sql("keys", ["request_id", "ts", "model"])
 
-# (field, kind). Kinds: str, ts, int, num, bool, list.
+# (field, kind). Kinds: str, ts, int (BIGINT), int32 (INTEGER), num, bool, list.
 FIELDS: list[tuple[str, str]] = [
     ("request_id", "str"),
     ("ts", "ts"),
@@ -28,12 +28,12 @@ FIELDS: list[tuple[str, str]] = [
     ("user_hash", "str"),
     ("provider", "str"),
     ("status", "str"),
-    ("http_status", "int"),
+    ("http_status", "int32"),
     ("error_type", "str"),
     ("finish_reason", "str"),
     ("native_finish_reason", "str"),
     ("tools_offered", "bool"),
-    ("tool_call_count", "int"),
+    ("tool_call_count", "int32"),
     ("input_tokens", "int"),
     ("cached_tokens", "int"),
     ("output_tokens", "int"),
@@ -66,6 +66,7 @@ _KIND_WORDS = {
     "str": "a string",
     "ts": "an ISO 8601 string",
     "int": "an integer",
+    "int32": "an integer",
     "num": "a number",
     "bool": "true or false",
     "list": "a list of attempts",
@@ -105,7 +106,8 @@ def staged_from_fragments(source: str, extra: str = "") -> str:
     (expressions over the source's columns) after the staged columns."""
     missing = "\n".join(f"WHEN {_f(n)} IS NULL THEN 'missing required field: {n}'" for n in REQUIRED)
     wrong = "\n".join(
-        f"WHEN NOT {_ok(n, k)} THEN 'wrong type: {n} must be {_KIND_WORDS[k]}'" for n, k in FIELDS
+        [f"WHEN NOT {_ok(n, k)} THEN 'wrong type: {n} must be {_KIND_WORDS[k]}'" for n, k in FIELDS]
+        + [Fields.domain_arms(n, k) for n, k in FIELDS if k in ("int", "int32", "num")]
     )
     v = {n: _value(n, k) for n, k in FIELDS if k != "list"}
     return f"""
@@ -146,12 +148,12 @@ def staged_from_fragments(source: str, extra: str = "") -> str:
             {v['model']} AS model,
             {v['provider']} AS provider,
             {v['status']} AS status,
-            TRY_CAST({v['http_status']} AS INTEGER) AS http_status,
+            {v['http_status']} AS http_status,
             {v['error_type']} AS error_type,
             {v['finish_reason']} AS finish_reason,
             {v['native_finish_reason']} AS native_finish_reason,
             {v['tools_offered']} AS tools_offered,
-            TRY_CAST({v['tool_call_count']} AS INTEGER) AS tool_call_count,
+            {v['tool_call_count']} AS tool_call_count,
             {v['input_tokens']} AS input_tokens,
             {v['cached_tokens']} AS cached_tokens,
             {v['output_tokens']} AS output_tokens,
