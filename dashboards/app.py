@@ -32,6 +32,7 @@ pages = {
     "Operations": [
         st.Page(V / "providers.py", title="Providers", icon=":material/dns:"),
         st.Page(V / "load.py", title="Load", icon=":material/bolt:"),
+        st.Page(V / "alerts.py", title="Alerts", icon=":material/notifications:"),
         st.Page(V / "performance.py", title="Latency, errors & cache", icon=":material/speed:"),
     ],
     "Governance": [

@@ -170,6 +170,7 @@ def build_demo_warehouse(
 
     from gatewaylens import db as dbmod, marts
     from gatewaylens.generator import generate
+    from gatewaylens import alerts
     from gatewaylens.ingest import ingest_paths
 
     start = start or dt.date(2025, 1, 1)
@@ -192,6 +193,7 @@ def build_demo_warehouse(
         if before_marts is not None:
             before_marts(con)
         marts.build_all(con, start, start + dt.timedelta(days=days - 1))
+        alerts.evaluate(con)  # the alerts table, as the pipeline's `alerts` asset writes it
     finally:
         con.close()
     t3 = time.perf_counter()

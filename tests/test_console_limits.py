@@ -143,3 +143,40 @@ def test_csv_and_json_of_nested_values(snapshot: Path) -> None:
     assert lines[0] == "l,s,m,t,e"
     assert lines[1] == '"[1,2]","{""k"":""v"",""n"":[1]}","{""a"":1}","x,""y""",'
     assert json_text(res.frame).splitlines()[1] == '{"l": [1, 2], "s": {"k": "v", "n": [1]}, "m": {"a": 1}, "t": "x,\\"y\\"", "e": null}'
+
+
+def test_a_worker_does_not_outlive_its_parent(snapshot: Path, tmp_path: Path) -> None:
+    """A dashboard killed mid-query must not leave its runaway query running."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "parent.py"
+    script.write_text(
+        "import sys\nfrom gatewaylens import sqlguard\n"
+        f"sqlguard.run_guarded({str(snapshot)!r}, {RUNAWAYS[1]!r}, time_limit_s=600, memory_mb=4096, prewarm=False)\n"
+    )
+    parent = subprocess.Popen([sys.executable, str(script)])
+    worker = None
+    deadline = time.monotonic() + 120
+    while worker is None and time.monotonic() < deadline:
+        time.sleep(0.5)
+        for proc in Path("/proc").iterdir():
+            if proc.name.isdigit():
+                try:
+                    stat = (proc / "stat").read_text()
+                    cmd = (proc / "cmdline").read_bytes()
+                except OSError:
+                    continue
+                if b"gatewaylens.sqlworker" in cmd and int(stat.rsplit(")", 1)[1].split()[1]) == parent.pid:
+                    worker = int(proc.name)
+    assert worker is not None, "the worker did not start"
+    busy_by = time.monotonic() + 120  # wait until it is deep in the query (its memory grows)
+    while (sqlguard._rss_bytes(worker) or 0) < 300 * sqlguard.MIB and time.monotonic() < busy_by:
+        time.sleep(0.2)
+    assert (sqlguard._rss_bytes(worker) or 0) >= 300 * sqlguard.MIB, "the worker never got busy"
+    parent.kill()
+    parent.wait()
+    gone_by = time.monotonic() + 10
+    while _alive(worker) and time.monotonic() < gone_by:
+        time.sleep(0.2)
+    assert not _alive(worker), "the worker kept running after its parent died"

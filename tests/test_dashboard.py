@@ -30,6 +30,7 @@ PAGES = {
     "model_mix": [],
     "providers": ["Providers", "Flagged providers", "Recommended pool"],
     "load": ["Busiest hour of day (UTC)", "Median peak-to-mean", "Traffic in batch window"],
+    "alerts": ["Open", "Critical", "Resolved (shown)"],
     "data_quality": ["Files ingested", "Rows inserted", "Quarantined lines", "Last ingest"],
     "sql": [],
     "performance": ["Error rate", "Rescued failures", "Cache hit rate", "Cache savings"],
@@ -40,7 +41,7 @@ PAGES = {
     "users": ["Daily active users (mean)", "Monthly active users (last day)", "New users", "Cost per active user-day"],
 }
 MIN_CHARTS = {"overview": 1, "tool_calling": 3, "reasoning": 2, "model_mix": 3, "providers": 6, "load": 3, "data_quality": 2, "sql": 1,
-              "performance": 5, "data_policy": 2, "lock_in": 3, "users": 2}
+              "performance": 5, "data_policy": 2, "lock_in": 3, "users": 2, "alerts": 0}
 FILTERED = ("overview", "tool_calling", "reasoning", "model_mix", "providers", "load", "performance", "data_policy", "lock_in", "users")
 
 

@@ -24,7 +24,8 @@ from tests.fixtures.hostile import HOSTILE, build_hostile_warehouse, hostile_str
 pytestmark = pytest.mark.xdist_group("dashboard_apptest")
 
 APP = str(ROOT / "dashboards" / "app.py")
-PAGES = ["overview", "tool_calling", "reasoning", "model_mix", "providers", "load", "data_quality", "sql"]
+PAGES = ["overview", "tool_calling", "reasoning", "model_mix", "providers", "load", "performance", "data_policy", "lock_in", "users", "alerts", "data_quality", "sql"]
+AUTOLINK = re.compile(r"https?://|www\.|\w@[\w-]", re.IGNORECASE)  # GFM autolink literals
 MARKDOWN_KINDS = ("markdown", "caption", "title", "header", "subheader", "info", "warning", "error", "success")
 
 
@@ -88,6 +89,9 @@ def walked(hostile_db) -> dict[str, tuple[list[str], list[str]]]:
 def test_no_page_renders_a_hostile_name_as_markup(walked, name: str) -> None:
     markdown, figures = walked[name]
     assert not _raw_hits(markdown, md), f"{name}: unescaped in markdown: {_raw_hits(markdown, md)}"
+    # GFM autolinks http://, www. and e-mail addresses in text even when escaped
+    autolinkable = [t for t in markdown if AUTOLINK.search(t.replace("\\", ""))]
+    assert not autolinkable, f"{name}: autolinkable text in markdown: {autolinkable}"
     assert not _raw_hits(figures, plotly_text), f"{name}: unescaped in a figure: {_raw_hits(figures, plotly_text)}"
 
 
@@ -100,7 +104,9 @@ def test_the_names_are_shown_escaped_not_dropped(walked) -> None:
 
 
 def test_escaping_helpers_turn_markup_into_text() -> None:
-    assert md("[x](http://evil)") == r"\[x\]\(http\:\/\/evil\)"
+    wj = "\u2060"  # no link, and no GFM autolink literal either (it fires on text, after escapes)
+    assert md("[x](http://evil)") == "\\[x\\]\\(http\\:" + wj + "\\/\\/evil\\)"
+    assert md("www.evil.com a@b.c") == "www" + wj + "\\.evil\\.com a\\@" + wj + "b\\.c"
     assert md("![i](u)") == r"\!\[i\]\(u\)"
     assert md("$x$ `t` <b> :red[r]") == r"\$x\$ \`t\` \<b\> \:red\[r\]"
     assert md("a\nb") == "a b"  # one line: no new markdown block

@@ -52,7 +52,7 @@ def test_litellm_golden(con, tmp_path):
     r = rows(con)
     s = r["t-stop"]
     assert (s["source_format"], s["model"], s["provider"], s["app"], s["status"], s["http_status"]) == (
-        "litellm", "openai/gpt-5-mini", "openai", "support-bot", "success", 200)
+        "litellm", "openai/gpt-5-mini", "openai", "support-bot", "success", None)
     assert (s["finish_reason"], s["tools_offered"], s["tool_call_count"], s["streamed"]) == ("stop", True, 0, True)
     assert (s["input_tokens"], s["cached_tokens"], s["output_tokens"], s["reasoning_tokens"]) == (1200, 1024, 100, 64)
     assert s["ts"].isoformat() == "2025-06-01T10:00:00.500000+00:00"  # epoch float
@@ -68,7 +68,7 @@ def test_litellm_golden(con, tmp_path):
     assert (f["attempts"], f["provider"], f["model"], f["status"], f["finish_reason"]) == (
         3, "google-vertex", "anthropic/claude-sonnet-4.5", "success", "tool_calls")
     assert f["ts"].isoformat() == "2025-06-01T10:00:00+00:00" and f["latency_ms"] == 3000.0
-    assert attempts(con, "t-fo") == [(1, "anthropic", 429), (2, "amazon-bedrock", 503), (3, "google-vertex", 200)]
+    assert attempts(con, "t-fo") == [(1, "anthropic", 429), (2, "amazon-bedrock", 503), (3, "google-vertex", None)]  # a success reports no HTTP status
     e = r["c-err"]
     assert (e["status"], e["finish_reason"], e["http_status"], e["error_type"]) == ("error", "error", 500, "InternalServerError")
     o = r["t-odd"]

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from gatewaylens.cli import app
 from gatewaylens.ingest import MAX_LINE_BYTES, MissingPathError, ingest_paths
+from gatewaylens.redact import redact_line
 from tests.conftest import write_jsonl
 
 SALT = "test-salt"
@@ -131,7 +132,7 @@ def test_each_bad_line_is_quarantined_with_a_specific_reason(con, tmp_path, kind
     assert (s.lines, s.rows_inserted, s.quarantined) == (3, 2, 1)
     q = con.sql("SELECT line_no, reason, raw_line, detail FROM quarantine").fetchall()
     assert q[0][:2] == (2, reason)
-    assert q[0][2] == line
+    assert q[0][2] == redact_line(line)  # a structural redaction, never the line itself
     invariant_holds(con)
 
 
@@ -139,7 +140,7 @@ def test_pydantic_explains_rejections(con, tmp_path):
     f = write_jsonl(tmp_path / "a.jsonl", [json.dumps(good(9, input_tokens="many"))])
     ingest_paths(con, [f], salt=SALT)
     detail = con.sql("SELECT detail FROM quarantine").fetchall()[0][0]
-    assert "input_tokens" in detail and "many" in detail
+    assert "input_tokens" in detail and "a string of 4 characters" in detail and "many" not in detail
 
 
 def test_invalid_utf8_and_overlong_lines(con, tmp_path):
@@ -295,19 +296,33 @@ def test_warehouse_created_before_records_existed_keeps_working(tmp_path):
         con.close()
 
 
-def test_failed_file_rolls_back_whole(con, tmp_path, monkeypatch):
-    """One transaction per file: an error mid-file leaves nothing of that file behind."""
-    import gatewaylens.ingest as ing
+def test_failed_file_rolls_back_whole_and_is_recorded(con, tmp_path, monkeypatch):
+    """One transaction per file: an error mid-file leaves none of that file's rows behind; the
+    file is recorded as one quarantined 'file failed' record and the run goes on."""
+    from gatewaylens.ingest import load
 
     f = write_jsonl(tmp_path / "a.jsonl", [good(1), "bad"])
 
     def boom(*a, **k):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(ing, "_raw_lines", boom)  # fails after requests were inserted
-    with pytest.raises(RuntimeError):
+    monkeypatch.setattr(load, "insert_quarantine", boom)  # fails after requests were inserted
+    monkeypatch.setattr(load, "record_file", boom)
+    with pytest.raises(RuntimeError):  # recording the failure fails too: the error surfaces
         ingest_paths(con, [f], salt=SALT)
     assert [con.sql(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in ("requests", "provider_attempts", "ingested_files")] == [0, 0, 0]
+    monkeypatch.undo()
+
+    from gatewaylens.ingest import stage
+
+    def fail_stage(*a, **k):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(stage, "stage_lines", fail_stage)
+    s = ingest_paths(con, [f], salt=SALT)
+    assert (s.files[0].failed, s.rows_inserted, s.quarantined) == ("file failed", 0, 1)
+    assert con.sql("SELECT count(*) FROM requests").fetchall() == [(0,)]
+    invariant_holds(con)
 
 
 def test_forced_format_still_rejects_lines_that_are_not_objects(con, tmp_path):

@@ -69,7 +69,7 @@ def test_every_expected_definition_exists():
     d = definitions()
     graph = d.resolve_asset_graph()
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
-    assert keys == {"requests", "serving_snapshot", *marts.MARTS}
+    assert keys == {"requests", "serving_snapshot", "alerts", *marts.MARTS}
     for name in marts.MARTS:
         node = graph.get(dg.AssetKey(name))
         parents = {p.to_user_string() for p in node.parent_keys}
@@ -77,7 +77,7 @@ def test_every_expected_definition_exists():
         assert parents <= {"requests", *marts.MARTS[: marts.MARTS.index(name)]}, name  # deps point backwards
         assert node.group_name == "marts" and "duckdb" in node.kinds and node.description
         assert node.partitions_def is not None and node.freshness_policy is not None
-    assert {p.to_user_string() for p in graph.get(dg.AssetKey("serving_snapshot")).parent_keys} == {"requests", *marts.MARTS}
+    assert {p.to_user_string() for p in graph.get(dg.AssetKey("serving_snapshot")).parent_keys} == {"requests", "alerts", *marts.MARTS}
     checks = {c.to_user_string() for c in graph.asset_check_keys}
     for name in ("request_id_unique", "file_lines_accounted", "quarantine_rate", "future_timestamps", "low_volume_days"):
         assert f"requests:{name}" in checks
@@ -88,7 +88,8 @@ def test_every_expected_definition_exists():
     assert {"requests:request_id_unique", "requests:file_lines_accounted", "model_mix_daily:shares_sum_to_one"} <= blocking
     assert "requests:quarantine_rate" not in blocking
     assert [s.name for s in d.schedules] == ["nightly"]
-    assert [s.name for s in d.sensors] == ["landing_sensor"]
+    assert sorted(s.name for s in d.sensors) == ["alert_delivery_sensor", "landing_sensor"]
+    assert "alerts:alerts_delivered" in checks and "alerts:alerts_delivered" not in blocking
 
 
 def _check_specs(d: dg.Definitions):
@@ -104,7 +105,7 @@ def test_materialize_whole_graph_three_partitions(env):
     result = run_job(START, end)
     assert result.success
     mats = materialized(result)
-    assert set(mats) == {"requests", "serving_snapshot", *marts.MARTS}
+    assert set(mats) == {"requests", "serving_snapshot", "alerts", *marts.MARTS}
     evaluations = result.get_asset_check_evaluations()
     assert len(evaluations) == len(_check_specs(definitions()))
     assert all(e.passed for e in evaluations if e.severity == dg.AssetCheckSeverity.ERROR)
@@ -164,7 +165,7 @@ def test_nightly_schedule_targets_yesterday():
     assert [r.partition_key for r in requests] == ["2026-03-09"]
     # The job covers the whole graph.
     job = d.resolve_job_def("gatewaylens_all")
-    assert {k.to_user_string() for k in job.asset_layer.selected_asset_keys} == {"requests", "serving_snapshot", *marts.MARTS}
+    assert {k.to_user_string() for k in job.asset_layer.selected_asset_keys} == {"requests", "serving_snapshot", "alerts", *marts.MARTS}
 
 
 # ----------------------------------------------------------------------------- sensor

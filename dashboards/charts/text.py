@@ -8,7 +8,10 @@ raw they become live links, external image fetches or markup. So:
 * :func:`md` — for text placed in anything Streamlit renders as markdown: ``st.markdown``,
   ``st.caption``, ``st.info/warning/error/success``, ``st.title/subheader``, metric labels,
   widget labels and help. Every ASCII punctuation character is backslash-escaped (CommonMark
-  allows that for all of them) and line breaks become spaces, so a name is one line of text.
+  allows that for all of them), line breaks become spaces (a name is one line of text), and an
+  invisible WORD JOINER (U+2060) is put inside ``://``, ``www.`` and after ``@``: Streamlit's
+  markdown (GFM) turns ``http://…``, ``www.…`` and ``a@b.c`` in *text* into links after
+  escapes are resolved, so escaping alone does not stop those.
 * :func:`plotly_text` — for text you compose into a Plotly string (a ``hovertemplate``, a title,
   an annotation): HTML special characters, ``$`` (MathJax) and ``%`` (hovertemplate variables)
   become numeric character references, which Plotly decodes back to the literal character when
@@ -41,9 +44,14 @@ _DONE = "_gatewaylens_safe"
 TEXT_ARRAYS = ("x", "y", "text", "hovertext", "customdata", "labels", "parents")
 
 
+_AUTOLINK = re.compile(r"(?<=:)(?=//)|(?<=www)(?=\.)|(?<=@)", re.IGNORECASE)
+WORD_JOINER = "\u2060"
+
+
 def md(value: Any) -> str:
     """``value`` as literal text inside Streamlit markdown."""
-    return _MD_SPECIAL.sub(r"\\\1", _LINE_BREAKS.sub(" ", str(value)))
+    text = _AUTOLINK.sub(WORD_JOINER, _LINE_BREAKS.sub(" ", str(value)))
+    return _MD_SPECIAL.sub(r"\\\1", text)
 
 
 def plotly_text(value: Any) -> str:

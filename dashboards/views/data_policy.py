@@ -15,6 +15,7 @@ from dashboards.charts import data, sidebar, ui
 from dashboards.charts.analytics_figures import build_policy_by_app_figure, build_policy_share_figure
 from dashboards.charts.filters import bucket
 from gatewaylens.metrics import POLICY_ATTRIBUTES, metric_sql
+from gatewaylens.results import csv_text
 
 PAGE = "data_policy"
 PA = ("provider", "app")
@@ -86,7 +87,7 @@ unknown = data.query(
 )
 if unknown.height:
     st.dataframe(unknown, hide_index=True, key=f"{PAGE}.unknown")
-    st.download_button("Download CSV", unknown.write_csv(), file_name="unknown_policy_providers.csv", mime="text/csv",
+    st.download_button("Download CSV", csv_text(unknown), file_name="unknown_policy_providers.csv", mime="text/csv",
                        key=f"{PAGE}.unknown.csv", on_click="ignore", icon=":material/download:")
 else:
     st.success("Every provider in the selection has a published retention and training policy in the catalogue.")

@@ -10,6 +10,8 @@
 import streamlit as st
 
 from dashboards.charts import data, sidebar, ui
+from dashboards.charts.alert_figures import add_change_markers, build_provider_metric_figure
+from dashboards.charts.changes import METRIC_COLUMNS, changes_in_period
 from dashboards.charts.figures import (
     build_failover_figure,
     build_provider_error_rate_figure,
@@ -116,6 +118,21 @@ with right:
         },
         key=f"{PAGE}.ranking",
     )
+
+st.subheader("Changes against each provider's own history")
+if data.has_table("provider_metrics_daily"):
+    metric = st.selectbox("Metric", list(METRIC_COLUMNS), key=f"{PAGE}.change_metric")
+    value, weight = METRIC_COLUMNS[metric]
+    daily = data.query(
+        f"SELECT day, provider, {value} AS value, {weight} AS observations FROM provider_metrics_daily "  # allow-listed columns
+        f"WHERE {filters.where(P)} AND model = $model ORDER BY day, provider",
+        {**filters.params(P), "model": model},
+    )
+    marks = changes_in_period(filters, metric, model)
+    ui.chart(add_change_markers(build_provider_metric_figure(daily, metric), marks), daily,
+             f"provider_{metric}_daily", PAGE)
+    if marks.height:
+        st.dataframe(marks, hide_index=True, key=f"{PAGE}.changes")
 
 st.subheader("Uptime and failover")
 grain = st.segmented_control(

@@ -4,6 +4,8 @@ beside the headline rate, and the apps with the most tool calls. Reads tool_call
 import streamlit as st
 
 from dashboards.charts import data, sidebar, ui
+from dashboards.charts.alert_figures import add_change_markers
+from dashboards.charts.changes import changes_in_period
 from dashboards.charts.figures import build_top_apps_figure, build_tool_call_rate_figure, build_when_offered_figure
 from dashboards.charts.filters import bucket
 from gatewaylens.metrics import metric_sql
@@ -31,7 +33,8 @@ c3.metric("Rate when tools offered", ui.fmt_pct(tot["tool_call_rate_when_offered
 
 by = BY[st.segmented_control("Lines by", list(BY), default="model", key=f"{PAGE}.by", required=True) or "model"]
 over_time = data.query(metric_sql(["tool_call_rate"], by=(by,), where=where, period=bucket(filters.grain)), params)
-ui.chart(build_tool_call_rate_figure(over_time, by=by), over_time, f"tool_call_rate_by_{by}", PAGE)
+changes = changes_in_period(filters, "tool_call_rate")  # change-point markers (provider_regressions)
+ui.chart(add_change_markers(build_tool_call_rate_figure(over_time, by=by), changes), over_time, f"tool_call_rate_by_{by}", PAGE)
 
 left, right = st.columns(2)
 with left:

@@ -9,6 +9,7 @@ rebuilt for exactly the days of the range (delete + insert: re-running is idempo
 import datetime as dt
 import time
 from datetime import timedelta
+from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -18,6 +19,7 @@ from gatewaylens import checks, marts, storage
 from gatewaylens.config import mart_settings, settings
 from gatewaylens.ingest import IngestSummary, find_input_files
 from gatewaylens.report import frame_to_markdown
+from gatewaylens.salt import resolve_salt
 
 from .landing import landing_folder
 from .partitions import daily
@@ -71,9 +73,12 @@ def requests(context: dg.AssetExecutionContext, duckdb: Warehouse, pyspark: Lazy
             if not found:
                 missing.append(day)
             by_day[day] = found
+        salt = resolve_salt(cfg.model_copy(update={"db": Path(duckdb.path)}))
+        if salt.notice():
+            context.log.warning(salt.notice())
         # DuckDB file: small files of consecutive days are staged in batches (one transaction
         # each); lake: each landing day is one source written atomically (see gatewaylens.lake).
-        summary = IngestSummary(files=storage.ingest_days(con, by_day, salt=cfg.salt, on_file=log_file,
+        summary = IngestSummary(files=storage.ingest_days(con, by_day, salt=salt.value, on_file=log_file,
                                                           spark=spark_session(pyspark)))
         summary.seconds = time.perf_counter() - started
         per_day = con.sql(
@@ -206,7 +211,7 @@ def mart_asset(name: str) -> dg.AssetsDefinition:
 
 
 @dg.asset(
-    deps=["requests", *marts.MARTS],
+    deps=["requests", *marts.MARTS, "alerts"],
     partitions_def=daily,
     backfill_policy=dg.BackfillPolicy.single_run(),
     group_name="serving",

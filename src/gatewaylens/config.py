@@ -22,7 +22,6 @@ from typing import Literal
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 ENV_PREFIX = "GATEWAYLENS_"
-DEFAULT_SALT = "gatewaylens-dev-salt-UNSAFE"
 DEFAULT_DB = Path("data/gatewaylens.duckdb")
 DEFAULT_QUARANTINE_THRESHOLD = 0.01
 
@@ -49,6 +48,28 @@ class MartSettings(BaseModel):
     )
     batch_window_start_hour: int = Field(default=1, ge=0, le=23, description="Batch window start, UTC hour (inclusive), of load_profile_daily.")
     batch_window_end_hour: int = Field(default=3, ge=1, le=24, description="Batch window end, UTC hour (exclusive), of load_profile_daily.")
+
+    regression_history_days: int = Field(
+        default=120, ge=42, le=730,
+        description="Days of provider_metrics_daily history provider_regressions reads before each day (a change is "
+        "listed until its 28-day baseline leaves this history).",
+    )
+    regression_false_alarm_rate: float = Field(
+        default=0.001, gt=0, lt=0.5,
+        description="Expected false alarms per pair-metric-day of provider_regressions on unchanged traffic (sets the "
+        "CUSUM threshold).",
+    )
+    regression_min_relative_change: float = Field(
+        default=0.1, ge=0, le=10,
+        description="Practical threshold of provider_regressions: |current - baseline| >= this share of |baseline|.",
+    )
+    anomaly_baseline_days: int = Field(
+        default=28, ge=14, le=120, description="Trailing baseline of usage_anomalies_daily and spend_forecast, days.",
+    )
+    anomaly_false_alarm_rate: float = Field(
+        default=0.001, gt=0, lt=0.5,
+        description="Expected false anomalies per subject-metric-day of usage_anomalies_daily (two-sided).",
+    )
 
     @model_validator(mode="after")
     def _window_order(self) -> "MartSettings":
@@ -94,8 +115,22 @@ class Settings(BaseModel):
                                        "a JSON object, e.g. `{\"spark.executor.memory\": \"8g\", \"spark.sql.shuffle.partitions\": \"400\"}` "
                                        "(the session time zone stays UTC).")
     # --- privacy
-    salt: str = Field(default=DEFAULT_SALT, description="Salt of `user_hash`. **The default is public and unsafe for "
-                      "production: set your own secret.**")
+    salt: str | None = Field(default=None, description="Salt of `user_hash` (a secret). Unset: the first run "
+                             "generates a random salt into `<folder of GATEWAYLENS_DB>/.gatewaylens-salt` (mode 0600) "
+                             "and later runs read it back (see docs/ingest.md).")
+    # --- ingest limits (per file; docs/ingest.md)
+    ingest_max_file_bytes: int = Field(default=64 << 30, ge=1, description="Largest decompressed size of one input "
+                                       "file, bytes; a larger file is recorded as one `over limit` record.")
+    ingest_max_gzip_ratio: float = Field(default=100.0, gt=1, description="Largest decompression ratio of a .gz file "
+                                         "(decompressed / compressed bytes, checked past the first MiB); above it the "
+                                         "file is a decompression bomb, recorded as one `over limit` record.")
+    ingest_max_quarantine_rows_per_file: int = Field(default=1000, ge=0, description="Rejected records of one file "
+                                                     "stored one by one in quarantine; the rest are counted in one "
+                                                     "`too many rejected records` row.")
+    ingest_memory_limit: str = Field(default="1GB", description="DuckDB memory_limit during an ingest (it spills to "
+                                     "disk beyond it), so ingest memory does not grow with the input.")
+    lock_wait_s: float = Field(default=180.0, ge=0, description="How long a writer waits for the warehouse lock held "
+                               "by another writer before it gives up with one sentence (CLI: exit code 3).")
     # --- orchestration and checks
     start_date: dt.date = Field(default=dt.date(2025, 1, 1), description="First partition of the daily partitioning (Dagster).")
     quarantine_max: float = Field(default=DEFAULT_QUARANTINE_THRESHOLD, ge=0, le=1,
@@ -113,16 +148,26 @@ class Settings(BaseModel):
     console_row_limit: int = Field(default=10_000, ge=1, description="Most rows a console / `gatewaylens sql` query returns.")
     console_result_mb: int = Field(default=64, ge=1, description="Most bytes (Arrow size, MiB) a console / "
                                    "`gatewaylens sql` result may have; cut in the worker before it is sent, shown or exported.")
+    # --- budgets and alerts
+    budgets: Path | None = Field(default=None, description="CSV with columns `app,monthly_usd`: monthly budgets; "
+                                 "`spend_forecast` gives the day each app's budget runs out.")
+    alert_webhooks: list[str] = Field(default_factory=list, description="Comma-separated webhook URLs that receive alert "
+                                      "state changes (Slack-compatible JSON: `text` + `alerts`). Secrets: never stored.")
+    smtp_host: str | None = Field(default=None, description="SMTP server for alert e-mail (unset: no e-mail).")
+    smtp_port: int = Field(default=25, ge=1, le=65535, description="SMTP port.")
+    smtp_from: str = Field(default="gatewaylens@localhost", description="Sender address of alert e-mail.")
+    smtp_to: list[str] = Field(default_factory=list, description="Comma-separated recipients of alert e-mail.")
+    smtp_user: str | None = Field(default=None, description="SMTP login (optional).")
+    smtp_password: str | None = Field(default=None, description="SMTP password (optional; never logged or stored).")
+    smtp_starttls: bool = Field(default=False, description="Use STARTTLS on the SMTP connection.")
+    alert_retries: int = Field(default=3, ge=1, le=10, description="Send attempts per sink and delivery (exponential backoff).")
+    alert_backoff_s: float = Field(default=1.0, ge=0, le=60, description="First wait between send attempts, seconds (doubles).")
     # --- marts (flat env names: GATEWAYLENS_VARIANCE_WINDOW_DAYS, ...)
     marts: MartSettings = Field(default_factory=MartSettings, description="Mart settings (flat variables, below).")
 
     @property
     def serving_path(self) -> Path:
         return self.serving or serving_path_for(self.db)
-
-    @property
-    def salt_is_default(self) -> bool:
-        return self.salt == DEFAULT_SALT
 
     @field_validator("spark_conf", mode="before")
     @classmethod
@@ -134,6 +179,13 @@ class Settings(BaseModel):
                 raise ValueError(f"not a JSON object: {exc}") from None
         if isinstance(value, dict):
             return {str(k): str(v) for k, v in value.items()}
+        return value
+
+    @field_validator("alert_webhooks", "smtp_to", mode="before")
+    @classmethod
+    def _comma_list(cls, value):
+        if isinstance(value, str):
+            return [x.strip() for x in value.split(",") if x.strip()]
         return value
 
     @model_validator(mode="after")

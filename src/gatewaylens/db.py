@@ -64,15 +64,19 @@ def retry_on_lock(
     :class:`WarehouseLockedError` naming ``what``; any other error propagates unchanged.
     """
     cfg = settings()
+    # Default: retry for lock_wait_s seconds (a second writer waits for the first one), at least
+    # lock_retries times; explicit ``retries``: exactly that many.
+    deadline = time.monotonic() + cfg.lock_wait_s if retries is None else None
     retries = cfg.lock_retries if retries is None else retries
     delay = cfg.lock_base_delay_s if base_delay is None else base_delay
-    for attempt in range(retries + 1):
+    attempt = 0
+    while True:
         try:
             return work()
         except (duckdb.Error, RuntimeError) as exc:
             if not is_lock_error(exc) or isinstance(exc, WarehouseLockedError):
                 raise
-            if attempt == retries:
+            if attempt >= retries and (deadline is None or time.monotonic() >= deadline):
                 raise WarehouseLockedError(
                     f"{what}: the warehouse stayed locked by another process (a Dagster run, "
                     "`gatewaylens ingest/build`, or a DuckDB session opened it for writing). Wait for it to "
@@ -81,9 +85,11 @@ def retry_on_lock(
                 ) from exc
             if on_retry is not None:
                 on_retry(attempt, delay, exc)
+            if deadline is not None:
+                delay = max(min(delay, deadline - time.monotonic()), 0.01)
             time.sleep(delay)
             delay = min(delay * 2, MAX_DELAY_S)
-    raise AssertionError("unreachable")
+            attempt += 1
 
 
 def _open(path: Path, read_only: bool, retries: int | None, base_delay: float | None) -> duckdb.DuckDBPyConnection:

@@ -68,7 +68,7 @@ def _parse_timestamp(v: Any) -> dt.datetime:
     try:
         return _as_utc(dt.datetime.fromisoformat(v.replace("Z", "+00:00")))
     except ValueError:
-        raise ValueError(f"unparseable timestamp {v!r} (expected ISO 8601, e.g. 2026-01-15T08:30:00Z)") from None
+        raise ValueError("unparseable timestamp (expected ISO 8601, e.g. 2026-01-15T08:30:00Z)") from None
 
 
 class CanonicalLine(BaseModel):
@@ -109,6 +109,20 @@ class CanonicalLine(BaseModel):
     ttft_ms: NonNegFloat | None = None
     streamed: bool | None = None
     attempts: list[CanonicalAttempt] | None = Field(default=None, description="Provider attempts in order, failovers included.")
+    model_requested: str | None = Field(
+        default=None, description="Model the caller asked for, when it may differ from the one that served (`model`)."
+    )
+    cache_write_tokens: NonNegInt | None = Field(
+        default=None, description="Prompt tokens written to the provider's cache (part of input_tokens); null = not reported."
+    )
+    cancelled: bool | None = Field(default=None, description="The caller cancelled the request (null = unknown).")
+    session_id: str | None = Field(
+        default=None, description="Conversation/session id; salted-hashed on ingest like user ids, never stored raw."
+    )
+    team: str | None = Field(default=None, description="Team or cost centre the request is attributed to.")
+    tags: list[str] | None = Field(default=None, description="Tags attached to the request.")
+    service_tier: str | None = Field(default=None, description="Service tier the provider served at (default, flex, priority...).")
+    agent: str | None = Field(default=None, description="Name of the agent that made the request.")
 
     @field_validator("ts", mode="before")
     @classmethod
@@ -221,8 +235,8 @@ REQUESTS = Table("requests", "Table ``requests`` — grain: one row per gateway 
     _c("cache_write_tokens", "BIGINT", "Prompt tokens written to the provider's prompt cache (billed at the cache-write "
        "rate; part of input_tokens); NULL = not reported.", staged=True),
     _c("cancelled", "BOOLEAN", "The caller cancelled the request before it completed; NULL = unknown.", staged=True),
-    _c("session_id", "VARCHAR", "Conversation or session the request belongs to, as the source names it; NULL when "
-       "absent.", staged=True),
+    _c("session_id", "VARCHAR", "Conversation or session the request belongs to: sha256(salt || 'session:' || the "
+       "source's id), hex, like user_hash (the raw id is never stored); NULL when absent.", staged=True),
     _c("team", "VARCHAR", "Team (or cost centre) the request is attributed to; NULL when absent.", staged=True),
     _c("tags", "VARCHAR[]", "Tags the caller or gateway attached to the request (e.g. LiteLLM request_tags); NULL "
        "when absent.", staged=True),
@@ -245,12 +259,20 @@ PROVIDER_ATTEMPTS = Table("provider_attempts", "Table ``provider_attempts`` — 
 QUARANTINE = Table("quarantine", "Table ``quarantine`` — grain: one row per rejected input record.", (
     _c("source_file", "VARCHAR", "File the line came from.", nullable=False),
     _c("line_no", "BIGINT", "1-based line number.", nullable=False),
-    _c("raw_line", "VARCHAR", "First 8 KiB of the line (invalid UTF-8 replaced).", nullable=False),
+    _c("raw_line", "VARCHAR", "What is kept of the line: its structural redaction (keys, value types and lengths; "
+       "only request_id, ts, model, provider, status and numbers keep their values) or, when it is not JSON, a "
+       "short prefix with every string masked. At most 8 KiB; never message content, ids or secrets.",
+       nullable=False),
     _c("reason", "VARCHAR", "Why the line was rejected: a stable category such as 'invalid JSON' or "
        "'wrong type: input_tokens'.", nullable=False),
-    _c("detail", "VARCHAR", "The precise explanation for this line (from the pydantic model), with the offending value."),
+    _c("detail", "VARCHAR", "The precise explanation for this line (from the pydantic model for canonical lines): the "
+       "field and the rule, never a string value of the input."),
     _c("source_format", "VARCHAR", "Format the line was detected as, when known."),
     _c("ingested_at", "TIMESTAMPTZ", "When the line was rejected, UTC.", nullable=False),
+    _c("records", "BIGINT", "Rejected records this row stands for: 1, except the one row per file with reason "
+       "'too many rejected records', which counts the file's rejected records past "
+       "ingest_max_quarantine_rows_per_file (not stored one by one). Per file, sum(records) = "
+       "ingested_files.quarantined.", backfill="1"),
 ))
 
 INGESTED_FILES = Table("ingested_files", "Table ``ingested_files`` — grain: one row per (path, content) ingested.", (
@@ -260,8 +282,8 @@ INGESTED_FILES = Table("ingested_files", "Table ``ingested_files`` — grain: on
     _c("lines", "BIGINT", "Input lines in the file.", nullable=False),
     _c("rows_inserted", "BIGINT", "Records that became new rows of requests.", nullable=False),
     _c("duplicates", "BIGINT", "Records whose request_id was already stored or repeated in the file.", nullable=False),
-    _c("quarantined", "BIGINT", "Lines rejected into quarantine (a rejected line is one record, whatever it held).",
-       nullable=False),
+    _c("quarantined", "BIGINT", "Records rejected into quarantine (a rejected line is one record, whatever it held; "
+       "a file rejected as a whole is one record): the sum of the file's quarantine.records.", nullable=False),
     _c("merged", "BIGINT", "Lines folded into another line's request (e.g. retries sharing a trace).", nullable=False),
     _c("ingested_at", "TIMESTAMPTZ", "When the file was ingested, UTC.", nullable=False),
     _c("records", "BIGINT", "Records read from the file: one per line, except an OTLP/JSON line batching several "

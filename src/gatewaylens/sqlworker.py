@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
 import time
 from typing import Any, BinaryIO
 
@@ -162,7 +163,22 @@ def write(out: BinaryIO, header: dict[str, Any], schema: pa.Schema | None, batch
     out.flush()
 
 
+def _exit_with_parent(poll_s: float = 0.5) -> None:
+    """End this worker if its parent goes away (killed, crashed): a runaway query must not outlive the
+    process that would have killed it at the deadline. DuckDB releases the GIL while it runs a query."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(poll_s)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="sqlworker-parent-watch", daemon=True).start()
+
+
 def main() -> None:
+    _exit_with_parent()
     out = sys.stdout.buffer
     out.write(b"ready\n")
     out.flush()

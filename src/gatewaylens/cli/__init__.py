@@ -21,6 +21,7 @@ from gatewaylens.cli import generate as _generate  # noqa: E402,F401
 from gatewaylens.cli import schema as _schema  # noqa: E402,F401
 from gatewaylens.cli import build as _build  # noqa: E402,F401
 from gatewaylens.cli import sql as _sql  # noqa: E402,F401
+from gatewaylens.cli import alerts as _alerts  # noqa: E402,F401
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -23,6 +23,8 @@ def generate(
     format: str = typer.Option("canonical", "--format", "-f", help="Output format."),
     otel_batch: int = typer.Option(1, "--otel-batch", min=1,
                                    help="With --format otel: requests per OTLP/JSON line (the collector batches traces)."),
+    events: bool = typer.Option(True, "--events/--no-events",
+                                help="Inject the scenario's regression events and traffic spikes (periods of 56+ days)."),
 ) -> None:
     """Write synthetic gateway logs that tell the adoption story (see truth.json)."""
     from gatewaylens.generator import generate as run
@@ -44,7 +46,8 @@ def generate(
 
         try:
             result = run(days=days, requests_per_day=requests_per_day, seed=seed, out=out_dir, start=start_day,
-                         bad_rate=bad_rate, fmt=format, progress=on_progress, otel_batch=otel_batch)
+                         bad_rate=bad_rate, fmt=format, progress=on_progress, otel_batch=otel_batch,
+                         events=events)
         except ValueError as exc:
             fail(str(exc))
     out.print(f"wrote {result.rows:,} requests in {len(result.files)} files to {out_dir} in {result.seconds:.1f}s "

@@ -14,6 +14,7 @@ from gatewaylens.cli import app
 from gatewaylens.cli._common import DbOption, console, fail, out, resolve_db
 from gatewaylens.config import settings
 from gatewaylens.ingest import IngestSummary, MissingPathError, find_input_files, ingest_files
+from gatewaylens.salt import resolve_salt
 
 
 @app.command()
@@ -31,9 +32,15 @@ def ingest(
     except MissingPathError as exc:
         fail(str(exc))
     cfg = settings()
-    if cfg.salt_is_default:
-        console.print("[yellow]note:[/] GATEWAYLENS_SALT is not set; user ids are hashed with the built-in dev salt (unsafe for production).")
-    con = dbmod.connect(resolve_db(db))
+    path = resolve_db(db)
+    try:
+        con = dbmod.connect(path)
+    except dbmod.WarehouseLockedError:
+        fail(f"{path} is locked by another writer (a Dagster run, or another ingest or build) and stayed locked for "
+             f"{cfg.lock_wait_s:g} s (GATEWAYLENS_LOCK_WAIT_S): run this again when it has finished.", code=3)
+    salt = resolve_salt(cfg.model_copy(update={"db": path}))
+    if salt.notice():
+        console.print(f"[yellow]note:[/] {salt.notice()}", soft_wrap=True)
     summary = IngestSummary()
     started = time.perf_counter()
     with Progress(
@@ -45,7 +52,7 @@ def ingest(
             progress.update(task, description=res.path)
             progress.advance(task)
 
-        summary.files = ingest_files(con, files, salt=cfg.salt, fmt=format, force=force, on_file=on_file)
+        summary.files = ingest_files(con, files, salt=salt.value, fmt=format, force=force, on_file=on_file)
     summary.seconds = time.perf_counter() - started
     con.close()
     out.print(

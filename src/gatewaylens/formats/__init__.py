@@ -54,7 +54,8 @@ def get(name: str) -> ModuleType:
 
 def detect_sql(source: str, forced: str | None = None) -> str:
     """SELECT line_no, fmt over ``source`` (line_no, line): fmt is a format name, or a rejection
-    reason prefixed with '!' (empty line, invalid JSON, not an object, unrecognised format).
+    reason prefixed with '!' (empty line, invalid JSON, not an object, duplicate key: <name> — a
+    top-level key given twice, since parsers disagree on which value wins —, unrecognised format).
     With ``forced`` (a format name), every JSON object is taken as that format.
 
     Each format's DETECT is a boolean SQL expression that may use ``keys`` (the line's top-level
@@ -74,6 +75,8 @@ def detect_sql(source: str, forced: str | None = None) -> str:
                     WHEN json_valid(line) THEN '!not a JSON object'
                     ELSE '!invalid JSON' END
                 WHEN len(keys) = 0 AND json_type(line) <> 'OBJECT' THEN '!not a JSON object'
+                WHEN len(keys) <> len(list_distinct(keys)) THEN '!duplicate key: ' || left(regexp_replace(
+                    list_filter(keys, lambda k, i: list_position(keys, k) < i)[1], '[^A-Za-z0-9_.:@/-]', '?', 'g'), 64)
                 {shape_cases}
             END AS fmt
         FROM k

@@ -24,6 +24,7 @@ PROVIDER_ALIASES_PATH = DATA_DIR / "provider_aliases.csv"
 KIND_WORDS = {
     "str": "a string",
     "int": "an integer",
+    "int32": "an integer",
     "num": "a number",
     "bool": "true or false",
     "list": "a list",
@@ -108,12 +109,15 @@ class Fields:
 
     @staticmethod
     def ok(name: str, kind: str) -> str:
-        """True when the field is absent/null or of the right JSON type."""
+        """True when the field is absent/null or of the right JSON type (an integer kind takes
+        any JSON number without a fractional part; NaN/Infinity pass here and fail
+        :meth:`domain_arms`)."""
         f = Fields.frag(name)
         if kind == "str":
             return f"({f} IS NULL OR starts_with({f}, '\"'))"
-        if kind == "int":
-            return f"({f} IS NULL OR coalesce(TRY_CAST({f} AS DOUBLE) = TRY_CAST({f} AS BIGINT), false))"
+        if kind in ("int", "int32"):
+            d = f"TRY_CAST({f} AS DOUBLE)"
+            return f"({f} IS NULL OR coalesce(NOT isfinite({d}) OR {d} = trunc({d}), false))"
         if kind == "num":
             return f"({f} IS NULL OR TRY_CAST({f} AS DOUBLE) IS NOT NULL)"
         if kind == "bool":
@@ -126,11 +130,15 @@ class Fields:
 
     @staticmethod
     def value(name: str, kind: str) -> str:
+        """The field's value. Integers are read exactly from their JSON text (never through a
+        DOUBLE: 2^53 + 1 stays 2^53 + 1); NULL when absent, of the wrong type or out of range."""
         f = Fields.frag(name)
         if kind == "str":
             return f"json_extract_string(f_{name}, '$')"
         if kind == "int":
-            return f"TRY_CAST(TRY_CAST({f} AS DOUBLE) AS BIGINT)"
+            return f"TRY_CAST({f} AS BIGINT)"
+        if kind == "int32":
+            return f"TRY_CAST({f} AS INTEGER)"
         if kind == "num":
             return f"TRY_CAST({f} AS DOUBLE)"
         if kind == "bool":
@@ -139,13 +147,40 @@ class Fields:
             return f
         raise ValueError(kind)
 
+    @staticmethod
+    def domain_arms(name: str, kind: str, label: str | None = None) -> str:
+        """CASE arms (after the type arm) rejecting a number that is not finite (NaN, Infinity,
+        1e400) or an integer that does not fit its column exactly."""
+        f, label = Fields.frag(name), label or name
+        if kind in ("int", "int32"):
+            d = f"TRY_CAST({f} AS DOUBLE)"
+            return (f"WHEN {f} IS NOT NULL AND NOT isfinite({d}) THEN 'non-finite value: {label}'\n"
+                    f"WHEN {f} IS NOT NULL AND {Fields.value(name, kind)} IS NULL THEN 'out of range: {label}'")
+        if kind == "num":
+            return f"WHEN {f} IS NOT NULL AND NOT isfinite(TRY_CAST({f} AS DOUBLE)) THEN 'non-finite value: {label}'"
+        return ""
+
     def type_arms(self, kinds: dict[str, str], labels: dict[str, str] | None = None) -> str:
-        """CASE arms rejecting a present value of the wrong JSON type."""
+        """CASE arms rejecting a present value of the wrong JSON type, then numbers outside their
+        domain (non-finite, out of range)."""
         labels = labels or {}
-        return "\n".join(
-            f"WHEN NOT {self.ok(n, k)} THEN 'wrong type: {labels.get(n, n)} must be {KIND_WORDS[k]}'"
-            for n, k in kinds.items()
-        )
+        wrong = [f"WHEN NOT {self.ok(n, k)} THEN 'wrong type: {labels.get(n, n)} must be {KIND_WORDS[k]}'"
+                 for n, k in kinds.items()]
+        domain = [self.domain_arms(n, k, labels.get(n, n)) for n, k in kinds.items()]
+        return "\n".join(wrong + [d for d in domain if d])
+
+
+def blank_null(expr: str) -> str:
+    """SQL: ``expr`` with an empty or blank string as NULL (an empty id is no id: LiteLLM writes
+    ``end_user: ""`` when there is no end user)."""
+    return f"nullif(trim({expr}), '')"
+
+
+def string_list_sql(frag: str) -> str:
+    """SQL: VARCHAR[] of a JSON fragment holding a list of strings (NULL when absent or not a list;
+    blank entries dropped; NULL when nothing is left)."""
+    return (f"CASE WHEN starts_with({frag}, '[') THEN nullif(list_filter(json_extract_string({frag}, '$[*]'), "
+            f"lambda t: nullif(trim(t), '') IS NOT NULL), []) END")
 
 
 def any_key_sql(keys: str, names: list[str] | tuple[str, ...]) -> str:

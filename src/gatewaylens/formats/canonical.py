@@ -18,7 +18,7 @@ NAME = "canonical"
 # `keys` is the list of the line's top-level keys (computed once by formats.detect_sql).
 DETECT = any_key_sql("keys", ["request_id", "ts", "model"])
 
-# (field, kind). Kinds: str, ts, int, num, bool, list.
+# (field, kind). Kinds: str, ts, int (BIGINT), int32 (INTEGER), num, bool, list.
 FIELDS: list[tuple[str, str]] = [
     ("request_id", "str"),
     ("ts", "ts"),
@@ -28,12 +28,12 @@ FIELDS: list[tuple[str, str]] = [
     ("user_hash", "str"),
     ("provider", "str"),
     ("status", "str"),
-    ("http_status", "int"),
+    ("http_status", "int32"),
     ("error_type", "str"),
     ("finish_reason", "str"),
     ("native_finish_reason", "str"),
     ("tools_offered", "bool"),
-    ("tool_call_count", "int"),
+    ("tool_call_count", "int32"),
     ("input_tokens", "int"),
     ("cached_tokens", "int"),
     ("output_tokens", "int"),
@@ -43,6 +43,15 @@ FIELDS: list[tuple[str, str]] = [
     ("ttft_ms", "num"),
     ("streamed", "bool"),
     ("attempts", "list"),
+    # issue #11 dimensions
+    ("model_requested", "str"),
+    ("cache_write_tokens", "int"),
+    ("cancelled", "bool"),
+    ("session_id", "str"),
+    ("team", "str"),
+    ("tags", "strlist"),
+    ("service_tier", "str"),
+    ("agent", "str"),
 ]
 REQUIRED = ("request_id", "ts", "model")
 
@@ -57,9 +66,11 @@ _KIND_WORDS = {
     "str": "a string",
     "ts": "an ISO 8601 string",
     "int": "an integer",
+    "int32": "an integer",
     "num": "a number",
     "bool": "true or false",
     "list": "a list of attempts",
+    "strlist": "a list of strings",
 }
 
 _ATTEMPT_STRUCT = '[{"provider":"VARCHAR","http_status":"JSON","latency_ms":"JSON","ts":"VARCHAR"}]'
@@ -77,10 +88,15 @@ def _f(name: str) -> str:
 
 def _ok(name: str, kind: str) -> str:
     """SQL: true when the field is absent/null or of the right JSON type."""
+    if kind == "strlist":
+        types = f"list_distinct(json_type(f_{name}, '$[*]'))"
+        return f"({_f(name)} IS NULL OR (starts_with({_f(name)}, '[') AND (len({types}) = 0 OR {types} = ['VARCHAR'])))"
     return Fields.ok(name, "str" if kind == "ts" else kind)
 
 
 def _value(name: str, kind: str) -> str:
+    if kind == "strlist":
+        return f"CASE WHEN starts_with({_f(name)}, '[') THEN json_extract_string(f_{name}, '$[*]') END"
     return Fields.value(name, "str" if kind == "ts" else kind)
 
 
@@ -90,7 +106,8 @@ def staged_from_fragments(source: str, extra: str = "") -> str:
     (expressions over the source's columns) after the staged columns."""
     missing = "\n".join(f"WHEN {_f(n)} IS NULL THEN 'missing required field: {n}'" for n in REQUIRED)
     wrong = "\n".join(
-        f"WHEN NOT {_ok(n, k)} THEN 'wrong type: {n} must be {_KIND_WORDS[k]}'" for n, k in FIELDS
+        [f"WHEN NOT {_ok(n, k)} THEN 'wrong type: {n} must be {_KIND_WORDS[k]}'" for n, k in FIELDS]
+        + [Fields.domain_arms(n, k) for n, k in FIELDS if k in ("int", "int32", "num")]
     )
     v = {n: _value(n, k) for n, k in FIELDS if k != "list"}
     return f"""
@@ -131,12 +148,12 @@ def staged_from_fragments(source: str, extra: str = "") -> str:
             {v['model']} AS model,
             {v['provider']} AS provider,
             {v['status']} AS status,
-            TRY_CAST({v['http_status']} AS INTEGER) AS http_status,
+            {v['http_status']} AS http_status,
             {v['error_type']} AS error_type,
             {v['finish_reason']} AS finish_reason,
             {v['native_finish_reason']} AS native_finish_reason,
             {v['tools_offered']} AS tools_offered,
-            TRY_CAST({v['tool_call_count']} AS INTEGER) AS tool_call_count,
+            {v['tool_call_count']} AS tool_call_count,
             {v['input_tokens']} AS input_tokens,
             {v['cached_tokens']} AS cached_tokens,
             {v['output_tokens']} AS output_tokens,
@@ -145,6 +162,14 @@ def staged_from_fragments(source: str, extra: str = "") -> str:
             {v['latency_ms']} AS latency_ms,
             {v['ttft_ms']} AS ttft_ms,
             {v['streamed']} AS streamed,
+            {v['model_requested']} AS model_requested,
+            {v['cache_write_tokens']} AS cache_write_tokens,
+            {v['cancelled']} AS cancelled,
+            {v['session_id']} AS session_id,
+            {v['team']} AS team,
+            {v['tags']} AS tags,
+            {v['service_tier']} AS service_tier,
+            {v['agent']} AS agent,
             [{{
                 'provider': a.provider,
                 'http_status': TRY_CAST(CAST(a.http_status AS VARCHAR) AS INTEGER),

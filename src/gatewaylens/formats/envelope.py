@@ -33,7 +33,9 @@ is never read.
 
 from __future__ import annotations
 
-from gatewaylens.formats._common import Fields, any_key_sql, epoch_or_iso_sql, finish_sql, provider_sql
+from gatewaylens.formats._common import (
+    Fields, any_key_sql, blank_null, epoch_or_iso_sql, finish_sql, provider_sql, string_list_sql,
+)
 
 NAME = "envelope"
 
@@ -78,6 +80,12 @@ _P = {
     "cache_read": "response.usage.cache_read_input_tokens",
     "cache_creation": "response.usage.cache_creation_input_tokens",
     "thinking": "response.usage.output_tokens_details.thinking_tokens",
+    "service_tier": "response.service_tier",
+    "usage_service_tier": "response.usage.service_tier",
+    "session_id": "session_id",
+    "team": "team",
+    "tags": "tags",
+    "agent": "agent",
 }
 F = Fields(_P, nodes={"request": "request", "choices": "response.choices"})
 KINDS: dict[str, str] = {
@@ -88,6 +96,8 @@ KINDS: dict[str, str] = {
     "r_status": "str", "incomplete_reason": "str", "output": "list", "input_tokens": "int",
     "output_tokens": "int", "resp_reasoning": "int", "resp_cached": "int", "stop_reason": "str",
     "content": "list", "cache_read": "int", "cache_creation": "int", "thinking": "int",
+    "service_tier": "str", "usage_service_tier": "str", "session_id": "str", "team": "str", "tags": "list",
+    "agent": "str",
 }
 LABELS = {n: _P[n] for n in KINDS}
 _ATTEMPT_STRUCT = '[{"provider":"VARCHAR","http_status":"JSON","latency_ms":"JSON","ts":"VARCHAR"}]'
@@ -155,10 +165,18 @@ def staged_sql(source: str) -> str:
             false AS merged,
             coalesce({v['request_id']}, json_extract_string(f_rid, '$')) AS request_id,
             ts_parsed AS ts,
-            {v['app']} AS app,
-            {v['user']} AS user_raw,
+            {blank_null(v['app'])} AS app,
+            {blank_null(v['user'])} AS user_raw,
             CAST(NULL AS VARCHAR) AS user_hash,
             coalesce({v['model']}, {v['req_model']}, {v['env_model']}) AS model,
+            -- asked for (the request body's model) next to what served (the response's)
+            coalesce({v['req_model']}, {v['env_model']}) AS model_requested,
+            CASE shape WHEN 'anthropic' THEN {v['cache_creation']} END AS cache_write_tokens,
+            coalesce({blank_null(v['service_tier'])}, {blank_null(v['usage_service_tier'])}) AS service_tier,
+            {blank_null(v['session_id'])} AS session_id,
+            {blank_null(v['team'])} AS team,
+            {string_list_sql(fr('tags'))} AS tags,
+            {blank_null(v['agent'])} AS agent,
             {provider_sql(v['provider'])} AS provider,
             CASE WHEN shape = 'error' OR {status_num} >= 400 OR {status_word} = 'error'
                       OR (shape = 'responses' AND {v['r_status']} = 'failed') THEN 'error'

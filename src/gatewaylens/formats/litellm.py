@@ -26,7 +26,9 @@ moderation, rerank, files/batches) are quarantined as 'unsupported call_type'.
 
 from __future__ import annotations
 
-from gatewaylens.formats._common import Fields, any_key_sql, epoch_or_iso_sql, finish_sql, provider_sql
+from gatewaylens.formats._common import (
+    Fields, any_key_sql, blank_null, epoch_or_iso_sql, finish_sql, provider_sql, string_list_sql,
+)
 
 NAME = "litellm"
 
@@ -56,6 +58,16 @@ KINDS: dict[str, str] = {
     "usage_prompt_tokens": "int",
     "usage_completion_tokens": "int",
     "response_model": "str",
+    "model_group": "str",
+    "request_tags": "list",
+    "meta_tags": "list",
+    "session_id": "str",
+    "meta_session_id": "str",
+    "req_meta_session_id": "str",
+    "meta_team_alias": "str",
+    "service_tier": "str",
+    "cache_creation": "int",
+    "details_cache_creation": "int",
 }
 F = Fields(
     {
@@ -86,6 +98,16 @@ F = Fields(
         "usage_prompt_tokens": "response.usage.prompt_tokens",
         "usage_completion_tokens": "response.usage.completion_tokens",
         "response_model": "response.model",
+        "model_group": "model_group",
+        "request_tags": "request_tags",
+        "meta_tags": "metadata.tags",
+        "session_id": "session_id",
+        "meta_session_id": "metadata.session_id",
+        "req_meta_session_id": "metadata.requester_metadata.session_id",
+        "meta_team_alias": "metadata.team_alias",
+        "service_tier": "response.service_tier",
+        "cache_creation": "response.usage.cache_creation_input_tokens",
+        "details_cache_creation": "response.usage.prompt_tokens_details.cache_creation_tokens",
     },
     wrapper="standard_logging_object",
 )
@@ -104,7 +126,8 @@ def staged_sql(source: str) -> str:
     fr = F.frag
     status = v["status"]
     err_code = f"TRY_CAST(json_extract_string(f_error_code, '$') AS INTEGER)"
-    http = f"CASE WHEN {status} = 'failure' THEN CASE WHEN {err_code} BETWEEN 100 AND 599 THEN {err_code} END ELSE 200 END"
+    # only what the record reports: a success carries no HTTP status (none is invented)
+    http = f"CASE WHEN {status} = 'failure' AND {err_code} BETWEEN 100 AND 599 THEN {err_code} END"
     model = v["model"]
     cp = v["custom_llm_provider"]
     return f"""
@@ -121,8 +144,15 @@ def staged_sql(source: str) -> str:
             -- it): carrying the JSON fragments through would copy every one of them.
             SELECT line_no, t_start, t_end, t_first, in_tok, out_tok,
                    {v['response_cost']} AS cost_one,
-                   coalesce({v['key_alias']}, {v['team_alias']}) AS app,
-                   coalesce({v['end_user']}, {v['key_user_id']}) AS user_raw,
+                   coalesce({blank_null(v['key_alias'])}, {blank_null(v['team_alias'])}) AS app,
+                   coalesce({blank_null(v['end_user'])}, {blank_null(v['key_user_id'])}) AS user_raw,
+                   {blank_null(v['model_group'])} AS model_requested,
+                   coalesce({blank_null(v['team_alias'])}, {blank_null(v['meta_team_alias'])}) AS team,
+                   coalesce({string_list_sql(fr('request_tags'))}, {string_list_sql(fr('meta_tags'))}) AS tags,
+                   coalesce({blank_null(v['session_id'])}, {blank_null(v['meta_session_id'])},
+                            {blank_null(v['req_meta_session_id'])}) AS session_id,
+                   {v['service_tier']} AS service_tier,
+                   coalesce({v['cache_creation']}, {v['details_cache_creation']}) AS cache_write_tokens,
                    coalesce(CASE WHEN starts_with({model}, {cp} || '/') THEN substr({model}, length({cp}) + 2) ELSE {model} END,
                             {v['response_model']}) AS model,
                    CASE WHEN {status} = 'failure' THEN 'error' ELSE 'success' END AS status,
@@ -139,7 +169,8 @@ def staged_sql(source: str) -> str:
                    {v['reasoning_tokens']} AS reasoning_tokens,
                    {v['stream']} AS streamed,
                    CASE
-                       WHEN {fr('id')} IS NULL AND {fr('trace_id')} IS NULL THEN 'missing required field: id'
+                       WHEN {blank_null(v['id'])} IS NULL AND {blank_null(v['trace_id'])} IS NULL
+                           THEN 'missing required field: id'
                        WHEN {fr('start')} IS NULL THEN 'missing required field: startTime'
                        WHEN {fr('model')} IS NULL AND {fr('response_model')} IS NULL THEN 'missing required field: model'
                        {F.type_arms(KINDS, LABELS)}
@@ -153,7 +184,7 @@ def staged_sql(source: str) -> str:
                        WHEN coalesce({status}, 'success') = 'success' AND in_tok IS NULL AND out_tok IS NULL
                            THEN 'missing usage: prompt_tokens/completion_tokens'
                    END AS reason,
-                   coalesce({v['trace_id']}, {v['id']}) AS rid,
+                   coalesce({blank_null(v['trace_id'])}, {blank_null(v['id'])}) AS rid,
                    {{'provider': {provider_sql(cp)},
                      'http_status': {http},
                      'latency_ms': (epoch_us(t_end) - epoch_us(t_start)) / 1000.0,
@@ -202,6 +233,12 @@ def staged_sql(source: str) -> str:
                  ELSE (epoch_us(g.t1) - epoch_us(g.t0)) / 1000.0 END AS latency_ms,
             CASE WHEN r.streamed THEN (epoch_us(r.t_first) - epoch_us(coalesce(g.t0, r.t_start))) / 1000.0 END AS ttft_ms,
             r.streamed,
+            r.model_requested,
+            r.team,
+            r.tags,
+            r.session_id,
+            r.service_tier,
+            r.cache_write_tokens,
             CASE WHEN r.reason IS NULL THEN coalesce(g.atts, [r.att]) END AS attempt_list
         FROM r LEFT JOIN g ON g.rid = r.rid AND r.reason IS NULL
     """

@@ -18,7 +18,7 @@ request's ts is used), exact tool_call_count (1 when finish_reason is tool_calls
 
 from __future__ import annotations
 
-from gatewaylens.formats._common import Fields, any_key_sql, epoch_or_iso_sql, finish_sql, provider_sql
+from gatewaylens.formats._common import Fields, any_key_sql, blank_null, epoch_or_iso_sql, finish_sql, provider_sql
 
 NAME = "openrouter"
 
@@ -50,9 +50,11 @@ KINDS: dict[str, str] = {
     "native_tokens_cached": "int",
     "total_cost": "num",
     "provider_responses": "list",
+    "router": "str",
+    "service_tier": "str",
 }
 F = Fields({**{k: k for k in KINDS}, "app_id": "app_id"}, wrapper="data")
-_RESPONSES = '[{"provider_name": "VARCHAR", "status": "JSON", "latency": "JSON"}]'
+_RESPONSES = '[{"provider_name": "VARCHAR", "status": "JSON", "latency": "JSON", "model_permaslug": "VARCHAR"}]'
 
 
 def _attempt(r: str) -> str:
@@ -113,7 +115,7 @@ def staged_sql(source: str) -> str:
             {v['id']} AS request_id,
             ts_parsed AS ts,
             json_extract_string(f_app_id, '$') AS app,
-            {v['external_user']} AS user_raw,
+            {blank_null(v['external_user'])} AS user_raw,
             CAST(NULL AS VARCHAR) AS user_hash,
             {v['model']} AS model,
             coalesce({provider_sql(v['provider_name'])}, att[-1].provider) AS provider,
@@ -133,6 +135,13 @@ def staged_sql(source: str) -> str:
             {v['latency']} AS latency_ms,
             CAST(NULL AS DOUBLE) AS ttft_ms,
             {v['streamed']} AS streamed,
-            CASE WHEN len(att) > 0 THEN att END AS attempt_list
+            CASE WHEN len(att) > 0 THEN att END AS attempt_list,
+            -- asked for: the router (openrouter/auto), else the first attempt's model when a model
+            -- fallback served another one; NULL when the record shows no difference
+            coalesce({blank_null(v['router'])},
+                     CASE WHEN pr[1].model_permaslug IS DISTINCT FROM pr[-1].model_permaslug
+                          THEN pr[1].model_permaslug END) AS model_requested,
+            {v['cancelled']} AS cancelled,
+            {blank_null(v['service_tier'])} AS service_tier
         FROM z
     """

@@ -51,6 +51,7 @@ def generate(
     fmt: str = "canonical",
     progress: Callable[[int, int], None] | None = None,
     otel_batch: int = 1,
+    events: bool = True,
 ) -> GenerateResult:
     """Generate ``days`` days of traffic into ``out`` and write ``out/truth.json``.
 
@@ -58,7 +59,9 @@ def generate(
     requests = ``days * requests_per_day`` exactly. ``bad_rate`` adds that fraction of extra
     malformed/duplicate lines to each day's file. ``progress(days_done, days_total)`` is called
     after each month. ``otel_batch`` (``fmt="otel"`` only) writes that many requests per OTLP/JSON
-    line, as the collector's file exporter batches traces. Same arguments -> byte-identical files.
+    line, as the collector's file exporter batches traces. ``events`` injects the scenario's
+    regression events and traffic spikes (periods of ``EVENTS_MIN_DAYS``+ days; recorded in
+    truth.json). Same arguments -> byte-identical files.
     """
     if not 0.0 <= bad_rate <= 1.0:
         raise ValueError("bad_rate must be within [0, 1]")
@@ -66,7 +69,7 @@ def generate(
     t0 = time.perf_counter()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    sim = Simulation(days, requests_per_day, seed, start)
+    sim = Simulation(days, requests_per_day, seed, start, events=events)
     counts: Counter = Counter()
     files: list[Path] = []
     rows = 0

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from gatewaylens.generator.writers import canonical_lines, day_path
+from gatewaylens.generator.writers import TIER_PROVIDERS, canonical_lines, day_path, dims
 
 FORMATS = ("openrouter", "litellm", "otel", "envelope", "mixed")
 _MIXED_ORDER = ("canonical", "openrouter", "litellm", "otel", "envelope")
@@ -87,6 +87,11 @@ def _s(expr: pl.Expr) -> pl.Expr:
     return (_lit('"') + expr + _lit('"')).fill_null("null")
 
 
+def _q(expr: pl.Expr) -> pl.Expr:
+    """JSON string, or null (for _opt: the key is left out)."""
+    return _lit('"') + expr + _lit('"')
+
+
 def _n(expr: pl.Expr) -> pl.Expr:
     return expr.cast(pl.String).fill_null("null")
 
@@ -143,7 +148,9 @@ def _prep(frame: pl.DataFrame) -> pl.DataFrame:
         _tid=pl.col("request_id").str.strip_prefix("req-").str.replace_all("[^0-9a-f]", "").str.slice(-32).str.zfill(32),
         _native=_native(pl.col("model"), pl.col("provider")),
         _cached0=pl.col("cached_tokens").fill_null(0),
+        **dims(frame),
     )
+
 
 
 # --- OpenRouter ----------------------------------------------------------------------------
@@ -180,6 +187,7 @@ def openrouter_lines(frame: pl.DataFrame) -> pl.DataFrame:
         _lit(',"native_tokens_reasoning":'), _n(pl.col("reasoning_tokens")),
         _lit(',"native_tokens_cached":'), _n(pl.col("cached_tokens")),
         _lit(',"total_cost":'), _n(pl.col("cost_usd")),
+        _opt("service_tier", _q(pl.col("_tier"))),
         _lit(',"is_byok":false,"provider_responses":['), pl.concat_str(responses), _lit("]"),
     )
     # Every tenth record is logged as the endpoint's {"data": {...}} response.
@@ -227,6 +235,7 @@ def litellm_lines(frame: pl.DataFrame) -> pl.DataFrame:
         _lit(',"total_tokens":'), _n(pl.col("input_tokens") + pl.col("output_tokens")),
         _opt("completion_tokens_details", _lit('{"reasoning_tokens":') + pl.col("reasoning_tokens").cast(pl.String) + _lit("}")),
         _opt("prompt_tokens_details", _lit('{"cached_tokens":') + pl.col("cached_tokens").cast(pl.String) + _lit("}")),
+        _opt("cache_creation_input_tokens", pl.col("_cache_write").cast(pl.String)),
     )
     response = _obj(
         _lit('"id":'), _s(pl.lit("chatcmpl-") + pl.col("_tid")),
@@ -235,6 +244,7 @@ def litellm_lines(frame: pl.DataFrame) -> pl.DataFrame:
         _lit(',"message":{"role":"assistant","content":null'),
         pl.when(pl.col("tool_call_count") > 0).then(_lit(',"tool_calls":[') + tool_calls + _lit("]")).otherwise(_lit("")),
         _lit('}}],"usage":'), usage,
+        _opt("service_tier", _q(pl.col("_tier"))),
     )
     status = pl.col("a_http_status")
     err_class = pl.when(final).then(pl.col("error_type")).otherwise(
@@ -261,7 +271,9 @@ def litellm_lines(frame: pl.DataFrame) -> pl.DataFrame:
         _lit(',"startTime":'), t(start), _lit(',"endTime":'), t(end), _lit(',"completionStartTime":'), t(first),
         _lit(',"stream":'), _b(pl.col("streamed")),
         _lit(',"end_user":'), _s(pl.col("user")),
-        _lit(',"metadata":{"user_api_key_alias":'), _s(pl.col("app")), _lit(',"user_api_key_team_alias":null}'),
+        _lit(',"metadata":{"user_api_key_alias":'), _s(pl.col("app")), _lit(',"user_api_key_team_alias":'), _s(pl.col("_team")),
+        _opt("requester_metadata", _lit('{"session_id":') + _q(pl.col("_session")) + _lit("}")), _lit("}"),
+        _lit(',"request_tags":'), pl.col("_tags").fill_null("[]"),
         _opt("model_parameters", tools),
         _lit(',"error_information":'), pl.when(ok).then(_lit("null")).otherwise(error_info),
         _lit(',"response":'), pl.when(ok).then(response).otherwise(_lit("null")),
@@ -294,11 +306,18 @@ def otel_lines(frame: pl.DataFrame, batch: int = 1) -> pl.DataFrame:
     max_tools = int(frame["tool_call_count"].max() or 0)
     root_sid = _lit("00000000000000f0")
     end_all = _nanos(pl.col("ts"), pl.col("latency_ms"))
+    # the root span: the agent's invoke_agent span (agent apps), else the gateway's server span
+    root_name = pl.when(pl.col("_agent").is_null()).then(_lit("POST /v1/chat/completions")).otherwise(
+        _lit("invoke_agent ") + pl.col("_agent"))
+    root_attrs = pl.when(pl.col("_agent").is_null()).then(
+        _lit('{"key":"http.request.method","value":{"stringValue":"POST"}}')).otherwise(
+        _lit('{"key":"gen_ai.operation.name","value":{"stringValue":"invoke_agent"}},'
+             '{"key":"gen_ai.agent.name","value":{"stringValue":"') + pl.col("_agent") + _lit('"}}'))
     spans = [_obj(
         _lit('"traceId":"'), pl.col("_tid"), _lit('","spanId":"'), root_sid,
-        _lit('","parentSpanId":"","name":"POST /v1/chat/completions","kind":2,"startTimeUnixNano":"'),
+        _lit('","parentSpanId":"","name":"'), root_name, _lit('","kind":2,"startTimeUnixNano":"'),
         _nanos(pl.col("ts")), _lit('","endTimeUnixNano":"'), end_all,
-        _lit('","attributes":[{"key":"http.request.method","value":{"stringValue":"POST"}}],"status":{}'),
+        _lit('","attributes":['), root_attrs, _lit('],"status":{}'),
     )]
     for i in range(max_att):
         a = pl.col("attempts").list.get(i, null_on_oob=True)
@@ -326,6 +345,10 @@ def otel_lines(frame: pl.DataFrame, batch: int = 1) -> pl.DataFrame:
                 pl.when(final).then(pl.col("error_type")).otherwise(a.struct.field("http_status").cast(pl.String)))),
             _kv("http.response.status_code", "intValue", a.struct.field("http_status")),
             _kv("user.id", "stringValue", pl.col("user")),
+            _kv("gen_ai.conversation.id", "stringValue", pl.col("_session")),
+            _kv("gen_ai.usage.cache_creation.input_tokens", "intValue", on_final(pl.col("_cache_write"))),
+            _kv("openai.response.service_tier", "stringValue",
+                pl.when(failed | ~prov.is_in(TIER_PROVIDERS)).then(None).otherwise(pl.col("_tier"))),
         ])
         span = _obj(
             _lit('"traceId":"'), pl.col("_tid"), _lit(f'","spanId":"00000000000000a{i}","parentSpanId":"'), root_sid,
@@ -386,7 +409,7 @@ def envelope_lines(frame: pl.DataFrame) -> pl.DataFrame:
         pl.when(pl.col("tool_call_count") > 0).then(_lit(',"tool_calls":[') + repeat(
             '{{"id":"call_{i}","type":"function","function":{{"name":"tool_{i}","arguments":"{{}}"}}}}') + _lit("]")
         ).otherwise(_lit("")),
-        _lit('}}],"usage":{"prompt_tokens":'), _n(pl.col("input_tokens")),
+        _lit('}}]'), _opt("service_tier", _q(pl.col("_tier"))), _lit(',"usage":{"prompt_tokens":'), _n(pl.col("input_tokens")),
         _lit(',"completion_tokens":'), _n(pl.col("output_tokens")),
         _opt("completion_tokens_details", _lit('{"reasoning_tokens":') + pl.col("reasoning_tokens").cast(pl.String) + _lit("}")),
         _opt("prompt_tokens_details", _lit('{"cached_tokens":') + pl.col("cached_tokens").cast(pl.String) + _lit("}")),
@@ -399,7 +422,7 @@ def envelope_lines(frame: pl.DataFrame) -> pl.DataFrame:
         _lit(',"incomplete_details":'),
         pl.when(pl.col("finish_reason") == "length").then(_lit('{"reason":"max_output_tokens"}'))
         .when(pl.col("finish_reason") == "content_filter").then(_lit('{"reason":"content_filter"}')).otherwise(_lit("null")),
-        _lit(',"model":'), _s(pl.col("_native")), _lit(',"error":null,"output":['),
+        _lit(',"model":'), _s(pl.col("_native")), _opt("service_tier", _q(pl.col("_tier"))), _lit(',"error":null,"output":['),
         pl.when(pl.col("tool_call_count") > 0).then(repeat(
             '{{"type":"function_call","id":"fc_{i}","call_id":"call_{i}","name":"tool_{i}","arguments":"{{}}"}}'
         )).otherwise(_lit('{"type":"message","role":"assistant","content":[]}')),
@@ -415,9 +438,10 @@ def envelope_lines(frame: pl.DataFrame) -> pl.DataFrame:
         pl.when(pl.col("tool_call_count") > 0).then(repeat('{{"type":"tool_use","id":"toolu_{i}","name":"tool_{i}","input":{{}}}}'))
         .otherwise(_lit('{"type":"text","text":""}')),
         _lit('],"stop_reason":'), _s(pl.col("native_finish_reason").fill_null(pl.col("finish_reason"))),
-        _lit(',"usage":{"input_tokens":'), _n(pl.col("input_tokens") - pl.col("_cached0")),
+        _lit(',"usage":{"input_tokens":'), _n(pl.col("input_tokens") - pl.col("_cached0") - pl.col("_cache_write").fill_null(0)),
         _opt("cache_read_input_tokens", pl.col("cached_tokens").cast(pl.String)),
-        _lit(',"cache_creation_input_tokens":0,"output_tokens":'), _n(pl.col("output_tokens")),
+        _lit(',"cache_creation_input_tokens":'), _n(pl.col("_cache_write").fill_null(0)),
+        _lit(',"output_tokens":'), _n(pl.col("output_tokens")),
         _opt("output_tokens_details", _lit('{"thinking_tokens":') + pl.col("reasoning_tokens").cast(pl.String) + _lit("}")),
         _lit("}"),
     )
@@ -447,6 +471,10 @@ def envelope_lines(frame: pl.DataFrame) -> pl.DataFrame:
         _lit(',"model":'), _s(_request_model(pl.col("model"))),
         _lit(',"app":'), _s(pl.col("app")),
         _lit(',"user":'), _s(pl.col("user")),
+        _opt("session_id", _q(pl.col("_session"))),
+        _opt("team", _q(pl.col("_team"))),
+        _opt("tags", pl.col("_tags")),
+        _opt("agent", _q(pl.col("_agent"))),
         _lit(',"latency_ms":'), _n(pl.col("latency_ms")),
         _lit(',"status":'), _n(pl.col("http_status")),
         pl.when(pl.col("_n_att") > 1).then(_lit(',"attempts":[') + pl.concat_str(attempts) + _lit("]")).otherwise(_lit("")),

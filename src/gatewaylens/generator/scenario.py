@@ -211,3 +211,62 @@ def scenario_dict() -> dict:
         "diurnal": {"peak_hour_utc": DIURNAL_PEAK_HOUR, "amplitude": DIURNAL_AMPLITUDE},
         "error_kinds": {str(k): {"weight": w, "error_type": t} for k, (w, t, _) in ERROR_KINDS.items()},
     }
+
+
+# ---------------------------------------------------------------------------------------------
+# Regression events: serving changes with an onset day (what provider_regressions must find)
+# ---------------------------------------------------------------------------------------------
+
+EVENTS_MIN_DAYS = 56  # shorter periods get no events: a change needs weeks of history before it
+
+
+@dataclass(frozen=True)
+class RegressionEvent:
+    """From day ``floor(day_fraction * (days - 1))`` on, requests of ``model`` served by
+    ``providers`` (``()`` = every provider of the model: a model-wide change such as a new model
+    version) change: P(tool call) x ``tool_call_multiplier``, error rate + ``error_rate_delta``,
+    latency and TTFT x ``latency_multiplier``, output tokens x ``output_tokens_multiplier``.
+    ``metrics`` names the provider_regressions metrics the change moves by design."""
+
+    name: str
+    model: str
+    providers: tuple[str, ...]
+    day_fraction: float
+    metrics: tuple[str, ...]
+    tool_call_multiplier: float = 1.0
+    error_rate_delta: float = 0.0
+    latency_multiplier: float = 1.0
+    output_tokens_multiplier: float = 1.0
+
+
+REGRESSION_EVENTS: tuple[RegressionEvent, ...] = (
+    # a provider degrading mid-year on a two-provider model
+    RegressionEvent("gpt-5-mini on azure degrades", "openai/gpt-5-mini", ("azure",), 0.5,
+                    ("tool_call_rate", "error_rate", "p95_latency_ms", "median_ttft_ms"),
+                    tool_call_multiplier=0.6, error_rate_delta=0.05, latency_multiplier=1.6),
+    # two providers of one three-provider model degrading weeks apart
+    RegressionEvent("claude-sonnet-4.5 on amazon-bedrock degrades", "anthropic/claude-sonnet-4.5",
+                    ("amazon-bedrock",), 0.4, ("error_rate", "p95_latency_ms", "median_ttft_ms"),
+                    tool_call_multiplier=0.5, error_rate_delta=0.05, latency_multiplier=1.6),
+    RegressionEvent("claude-sonnet-4.5 on google-vertex degrades", "anthropic/claude-sonnet-4.5",
+                    ("google-vertex",), 0.6, ("error_rate", "p95_latency_ms", "median_ttft_ms"),
+                    tool_call_multiplier=0.5, error_rate_delta=0.05, latency_multiplier=1.6),
+    # a model-wide change on all providers (a new model version: longer answers)
+    RegressionEvent("llama-3.3-70b answers grow on every provider", "meta-llama/llama-3.3-70b-instruct", (), 0.7,
+                    ("output_tokens_per_request", "cost_per_request", "p95_latency_ms"),
+                    output_tokens_multiplier=1.6),
+)
+
+
+@dataclass(frozen=True)
+class TrafficSpike:
+    """``app`` sends ``multiplier`` x its usual requests for ``days`` days from
+    ``floor(day_fraction * (days_total - 1))`` (the extra requests replace no other app's)."""
+
+    app: str
+    day_fraction: float
+    days: int
+    multiplier: float
+
+
+TRAFFIC_SPIKES: tuple[TrafficSpike, ...] = (TrafficSpike("docs-qa", 0.8, 3, 4.0),)

@@ -315,7 +315,9 @@ class Simulation:
     """The simulated period; iterate :meth:`chunks` (one frame per calendar month), then read
     :meth:`truth`."""
 
-    def __init__(self, days: int, requests_per_day: int, seed: int, start: dt.date | None = None):
+    def __init__(
+        self, days: int, requests_per_day: int, seed: int, start: dt.date | None = None, events: bool = True
+    ):
         if days < 1:
             raise ValueError("days must be >= 1")
         if requests_per_day < 1:
@@ -331,6 +333,23 @@ class Simulation:
         batch_share = sum(a.share for a in sc.APPS if a.batch)
         inter_share = 1.0 - batch_share
         w = batch_share + inter_share * np.where(weekend, sc.WEEKEND_FACTOR, 1.0)
+        # regression events and traffic spikes (scenario.REGRESSION_EVENTS / TRAFFIC_SPIKES)
+        self.events_active = bool(events) and self.days >= sc.EVENTS_MIN_DAYS
+        self.event_onsets = [
+            (e, int(math.floor(e.day_fraction * (self.days - 1)))) for e in sc.REGRESSION_EVENTS
+        ] if self.events_active else []
+        self.spike_share = np.zeros(self.days)  # share of the day's requests that are spike extras
+        self.spikes = []
+        if self.events_active:
+            extra = np.zeros(self.days)
+            for sp in sc.TRAFFIC_SPIKES:
+                app_share = next(a.share for a in sc.APPS if a.name == sp.app)
+                d0 = int(math.floor(sp.day_fraction * (self.days - 1)))
+                d1 = min(d0 + sp.days, self.days)
+                extra[d0:d1] += inter_share * np.where(weekend[d0:d1], sc.WEEKEND_FACTOR, 1.0) * app_share * (sp.multiplier - 1)
+                self.spikes.append((sp, d0, d1))
+            w = w + extra
+            self.spike_share = extra / w
         self.counts = _largest_remainder(w, self.days * self.rpd)
         self.batch_counts = np.minimum(
             np.round(self.counts * batch_share / w).astype(np.int64), self.counts
@@ -366,6 +385,7 @@ class Simulation:
             "pair_success": np.zeros((self.days, nm, npv)),
             "outage_requests": np.zeros(len(self.outages)),
         }
+        self.spike_counts = np.zeros(self.days, dtype=np.int64)
         self._done = False
 
     # ------------------------------------------------------------------------------------------
@@ -392,6 +412,8 @@ class Simulation:
             t.batch_slots[_pick(t.batch_cdf, u)],
             t.inter_slots[_pick(t.inter_cdf, u)],
         )
+        if self.spikes:
+            slot = self._spike_slots(slot, is_batch, dl, lo, hi)
         app, role, model = t.slot_app[slot], t.slot_role[slot], t.slot_model[slot]
         # launches and switches (usage.py) draw from their own stream: the others stay as they were
         urng = np.random.default_rng([self.seed, lo, 7])
@@ -430,8 +452,11 @@ class Simulation:
         fo_cdf = fo_cdf / fo_cdf[-1]
         first_status = np.where(in_outage, 503, np.where(failover, fo_codes[_pick(fo_cdf, rng.random(n))], 200))
 
+        # regression events (per request multipliers; no random draws, so events=False is unchanged)
+        ev_tool, ev_err, ev_lat, ev_out = self._event_effects(model, final, dl + lo)
+
         # outcome
-        err_p = sc.BASE_ERROR_RATE + t.err_delta[model, final]
+        err_p = sc.BASE_ERROR_RATE + t.err_delta[model, final] + ev_err
         is_err = (rng.random(n) < err_p) & ~two  # a failed-over request succeeds at the alternate
         ok = ~is_err
         ek = np.array(list(sc.ERROR_KINDS))
@@ -445,7 +470,7 @@ class Simulation:
         a = offered * t.role_factor[role] * t.tool_mult[model, final]
         mean_a = np.bincount(dl, weights=a * ok, minlength=nd) / np.maximum(np.bincount(dl, weights=ok, minlength=nd), 1)
         k = np.where(mean_a > 0, self.tool_target[lo:hi] / np.where(mean_a > 0, mean_a, 1), 0.0)
-        p = np.minimum(k[dl] * a, sc.TOOL_CALL_PROB_CAP) * ok
+        p = np.minimum(k[dl] * a, sc.TOOL_CALL_PROB_CAP) * ok * ev_tool
         uf = rng.random(n)
         rest = 1 - p
         finish = np.full(n, F_STOP)
@@ -461,7 +486,7 @@ class Simulation:
         inp = np.clip(np.round(inp), 20, 180_000).astype(np.int64)
         cache_rep = t.cache_reports[final]
         cached = np.floor(inp * np.clip(t.app_cache[app] * 2 * rng.beta(2, 2, n), 0, 0.95)).astype(np.int64)
-        vis = np.exp(np.log(t.role_out[role] * t.out_mult[model]) + 0.8 * rng.standard_normal(n))
+        vis = np.exp(np.log(t.role_out[role] * t.out_mult[model] * ev_out) + 0.8 * rng.standard_normal(n))
         vis = np.clip(np.round(vis), 1, 8000)
         vis = np.where(finish == F_TOOL, np.maximum(np.round(vis * 0.5), 8), vis)
         vis = np.where(finish == F_LENGTH, 4096, vis)
@@ -497,7 +522,7 @@ class Simulation:
         cost_null = ~t.app_cost_logged[app]
 
         # latency
-        lm = t.lat_mult[model, final]
+        lm = t.lat_mult[model, final] * ev_lat
         ttft = t.ttft[model] * lm * np.exp(0.35 * rng.standard_normal(n))
         gen = out / (t.tps[model] / lm) * 1000 * np.exp(0.2 * rng.standard_normal(n))
         emed = np.array([v[2] for v in sc.ERROR_KINDS.values()])
@@ -641,6 +666,45 @@ class Simulation:
         )
 
     # ------------------------------------------------------------------------------------------
+    def _event_effects(self, model: np.ndarray, final: np.ndarray, gd: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Per-request (tool-call multiplier, error-rate delta, latency multiplier, output multiplier)."""
+        n = len(model)
+        tool, err, lat, out = np.ones(n), np.zeros(n), np.ones(n), np.ones(n)
+        midx = {m: i for i, m in enumerate(self.t.models)}
+        pidx = {p: i for i, p in enumerate(self.t.providers)}
+        for e, onset in self.event_onsets:
+            hit = (model == midx[e.model]) & (gd >= onset)
+            if e.providers:
+                hit &= np.isin(final, [pidx[p] for p in e.providers])
+            tool[hit] *= e.tool_call_multiplier
+            err[hit] += e.error_rate_delta
+            lat[hit] *= e.latency_multiplier
+            out[hit] *= e.output_tokens_multiplier
+        return tool, err, lat, out
+
+    def _spike_slots(self, slot: np.ndarray, is_batch: np.ndarray, dl: np.ndarray, lo: int, hi: int) -> np.ndarray:
+        """Turn the spike days' extra share of interactive requests into the spiking app's requests
+        (own random stream: the main draws stay as without spikes)."""
+        t = self.t
+        rng = np.random.default_rng([self.seed, lo, 7919])
+        u, v = rng.random(len(slot)), rng.random(len(slot))
+        slot = slot.copy()
+        for sp, d0, d1 in self.spikes:
+            if d1 <= lo or d0 >= hi:
+                continue
+            ai = t.apps.index(sp.app)
+            own = t.inter_slots[t.slot_app[t.inter_slots] == ai]
+            w = np.diff(np.concatenate([[0.0], t.inter_cdf]))[np.isin(t.inter_slots, own)]
+            cdf = np.cumsum(w / w.sum())
+            cdf[-1] = 1.0
+            gd = dl + lo
+            inter_share = 1 - self.batch_counts[gd] / self.counts[gd]
+            frac = self.spike_share[gd] / np.maximum(inter_share, 1e-9)
+            hit = (gd >= d0) & (gd < d1) & ~is_batch & (u < frac)
+            slot[hit] = own[_pick(cdf, v[hit])]
+            np.add.at(self.spike_counts, gd[hit], 1)
+        return slot
+
     def truth(self) -> dict:
         """Injected parameters and expected rates; call after :meth:`chunks` is exhausted."""
         if not self._done:
@@ -651,9 +715,9 @@ class Simulation:
 
 
 def simulate(
-    days: int, requests_per_day: int, seed: int, start: dt.date | None = None
+    days: int, requests_per_day: int, seed: int, start: dt.date | None = None, events: bool = True
 ) -> tuple[pl.DataFrame, dict]:
     """The whole period as one frame (sorted by ts) plus the truth dict (see module docstring)."""
-    sim = Simulation(days, requests_per_day, seed, start)
+    sim = Simulation(days, requests_per_day, seed, start, events=events)
     frame = pl.concat(list(sim.chunks()))
     return frame, sim.truth()

@@ -34,6 +34,8 @@ DEFINITION = {
     "(expected = before rounding to whole tokens; realized = in the files)",
     "degraded tool_call_rate_delta": "healthy-provider rate of the model (mean injected P over its successful requests at "
     "non-degraded providers in the window) * (1 - tool_call_multiplier); windows = first, middle and last 7 days",
+    "regression_events": "serving changes injected from onset_day on (none when the period is shorter than "
+    f"{sc.EVENTS_MIN_DAYS} days or events are off); 'metrics' = the provider_regressions metrics each moves by design",
     "detectability": "two-proportion z (pooled) for degraded pair vs the model's healthy providers, 7 days at 500 requests/day "
     "in total, using the realized traffic shares",
 }
@@ -55,6 +57,27 @@ def _z(p1: float, n1: float, p2: float, n2: float) -> float:
     pb = (p1 * n1 + p2 * n2) / (n1 + n2)
     se = math.sqrt(max(pb * (1 - pb), 1e-12) * (1 / n1 + 1 / n2))
     return round(abs(p1 - p2) / se, 2)
+
+
+def regression_events(sim: "Simulation") -> list[dict]:
+    """The injected serving changes: one entry per event with its (model, provider) pairs, onset
+    day, the metrics it moves by design and the attribution a detector should give it
+    ('provider' for a change on some providers of the model, 'model' for all of them)."""
+    return [
+        {
+            "name": e.name,
+            "model": e.model,
+            "providers": list(e.providers or sc.MODELS[e.model].providers),
+            "onset_day": sim.dates[onset].isoformat(),
+            "metrics": list(e.metrics),
+            "attribution": "provider" if e.providers else "model",
+            "tool_call_multiplier": e.tool_call_multiplier,
+            "error_rate_delta": e.error_rate_delta,
+            "latency_multiplier": e.latency_multiplier,
+            "output_tokens_multiplier": e.output_tokens_multiplier,
+        }
+        for e, onset in sim.event_onsets
+    ]
 
 
 def build_truth(sim: "Simulation") -> dict:
@@ -171,6 +194,12 @@ def build_truth(sim: "Simulation") -> dict:
         "(provider choice is independent of app, role and time)",
         "multi_provider_models": multi,
         "outages": outages,
+        "regression_events": regression_events(sim),
+        "traffic_spikes": [
+            {"app": sp.app, "start_day": sim.dates[d0].isoformat(), "end_day": sim.dates[d1 - 1].isoformat(),
+             "multiplier": sp.multiplier, "extra_requests": int(sim.spike_counts[d0:d1].sum())}
+            for sp, d0, d1 in sim.spikes
+        ],
         "batch_window": {
             "start_hour": sc.BATCH_WINDOW[0],
             "end_hour": sc.BATCH_WINDOW[1],

@@ -56,7 +56,47 @@ CANONICAL_FIELDS: tuple[tuple[str, str], ...] = (
     ("latency_ms", _NUM),
     ("ttft_ms", _NUM),
     ("streamed", _NUM),
+    # issue #11 dimensions (see dims())
+    ("session_id", _STR),
+    ("cache_write_tokens", _NUM),
+    ("team", _STR),
+    ("tags", "raw"),
+    ("service_tier", _STR),
+    ("agent", _STR),
 )
+
+
+# The #11 dimensions the simulation does not draw itself: simple, deterministic values from the
+# request's app and provider (session_id and cache_write_tokens come from the simulated frame when it
+# has them). Agent apps name their agent; OpenAI/Azure serve at a service tier (batch apps: flex).
+APP_TEAM = {
+    "chat-web": "consumer", "support-agent": "support", "code-assistant": "developer-tools",
+    "research-agent": "research", "sql-copilot": "data", "docs-qa": "support", "nightly-evals": "ml-platform",
+    "batch-summarizer": "data",
+}
+AGENT_APPS = {"support-agent": "support_agent", "code-assistant": "coding_agent",
+              "research-agent": "research_agent", "sql-copilot": "sql_agent"}
+BATCH_APPS = ("nightly-evals", "batch-summarizer")
+TIER_PROVIDERS = ("openai", "azure")
+
+
+def dims(frame: pl.DataFrame) -> dict[str, pl.Expr]:
+    """The #11 dimensions of each request as columns: _team, _tags (JSON list text), _tier,
+    _agent, _session, _cache_write (null where the request has none)."""
+    batch = pl.col("app").is_in(BATCH_APPS)
+
+    def col(name: str, dtype) -> pl.Expr:
+        return pl.col(name) if name in frame.columns else pl.lit(None, dtype)
+    return {
+        "_team": pl.col("app").replace_strict(APP_TEAM, default=None, return_dtype=pl.String),
+        "_tags": pl.when(pl.col("app").is_null()).then(None).otherwise(
+            pl.lit('["prod","') + pl.when(batch).then(pl.lit("batch")).otherwise(pl.lit("interactive")) + pl.lit('"]')),
+        "_tier": pl.when(pl.col("provider").is_in(TIER_PROVIDERS)).then(
+            pl.when(batch).then(pl.lit("flex")).otherwise(pl.lit("default"))),
+        "_agent": pl.col("app").replace_strict(AGENT_APPS, default=None, return_dtype=pl.String),
+        "_session": col("session_id", pl.String),
+        "_cache_write": col("cache_write_tokens", pl.Int64),
+    }
 
 
 def _value(expr: pl.Expr, kind: str) -> pl.Expr:
@@ -65,6 +105,8 @@ def _value(expr: pl.Expr, kind: str) -> pl.Expr:
         return pl.lit('"') + expr + pl.lit('"')
     if kind == "ts":
         return pl.lit('"') + expr.dt.strftime(TS_FORMAT) + pl.lit('"')
+    if kind == "raw":
+        return expr
     return expr.cast(pl.String)
 
 
@@ -87,10 +129,13 @@ def _attempt(i: int) -> pl.Expr:
 
 def canonical_lines(frame: pl.DataFrame) -> pl.Series:
     """One canonical JSON line per row (no trailing newline); null values are omitted."""
+    d = dims(frame)
+    cols = {"session_id": d["_session"], "cache_write_tokens": d["_cache_write"], "team": d["_team"],
+            "tags": d["_tags"], "service_tier": d["_tier"], "agent": d["_agent"]}
     parts: list[pl.Expr] = [pl.lit("{")]
     for n, (key, kind) in enumerate(CANONICAL_FIELDS):
         sep = "" if n == 0 else ","
-        parts.append((pl.lit(f'{sep}"{key}":') + _value(pl.col(key), kind)).fill_null(""))
+        parts.append((pl.lit(f'{sep}"{key}":') + _value(cols.get(key, pl.col(key)), kind)).fill_null(""))
     attempts = pl.concat_str([_attempt(0), (pl.lit(",") + _attempt(1)).fill_null("")])
     parts.append((pl.lit(',"attempts":[') + attempts + pl.lit("]")).fill_null(""))
     parts.append(pl.lit("}"))

@@ -233,6 +233,8 @@ def compute(con: duckdb.DuckDBPyConnection, name: str, cfg: MartSettings) -> Non
         con.execute(f"INSERT INTO {ROWS_TABLE} BY NAME SELECT * FROM _gl_post")
     finally:
         con.unregister("_gl_post")
+    # a post-processing step may read lookback rows (a history); only the bound days are written
+    con.execute(f"DELETE FROM {ROWS_TABLE} WHERE day NOT BETWEEN getvariable('start_day') AND getvariable('end_day')")
 
 
 def prepare(con: duckdb.DuckDBPyConnection, name: str, start_day: dt.date, end_day: dt.date | None,

@@ -53,6 +53,24 @@ def _variance_window(cfg: MartSettings) -> int:
     return cfg.variance_window_days - 1
 
 
+def _detect_regressions(rows: pl.DataFrame, cfg: MartSettings) -> pl.DataFrame:
+    from gatewaylens.regressions import score_regressions
+
+    return score_regressions(rows, cfg)
+
+
+def _score_anomalies(rows: pl.DataFrame, cfg: MartSettings) -> pl.DataFrame:
+    from gatewaylens.anomalies import score_anomalies
+
+    return score_anomalies(rows, cfg)
+
+
+def _forecast_spend(rows: pl.DataFrame, cfg: MartSettings) -> pl.DataFrame:
+    from gatewaylens.anomalies import forecast_spend
+
+    return forecast_spend(rows, cfg)
+
+
 @dataclass(frozen=True)
 class Mart:
     name: str
@@ -104,6 +122,13 @@ REGISTRY: tuple[Mart, ...] = (
     Mart("cache_daily"),
     Mart("errors_daily"),
     Mart("latency_daily"),
+    Mart("provider_metrics_daily"),
+    Mart("provider_regressions", deps=("provider_metrics_daily",), lookback=lambda cfg: cfg.regression_history_days,
+         postprocess=_detect_regressions),
+    Mart("usage_anomalies_daily", deps=("cost_daily",), lookback=lambda cfg: cfg.anomaly_baseline_days,
+         postprocess=_score_anomalies),
+    Mart("spend_forecast", deps=("cost_daily",), lookback=lambda cfg: 31 + cfg.anomaly_baseline_days,
+         postprocess=_forecast_spend),
 )
 
 

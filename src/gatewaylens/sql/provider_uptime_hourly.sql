@@ -7,8 +7,8 @@
 
 WITH a AS (
     SELECT a.day, date_trunc('hour', a.ts) AS hour, a.provider, a.latency_ms,
-           coalesce(a.http_status >= 400, true) AS failed,
-           coalesce(a.http_status >= 400, true) AND r.status = 'success' AND r.provider IS DISTINCT FROM a.provider
+           coalesce(a.http_status >= 400, a.attempt_no < r.attempts OR r.status = 'error') AS failed,
+           coalesce(a.http_status >= 400, a.attempt_no < r.attempts OR r.status = 'error') AND r.status = 'success' AND r.provider IS DISTINCT FROM a.provider
                AND a.attempt_no < r.attempts AS failover_out
     FROM provider_attempts a
     JOIN requests r ON r.request_id = a.request_id
@@ -20,7 +20,7 @@ SELECT
     hour,                                                     -- Start of the UTC hour of the attempt.
     provider,                                                 -- Provider attempted.
     count(*) AS attempts,                                     -- Attempts at the provider.
-    count(*) FILTER (WHERE failed) AS failed_attempts,        -- Attempts with http_status >= 400 or no status.
+    count(*) FILTER (WHERE failed) AS failed_attempts,        -- Attempts with http_status >= 400 (no status: retried, or the request failed).
     1 - count(*) FILTER (WHERE failed) / count(*) AS success_rate,  -- 1 - failed_attempts / attempts (0-1).
     count(*) FILTER (WHERE failover_out) AS failovers_out,    -- Requests that failed here and were served by another provider.
     quantile_cont(latency_ms, 0.5) AS latency_p50_ms,         -- Median attempt latency, ms.

@@ -1,0 +1,482 @@
+"""Ingest gateway log files into the warehouse, as a pipeline of named stages:
+
+1. **read** (:mod:`.read`) — find the files; stream each one (plain or gzip) in bounded chunks
+   of whole lines, hashing, counting and enforcing the per-file limits; lines that cannot reach
+   DuckDB (empty, invalid UTF-8, overlong) are set aside with their reason.
+2. **stage** (:mod:`.stage`) — detection and the format readers turn each chunk's lines into
+   staged rows (``formats.STAGED_COLUMNS``); a large canonical file is read by DuckDB's parallel
+   read_json instead (the fast path), and only its odd lines are re-staged from the stream.
+3. **check** (:mod:`.check`) — every rule evaluated once per staged row, into its ``reason``
+   (as the rows are staged).
+4. **dedupe** and 5. **load** (:mod:`.load`) — the first occurrence of each request_id not yet
+   stored goes into requests and provider_attempts; rejected records into quarantine
+   (:mod:`.quarantine`: redacted, capped per file); one row per file into ingested_files; one
+   transaction per batch.
+
+Records: a line usually holds one record (one request); an OTLP/JSON export line may batch the
+spans of several requests, each a staged row of its own (``record_no`` 0, 1, ...). A quarantined
+or merged line is always one record.
+
+Contract (tested): for every file, ``records = rows_inserted + duplicates + quarantined + merged``
+and ``records >= lines``; ``quarantined`` = the sum of the file's ``quarantine.records``. Small
+files are batched into one transaction; when a batch fails, each of its files is retried alone,
+and a file that fails alone (or is unreadable, over a limit, not a regular file) is recorded as
+one quarantined record: one file never takes another's rows down. A file whose content (sha256)
+was already ingested is skipped. Memory: chunks are bounded, and DuckDB's ``memory_limit`` is
+set to ``Settings.ingest_memory_limit`` for the run (it spills to disk beyond it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import hashlib
+import time
+import zlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from gatewaylens import formats
+from gatewaylens.formats import canonical
+from gatewaylens.ingest import load, stage
+from gatewaylens.ingest.quarantine import FAILED, OVER_LIMIT, REFUSED, UNREADABLE, Collector, row_text
+from gatewaylens.ingest.read import (
+    LOG_SUFFIXES,
+    MAX_LINE_BYTES,
+    Limits,
+    MissingPathError,
+    NotRegularFile,
+    OverLimit,
+    Probe,
+    chunks,
+    find_input_files,
+    probe,
+)
+from gatewaylens.redact import mask_text
+
+__all__ = [
+    "FileResult", "IngestSummary", "LOG_SUFFIXES", "MAX_LINE_BYTES", "Limits", "MissingPathError", "find_input_files",
+    "ingest_file", "ingest_files", "ingest_paths",
+]
+
+FILE_SHIFT = load.FILE_SHIFT  # staged line_no = (file number in the batch << 32) | line number in the file
+_MASK = (1 << FILE_SHIFT) - 1
+BATCH_LINES = 200_000  # small files are staged together up to this many lines (one transaction)
+
+
+class _Counts:
+    """What a file or a whole ingest did with its lines, in words (shared by FileResult and
+    IngestSummary, which both carry the count attributes)."""
+
+    lines: int
+    records: int
+    rows_inserted: int
+    duplicates: int
+    quarantined: int
+    merged: int
+
+    def counts_text(self) -> str:
+        """'lines N | rows ... | merged N' for people, with records when they differ from lines."""
+        lines = f"lines {self.lines:,}"
+        if self.records != self.lines:
+            lines += f" ({self.records:,} records)"
+        return (f"{lines} | rows {self.rows_inserted:,} | duplicates {self.duplicates:,} | "
+                f"quarantined {self.quarantined:,} | merged {self.merged:,}")
+
+
+class _Total:
+    """An IngestSummary attribute: the sum of the same FileResult attribute over its files."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, summary: IngestSummary | None, owner: type | None = None):
+        if summary is None:  # looked up on the class
+            return self
+        return sum(getattr(f, self.name) for f in summary.files)
+
+
+@dataclass
+class FileResult(_Counts):
+    path: str
+    content_sha256: str
+    bytes: int
+    lines: int = 0
+    records: int = 0  # staged rows: lines, plus one per extra request of a line that holds several
+    rows_inserted: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+    merged: int = 0
+    skipped: bool = False  # identical content already ingested
+    fast_path: bool = False  # parsed by read_json straight from the file (canonical; odd lines re-staged)
+    failed: str | None = None  # the file as a whole was recorded as one quarantined record (its reason)
+    seconds: float = 0.0
+
+
+@dataclass
+class IngestSummary(_Counts):
+    files: list[FileResult] = field(default_factory=list)
+    seconds: float = 0.0
+
+    lines = _Total()
+    records = _Total()
+    rows_inserted = _Total()
+    duplicates = _Total()
+    quarantined = _Total()
+    merged = _Total()
+
+    @property
+    def skipped(self) -> int:
+        return sum(1 for f in self.files if f.skipped)
+
+    @property
+    def lines_per_second(self) -> float:
+        return self.lines / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass
+class _Item:
+    path: Path
+    probe: Probe
+    result: FileResult
+    started: float
+
+
+@dataclass
+class Options:
+    """How a run ingests (from config.Settings, unless the caller says otherwise)."""
+
+    salt: str
+    fmt: str | None = None
+    limits: Limits = field(default_factory=Limits)
+    max_quarantine_rows: int = 1000
+    batch_lines: int = BATCH_LINES
+    memory_limit: str = "1GB"
+
+
+def ingest_file(con: duckdb.DuckDBPyConnection, path: str | Path, *, salt: str, fmt: str | None = None,
+                force: bool = False, **kw) -> FileResult:
+    """Ingest one file in one transaction. ``fmt`` forces a format (default: detect per line)."""
+    return ingest_files(con, [path], salt=salt, fmt=fmt, force=force, **kw)[0]
+
+
+def ingest_files(
+    con: duckdb.DuckDBPyConnection,
+    paths: Iterable[str | Path],
+    *,
+    salt: str,
+    fmt: str | None = None,
+    force: bool = False,
+    on_file: Callable[[FileResult], None] | None = None,
+    batch_lines: int = BATCH_LINES,
+    limits: Limits | None = None,
+    max_quarantine_rows: int | None = None,
+) -> list[FileResult]:
+    """Ingest files in order. Small files are staged together in batches of up to ``batch_lines``
+    lines — one pass of the SQL and one transaction per batch — because per-statement overhead
+    dominates files of a few thousand lines; if a batch fails, its files are retried one by one.
+    A large file is staged alone and may take the read_json fast path. ``limits`` and
+    ``max_quarantine_rows`` default to the settings."""
+    from gatewaylens.config import settings
+
+    cfg = settings()
+    opts = Options(
+        salt=salt, fmt=fmt, batch_lines=batch_lines, memory_limit=cfg.ingest_memory_limit,
+        limits=limits or Limits(max_file_bytes=cfg.ingest_max_file_bytes, max_gzip_ratio=cfg.ingest_max_gzip_ratio),
+        max_quarantine_rows=cfg.ingest_max_quarantine_rows_per_file if max_quarantine_rows is None else max_quarantine_rows,
+    )
+    results: list[FileResult] = []
+
+    def emit(r: FileResult) -> None:
+        results.append(r)
+        if on_file is not None:
+            on_file(r)
+
+    # Ingest memory does not follow the input: DuckDB spills its temp tables beyond this.
+    previous = con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+    con.execute("SET memory_limit = ?", [opts.memory_limit])
+    try:
+        _ingest_all(con, [Path(p) for p in paths], opts, force, emit)
+    finally:
+        con.execute("SET memory_limit = ?", [previous])
+    return results
+
+
+def _ingest_all(con: duckdb.DuckDBPyConnection, paths: list[Path], opts: Options, force: bool,
+                emit: Callable[[FileResult], None]) -> None:
+    pending: list[_Item] = []
+    seen: set[str] = set()
+
+    def flush() -> None:
+        if pending:
+            for r in _ingest_batch(con, list(pending), opts):
+                emit(r)
+            pending.clear()
+
+    for path in paths:
+        started = time.perf_counter()
+        try:
+            p = probe(path, opts.limits)
+        except (OverLimit, NotRegularFile, OSError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
+            flush()
+            emit(_record_failed_file(con, path, exc, started))
+            continue
+        result = FileResult(path=str(path), content_sha256=p.sha256, bytes=p.bytes, lines=p.lines, records=p.lines)
+        if not force and (p.sha256 in seen or _file_already_ingested(con, p.sha256)):
+            result.skipped, result.lines, result.records = True, 0, 0
+            result.seconds = time.perf_counter() - started
+            flush()
+            emit(result)
+            continue
+        seen.add(p.sha256)
+        if p.lines >= opts.batch_lines // 2:
+            flush()
+            pending.append(_Item(path, p, result, started))
+            flush()
+            continue
+        if pending and sum(i.probe.lines for i in pending) + p.lines > opts.batch_lines:
+            flush()
+        pending.append(_Item(path, p, result, started))
+    flush()
+
+
+def _ingest_batch(con: duckdb.DuckDBPyConnection, items: list[_Item], opts: Options) -> list[FileResult]:
+    """One transaction for the batch; if it fails, each file alone; a file failing alone is
+    recorded as a failed file (one quarantined record)."""
+    try:
+        return _ingest_group(con, items, opts)
+    except Exception as exc:  # noqa: BLE001 - a failing file must not take the others down
+        if len(items) > 1:
+            return [r for item in items for r in _ingest_batch(con, [item], opts)]
+        return [_record_failed_file(con, items[0].path, exc, items[0].started, probed=items[0].probe)]
+
+
+def _ingest_group(con: duckdb.DuckDBPyConnection, items: list[_Item], opts: Options) -> list[FileResult]:
+    """read -> stage -> check (as rows are staged) -> dedupe -> load, for a group of files."""
+    now = dt.datetime.now(dt.timezone.utc)
+    con.execute("SET VARIABLE gatewaylens_salt = ?", [opts.salt])
+    con.execute("SET VARIABLE gatewaylens_ts_max = CAST(? AS TIMESTAMPTZ) + INTERVAL 1 DAY", [now])
+    paths = [str(i.path) for i in items]
+    quarantine = Collector(paths, opts.max_quarantine_rows, now)
+    per_file = [[0, 0, 0] for _ in items]  # good, merged, extra records
+    multi = False
+    only = items[0] if len(items) == 1 else None
+    unfit = None
+    if only and only.probe.lines > 0 and opts.fmt in (None, canonical.NAME) and not only.probe.bom:
+        unfit = stage.stage_fast(con, only.path, only.probe.lines)
+    fast = unfit is not None
+    if fast:
+        # Rows staged by read_json: account for them; then one pass over the stream re-stages the
+        # unfit lines and reads back the text of the rejected ones.
+        texts = load.bad_rows(con, "_gl_staged", quarantine.wants(0), where="NOT _unfit")
+        con.execute("DELETE FROM _gl_staged WHERE _unfit")
+        con.execute("ALTER TABLE _gl_staged DROP COLUMN _unfit")
+        rejected = load.count_rows(con, "_gl_staged", per_file)
+        stored = sum(len(r) for r in texts.values())
+        if rejected > stored:  # past the cap: counted in the flood row
+            quarantine.count_only(0, rejected - stored, max(texts, default=0) + 1)
+        if unfit or texts:
+            multi |= _stream_group(con, items, opts, quarantine, per_file, restage=set(unfit), texts=texts)
+    else:
+        stage.create(con, "_gl_staged")
+        multi |= _stream_group(con, items, opts, quarantine, per_file, restage=None, texts={})
+    load.register_identity(con)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        new_per_file = load.load(con, paths, now, multi=multi)
+        load.insert_quarantine(con, paths, quarantine.rows())
+        for k, item in enumerate(items):
+            good, merged, extra = per_file[k]
+            r = item.result
+            r.records = r.lines + extra  # a line holding k requests is k records
+            r.rows_inserted = int(new_per_file.get(k, 0))
+            r.duplicates = good - r.rows_inserted
+            r.quarantined = quarantine.quarantined(k)
+            r.merged = merged
+            r.fast_path = fast
+            load.record_file(con, r, now)
+        con.execute("COMMIT")
+    except BaseException:
+        load.rollback(con)
+        raise
+    finished = time.perf_counter()
+    for item in items:
+        item.result.seconds = finished - item.started
+    return [item.result for item in items]
+
+
+def _plain(line_no: pa.ChunkedArray) -> pa.ChunkedArray:
+    return pc.bit_wise_and(line_no, _MASK)
+
+
+def _only(table: pa.Table, plain_line_nos: set[int]) -> pa.Table:
+    """The rows of ``table`` whose line number (without the file shift) is in the set."""
+    values = np.asarray(sorted(plain_line_nos), dtype=np.int64)
+    value_set = pa.Array.from_buffers(pa.int64(), len(values), [None, pa.py_buffer(values)])  # pa.array imports pandas
+    return table.filter(pc.is_in(_plain(table["line_no"]), value_set=value_set))
+
+
+def _stream_group(con: duckdb.DuckDBPyConnection, items: list[_Item], opts: Options, quarantine: Collector,
+                  per_file: list[list[int]], restage: set[int] | None, texts: dict[int, list[tuple]]) -> bool:
+    """Stream the group's files chunk by chunk (read), stage and check each chunk's lines into
+    _gl_chunk, keep its good rows in _gl_staged and its rejected ones' quarantine rows. With
+    ``restage`` (the fast path's unfit lines of a single file) only those lines are staged, and
+    ``texts`` names rows staged earlier whose line text quarantine still needs. Returns whether
+    a multi-record format was staged."""
+    multi = False
+    fresh = restage is None  # _gl_staged is still empty (the load stage keeps only good rows: GOOD)
+    for k, item in enumerate(items):
+        for chunk in chunks(item.path, k << FILE_SHIFT, opts.limits):
+            table = chunk.table
+            if restage is not None:
+                table = _only(table, restage | set(texts))
+                if texts and table.num_rows:
+                    lines_text = dict(zip(_plain(table["line_no"]).to_pylist(), table["line"].to_pylist()))
+                    for ln in [ln for ln in lines_text if ln in texts]:
+                        load.add_text(quarantine, k, ln, lines_text[ln], texts.pop(ln))
+                table = _only(table, restage)
+            asides = [a for a in chunk.set_aside if restage is None or a.line_no in restage]
+            empty = chunk.empty if restage is None else chunk.empty[:0]
+            bad, rejected = {}, 0
+            if table.num_rows:
+                stage.create(con, "_gl_chunk")
+                con.register("_gl_lines", table)
+                try:
+                    multi |= stage.stage_lines(con, opts.fmt, "_gl_chunk")
+                finally:
+                    con.unregister("_gl_lines")
+                rejected = load.count_rows(con, "_gl_chunk", per_file)
+                if rejected:
+                    bad = load.bad_rows(con, "_gl_chunk", quarantine.wants(k) + 1)  # +1: where the rest starts
+            _quarantine_chunk(quarantine, k, table, asides, empty, bad, rejected)
+            if table.num_rows and fresh:  # the group's first chunk becomes _gl_staged (no copy)
+                con.execute("DROP TABLE _gl_staged")
+                con.execute("ALTER TABLE _gl_chunk RENAME TO _gl_staged")
+                fresh = False
+            elif table.num_rows:
+                con.execute(f"INSERT INTO _gl_staged SELECT * FROM _gl_chunk WHERE {load.GOOD}")
+    for ln, records in texts.items():  # rejected rows whose line was not found again
+        load.add_text(quarantine, 0, ln, "", records)
+    return multi
+
+
+def _quarantine_chunk(quarantine: Collector, k: int, table: pa.Table, asides: list, empty: np.ndarray,
+                      bad: dict[int, list[tuple]], rejected: int) -> None:
+    """Quarantine rows of a chunk's rejected lines, in line order, as many as file ``k`` has room
+    for; the others are counted in its flood row."""
+    room = quarantine.wants(k)
+    total = len(asides) + len(empty) + rejected
+    if total == 0:
+        return
+    candidates = sorted([(a.line_no, 0, a) for a in asides] + [(int(n), 1, None) for n in empty[: room + 1].tolist()]
+                        + [(ln & _MASK, 2, ln) for ln in bad], key=lambda c: (c[0], c[1]))
+    stored = 0
+    text_of: dict[int, str] = {}
+    if bad:
+        picked = _only(table, {ln & _MASK for ln in bad}) if len(bad) < table.num_rows else table
+        text_of = dict(zip(picked["line_no"].to_pylist(), picked["line"].to_pylist()))
+    first_rest = None
+    for line_no, kind, payload in candidates:
+        if stored >= room:
+            first_rest = line_no
+            break
+        if kind == 0:
+            raw, reason, detail = row_text(payload.prefix.decode("utf-8", errors="replace"), payload.reason, None,
+                                           explained=False)
+            quarantine.add(k, line_no, raw, reason, payload.detail if reason == payload.reason else detail, None)
+            stored += 1
+        elif kind == 1:
+            quarantine.add(k, line_no, "", "empty line", None, None)
+            stored += 1
+        else:
+            records = bad[payload]
+            load.add_text(quarantine, k, line_no, text_of.get(payload, ""), records)
+            stored += len(records)
+    rest = total - stored
+    if rest > 0:
+        quarantine.count_only(k, rest, first_rest if first_rest is not None else candidates[-1][0] + 1)
+
+
+def _file_already_ingested(con: duckdb.DuckDBPyConnection, sha: str) -> bool:
+    return bool(con.execute("SELECT count(*) FROM ingested_files WHERE content_sha256 = ?", [sha]).fetchall()[0][0])
+
+
+def _record_failed_file(con: duckdb.DuckDBPyConnection, path: Path, exc: BaseException, started: float,
+                        probed: Probe | None = None) -> FileResult:
+    """A file that cannot be ingested as a whole (unreadable, over a limit, not a regular file,
+    or failing alone) is one quarantined record (line_no 0) and one ingested_files row."""
+    now = dt.datetime.now(dt.timezone.utc)
+    if isinstance(exc, OverLimit):
+        reason = OVER_LIMIT
+    elif isinstance(exc, NotRegularFile):
+        reason = REFUSED
+    elif isinstance(exc, (OSError, EOFError, zlib.error, gzip.BadGzipFile)):
+        reason = UNREADABLE
+    else:
+        reason = FAILED
+    head = b""
+    if probed is not None:
+        sha, size = probed.sha256, probed.bytes
+    else:
+        digest, size = hashlib.sha256(), 0
+        if reason in (UNREADABLE, OVER_LIMIT):
+            try:  # identity of the bytes on disk (a bomb is not decompressed again)
+                with path.open("rb") as fh:
+                    while block := fh.read(1 << 20):
+                        if not head:
+                            head = block[:256]
+                        digest.update(block)
+                        size += len(block)
+            except OSError:
+                pass
+        else:
+            digest.update(f"{reason}:{path}".encode())
+        sha = digest.hexdigest()
+    if reason in (UNREADABLE, OVER_LIMIT) and _file_already_ingested(con, sha):
+        return FileResult(path=str(path), content_sha256=sha, bytes=size, skipped=True)
+    result = FileResult(path=str(path), content_sha256=sha, bytes=size, lines=1, records=1, quarantined=1, failed=reason)
+    detail = {
+        OVER_LIMIT: str(exc),
+        REFUSED: str(exc),
+        UNREADABLE: f"{type(exc).__name__}; check the file is complete (a truncated .gz cannot be read)",
+        FAILED: f"{type(exc).__name__} while ingesting this file alone: none of its lines was loaded; "
+                "fix the cause and re-run (re-runs are idempotent)",
+    }[reason]
+    con.execute("BEGIN TRANSACTION")
+    try:
+        load.insert_quarantine(con, [str(path)], [(str(path), 0, mask_text(head.decode("utf-8", errors="replace")),
+                                                   reason, detail, None, now, 1)])
+        load.record_file(con, result, now)
+        con.execute("COMMIT")
+    except BaseException:
+        load.rollback(con)
+        raise
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def ingest_paths(
+    con: duckdb.DuckDBPyConnection,
+    paths: Iterable[str | Path],
+    *,
+    salt: str,
+    fmt: str | None = None,
+    force: bool = False,
+    on_file: Callable[[FileResult], None] | None = None,
+    **kw,
+) -> IngestSummary:
+    """Ingest files and folders (recursive). Raises MissingPathError before writing anything if a
+    path does not exist."""
+    files = find_input_files(paths)
+    if fmt is not None:
+        formats.get(fmt)  # fail fast on an unknown format name
+    started = time.perf_counter()
+    summary = IngestSummary(files=ingest_files(con, files, salt=salt, fmt=fmt, force=force, on_file=on_file, **kw))
+    summary.seconds = time.perf_counter() - started
+    return summary

@@ -1,0 +1,64 @@
+-- provider_regressions
+-- Grain: one row per (day, model, provider, metric, onset_day): the changes of a model x provider pair
+-- against its OWN history known on `day` (the as-of day, the partition): open ones, and those resolved in
+-- the 14 days before. Metrics: tool_call_rate, error_rate, p95_latency_ms, median_ttft_ms, reasoning_share,
+-- output_tokens_per_request, cost_per_request (daily values from provider_metrics_daily, each weighted by
+-- its observations).
+-- Method (gatewaylens.changepoints; docs/marts.md): for each day, a weighted least-squares baseline
+-- value ~ 1 + trend [+ weekday, kept when a partial F-test finds a weekly pattern] over the 28 days that
+-- end 7 days before it; the day's standardised residual (Student t -> normal) feeds a two-sided CUSUM
+-- (k = 0.5) whose threshold is calibrated by simulating this detector on unchanged series so that the
+-- false-alarm rate is regression_false_alarm_rate per pair-metric-day (default 0.001). onset_day = first
+-- day of the CUSUM run that alarmed, detected_day = the alarm. Kept when |delta| >= regression_min_relative_change
+-- x |baseline| (measured up to detected_day). baseline = the 28 days before the onset, current = the 14
+-- days from the onset (up to `day`); 95% intervals (weighted SE, Student t); p_value = Stouffer test of the
+-- current days' residuals against the baseline fit. attribution: each other provider of the model is tested
+-- at the same onset: 'model' when all moved the same way (p < 0.01), 'provider' when none did, 'unclear'
+-- otherwise or with no other provider. resolved when the trailing 7-day mean crosses back past the midpoint
+-- between baseline and the level at detection.
+-- Reads regression_history_days before start_day; a change stays listed until its baseline leaves that
+-- history (then it is the new normal). Run alone in the DuckDB CLI this SELECT gives the daily series the
+-- detector reads (one row per day x pair x metric, value in current_value, observations in
+-- current_observations, statistics NULL); the registry's post-processing step replaces them by the changes.
+
+WITH m AS (
+    SELECT *
+    FROM provider_metrics_daily
+    WHERE day BETWEEN getvariable('start_day') - getvariable('regression_history_days') AND getvariable('end_day')
+), series AS (
+    SELECT day, model, provider, 'tool_call_rate' AS metric, tool_call_rate AS value, successful_requests AS n FROM m
+    UNION ALL SELECT day, model, provider, 'error_rate', error_rate, requests FROM m
+    UNION ALL SELECT day, model, provider, 'p95_latency_ms', p95_latency_ms, successful_requests FROM m
+    UNION ALL SELECT day, model, provider, 'median_ttft_ms', median_ttft_ms, ttft_requests FROM m
+    UNION ALL SELECT day, model, provider, 'reasoning_share', reasoning_share, reasoning_requests FROM m
+    UNION ALL SELECT day, model, provider, 'output_tokens_per_request', output_tokens_per_request, successful_requests FROM m
+    UNION ALL SELECT day, model, provider, 'cost_per_request', cost_per_request, cost_requests FROM m
+)
+SELECT
+    day,                                                    -- As-of day: the changes known at the end of this UTC day (partition).
+    model,                                                  -- Model slug 'vendor/model'.
+    provider,                                               -- Provider whose own history changed.
+    metric,                                                 -- Which behaviour changed (see the header).
+    CAST(NULL AS DATE) AS onset_day,                        -- Estimated first day of the change (start of the CUSUM run).
+    CAST(NULL AS DATE) AS detected_day,                     -- Day the CUSUM crossed its threshold.
+    CAST(NULL AS DOUBLE) AS baseline_value,                 -- Weighted mean of the 28 days before onset_day.
+    CAST(NULL AS DOUBLE) AS baseline_low,                   -- 95% lower bound of baseline_value.
+    CAST(NULL AS DOUBLE) AS baseline_high,                  -- 95% upper bound of baseline_value.
+    CAST(value AS DOUBLE) AS current_value,                 -- Weighted mean from onset_day over up to 14 days (to `day`).
+    CAST(NULL AS DOUBLE) AS current_low,                    -- 95% lower bound of current_value.
+    CAST(NULL AS DOUBLE) AS current_high,                   -- 95% upper bound of current_value.
+    CAST(n AS BIGINT) AS current_observations,              -- Observations (requests) behind current_value.
+    CAST(NULL AS DOUBLE) AS delta,                          -- current_value - baseline_value (metric units).
+    CAST(NULL AS DOUBLE) AS relative_delta,                 -- delta / baseline_value.
+    CAST(NULL AS DOUBLE) AS p_value,                        -- Two-sided Stouffer test of the current days against the baseline fit.
+    CAST(NULL AS VARCHAR) AS direction,                     -- 'up' | 'down'.
+    CAST(NULL AS BOOLEAN) AS worse,                         -- True when the direction is bad for users (errors/latency/cost up, tool calls down); NULL when neutral.
+    CAST(NULL AS VARCHAR) AS attribution,                   -- 'provider' | 'model' | 'unclear' (see the header).
+    CAST(NULL AS VARCHAR) AS other_providers,               -- JSON: each other provider's test at the same onset {provider, z, p_value, moved}.
+    CAST(NULL AS VARCHAR) AS status,                        -- 'open' | 'resolved' as of `day`.
+    CAST(NULL AS DATE) AS resolved_day,                     -- Day the change was resolved (NULL while open).
+    CAST(NULL AS DOUBLE) AS cusum,                          -- CUSUM statistic at detection (daily SD units).
+    CAST(NULL AS DOUBLE) AS threshold                       -- Calibrated CUSUM threshold h.
+FROM series
+WHERE value IS NOT NULL AND n > 0
+ORDER BY day, model, provider, metric;
