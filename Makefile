@@ -15,12 +15,13 @@ DEMO_SEED ?= 7
 HOST ?= 127.0.0.1
 PORT ?= 8501
 
-.PHONY: setup demo test test-fast dashboard dagster browser-deps java-deps bench clean help
+.PHONY: setup demo test test-fast dashboard dagster browser-deps java-deps bench clean help docs
 
 help:
 	@echo "make demo   - set up, generate a year of sample logs, materialize via Dagster, serve the dashboard"
 	@echo "make test   - set up and run the whole test suite"
 	@echo "make dagster - Dagster UI + daemon on http://127.0.0.1:3000"
+	@echo "make docs   - regenerate the generated blocks of docs/ (data dictionary, configuration)"
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -77,6 +78,9 @@ dagster: setup
 	@$(BIN)/python -m pipelines.instance  # writes $(DAGSTER_HOME)/dagster.yaml if missing (one writer run at a time)
 	@echo "Dagster UI + daemon (schedules, sensors) on http://127.0.0.1:3000 - instance state in $(DAGSTER_HOME)"
 	VIRTUAL_ENV=$(CURDIR)/$(VENV) PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/dg dev --host 127.0.0.1 --port 3000
+
+docs: setup
+	$(BIN)/python -m gatewaylens.docgen
 
 bench: setup
 	$(BIN)/python benchmarks/ingest.py

@@ -35,11 +35,6 @@ def test_invalid_values_name_the_variable(env: dict, name: str) -> None:
         config.settings(env)
 
 
-def test_configuration_doc_is_generated_from_the_fields() -> None:
-    doc = (ROOT / "docs" / "configuration.md").read_text()
-    assert config.configuration_markdown().strip() in doc
-
-
 def test_no_module_reads_the_environment_but_config() -> None:
     offenders = []
     for folder in ("src/gatewaylens", "pipelines", "dashboards"):

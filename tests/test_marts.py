@@ -583,9 +583,3 @@ def test_docs_cover_every_column(wh) -> None:
         missing = [c for c in cols if c not in documented]
         assert not missing, (table, missing)
         assert all(docs[table].values()), table
-
-
-def test_readme_dictionary_is_generated_from_docs() -> None:
-    readme = (ROOT / "docs" / "data-dictionary.md").read_text()
-    section = readme.split("<!-- section:dictionary -->", 1)[1].split("<!-- section:", 1)[0]
-    assert marts.dictionary_markdown().strip() in section
