@@ -571,7 +571,7 @@ def test_settings_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_docs_cover_every_column(wh) -> None:
     con = wh[1]
     docs = marts.mart_docs()
-    for table in [*marts.MARTS, marts.CATALOG_TABLE, *marts.VIEWS]:
+    for table in [*marts.MARTS, *marts.CATALOG_TABLES, *marts.VIEWS]:
         cols = [r[0] for r in con.execute(
             "SELECT column_name FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position",
             [table]).fetchall()]

@@ -159,6 +159,24 @@ def test_sql_reads_the_snapshot_as_table_and_csv(warehouse):
     assert res.exit_code == 0 and "400" in res.stdout and "n" in res.stdout
 
 
+def test_console_worker_reads_the_raw_views_and_nothing_else_on_disk(warehouse):
+    """The console's hardened instance may read the snapshot's raw Parquet folder, no other file."""
+    from gatewaylens import sqlworker
+
+    con = dbmod.connect(warehouse)
+    result = serving.publish_snapshot(con)
+    con.close()
+    worker = sqlworker.connect(str(result.path), memory_mb=256, threads=1)
+    try:
+        assert worker.sql("SELECT count(*) FROM requests").fetchall() == [(400,)]
+        with pytest.raises(duckdb.PermissionException):
+            worker.sql(f"SELECT * FROM read_blob('{warehouse}')").fetchall()
+        with pytest.raises(duckdb.Error):
+            worker.execute("SET allowed_directories = ['/']")
+    finally:
+        worker.close()
+
+
 def test_sql_falls_back_to_the_warehouse_with_a_note(warehouse):
     res = runner.invoke(app, ["sql", "SELECT count(*) AS n FROM requests", "--csv"])
     assert res.exit_code == 0, res.output

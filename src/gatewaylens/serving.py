@@ -7,7 +7,7 @@ dashboard, ``gatewaylens sql`` and analysts open read-only.
 
 What it holds, and why a nightly publish costs O(day), not O(history):
 
-* the **marts** (small: aggregates), ``model_catalog``, and in ``duckdb`` storage mode
+* the **marts** (small: aggregates), the catalog tables (``model_catalog``, ``provider_catalog``), and in ``duckdb`` storage mode
   ``quarantine`` and ``ingested_files`` (one row per rejected line / per file), as tables;
 * the raw tables **``requests``** and **``provider_attempts``** as *views* over day-partitioned
   Parquet: the lake itself in ``lake`` storage mode (views over the lake's globs: a reader sees
@@ -187,10 +187,11 @@ def publish_snapshot(
 
 def _write_tables(con: duckdb.DuckDBPyConnection, result: PublishResult, days: tuple[dt.date, dt.date] | None,
                   full: bool, mode: str) -> None:
-    """Marts (the run's days, or whole), model_catalog and the small tables into the snapshot."""
+    """Marts (the run's days, or whole), the catalog tables and the small tables into the snapshot."""
     snap = SNAPSHOT_ALIAS
-    con.execute(f"CREATE OR REPLACE TABLE {snap}.{marts.CATALOG_TABLE} AS SELECT * FROM {marts.CATALOG_TABLE}")
-    result.tables[marts.CATALOG_TABLE] = con.execute(f"SELECT count(*) FROM {snap}.{marts.CATALOG_TABLE}").fetchall()[0][0]
+    for name in marts.CATALOG_TABLES:
+        con.execute(f"CREATE OR REPLACE TABLE {snap}.{name} AS SELECT * FROM {name}")
+        result.tables[name] = con.execute(f"SELECT count(*) FROM {snap}.{name}").fetchall()[0][0]
     for name in marts.MARTS:
         q = _quote_ident(name)
         whole = full or days is None or _columns(con, name, snap) != _relation_columns(con, name)

@@ -44,21 +44,23 @@ def connect(path: str, *, memory_mb: int, threads: int) -> duckdb.DuckDBPyConnec
     from gatewaylens.serving import raw_root_of
 
     root = raw_root_of(path)
-    allowed = {"allowed_directories": [root.rstrip("/") + "/"]} if root else {}
     con = duckdb.connect(
         path,
         read_only=True,
         config={
             "memory_limit": f"{int(memory_mb)}MiB",
             "threads": int(threads),
-            "enable_external_access": False,
             "temp_directory": "",  # never spill a console query to disk
             "python_enable_replacements": False,
             "autoinstall_known_extensions": False,
             "autoload_known_extensions": False,
-            **allowed,
         },
     )
+    # DuckDB accepts allowed_directories only once the database is started, and only while
+    # external access is still on: set it, then switch external access off, then lock.
+    if root:
+        con.execute("SET allowed_directories = $dirs", {"dirs": [root.rstrip("/") + "/"]})
+    con.execute("SET enable_external_access = false")
     con.execute("SET TimeZone = 'UTC'")
     con.execute("SET lock_configuration = true")
     return con

@@ -52,10 +52,12 @@ VIEWS: list[str] = ["v_requests", "v_adoption_monthly"]
 
 CATALOG_TABLE = "model_catalog"
 PROVIDER_TABLE = PROVIDER_CATALOG_TABLE
+#: reference tables written by refresh_catalog (copied whole into the serving snapshot)
+CATALOG_TABLES: tuple[str, ...] = (CATALOG_TABLE, PROVIDER_TABLE)
 ROWS_TABLE = "_gl_mart_rows"  # temporary table holding a build's rows before they are written
 
 __all__ = [
-    "MARTS", "VIEWS", "CATALOG_TABLE", "Mart", "MartSettings", "MartResult", "MartLayoutError", "mart_settings",
+    "MARTS", "VIEWS", "CATALOG_TABLE", "CATALOG_TABLES", "Mart", "MartSettings", "MartResult", "MartLayoutError", "mart_settings",
     "build_mart", "build_all", "compute", "mart_select", "bind_days", "bind_settings", "bind_sql", "ensure_macros",
     "refresh_catalog", "ensure_views", "drop_marts", "days_with_requests", "mart_docs", "mart_descriptions",
     "dictionary_markdown", "describe_frame", "with_dependencies", "get",
@@ -195,7 +197,7 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     if not missing:
         return
     ensure_macros(con)
-    if CATALOG_TABLE not in existing or "provider_catalog" not in existing:
+    if not set(CATALOG_TABLES) <= existing:
         refresh_catalog(con)
     if con.execute("SELECT getvariable('start_day') IS NULL").fetchall()[0][0]:
         bind_settings(con)  # the SELECTs need typed variables to bind; no day has rows this early
@@ -432,7 +434,7 @@ def dictionary_markdown() -> str:
         "hours are UTC. Counts are additive: roll up with `sum(numerator) / sum(denominator)`, never by "
         "averaging rate columns.\n"
     )
-    for table in [CATALOG_TABLE, PROVIDER_TABLE, *MARTS, *VIEWS]:
+    for table in [*CATALOG_TABLES, *MARTS, *VIEWS]:
         lines.append(f"#### `{table}`\n")
         desc = descs.get(table, "")
         if desc:
@@ -445,7 +447,7 @@ def dictionary_markdown() -> str:
 
 def describe_frame(con: duckdb.DuckDBPyConnection, table: str) -> pl.DataFrame:
     """Columns and types of a mart as DuckDB sees them, with their descriptions (for the CLI/dashboard)."""
-    if table not in MARTS and table not in VIEWS and table not in (CATALOG_TABLE, PROVIDER_TABLE):
+    if table not in MARTS and table not in VIEWS and table not in CATALOG_TABLES:
         raise ValueError(f"unknown mart or view {table!r}")
     frame = con.sql(
         "SELECT column_name AS column, data_type AS type FROM information_schema.columns "
