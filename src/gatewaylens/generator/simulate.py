@@ -31,6 +31,7 @@ from gatewaylens.generator import scenario as sc
 from gatewaylens.generator import usage as us
 
 BILLED_PRICES_PATH = CATALOG_PATH.with_name("generator_billed_prices.csv")
+CACHE_WRITE_PRICE = "cache_write_usd_per_mtok"  # a column of BILLED_PRICES_PATH only (empty: billed at the input price)
 
 EPOCH = dt.date(1970, 1, 1)
 MS_PER_DAY = 86_400_000
@@ -81,6 +82,7 @@ class _Tables:
     reports: np.ndarray  # model -> 0 yes, 1 zero, 2 no
     vendor_style: list[str]  # model -> key of NATIVE_FINISH
     price_in: np.ndarray
+    price_cache_write: np.ndarray
     price_out: np.ndarray
     price_cached: np.ndarray
     reasoning_b: np.ndarray
@@ -120,7 +122,8 @@ def _build_tables() -> _Tables:
     # what the simulated gateways bill: the generator's own price list (data/generator_billed_prices.csv),
     # not the catalog's list prices, so output is reproducible whatever genai-prices says
     cat = load_catalog(CATALOG_PATH, use_env=False, prices=False).drop(PRICE_COLUMNS).join(
-        pl.read_csv(BILLED_PRICES_PATH, schema_overrides={c: pl.Float64() for c in PRICE_COLUMNS}), on="model", how="left")
+        pl.read_csv(BILLED_PRICES_PATH, schema_overrides={c: pl.Float64() for c in [*PRICE_COLUMNS, CACHE_WRITE_PRICE]}),
+        on="model", how="left")
     models = list(sc.MODELS)
     missing = set(models) - set(cat["model"].to_list())
     if missing:
@@ -197,6 +200,8 @@ def _build_tables() -> _Tables:
         price_in=np.array([crow[m]["input_usd_per_mtok"] for m in models]),
         price_out=np.array([crow[m]["output_usd_per_mtok"] for m in models]),
         price_cached=np.array([crow[m]["cached_input_usd_per_mtok"] for m in models]),
+        # cache writes are billed at the write price where the vendor has one (Anthropic: 1.25x input)
+        price_cache_write=np.array([crow[m][CACHE_WRITE_PRICE] or crow[m]["input_usd_per_mtok"] for m in models]),
         reasoning_b=np.array([sc.MODELS[m].reasoning_propensity for m in models]),
         ttft=np.array([sc.MODELS[m].ttft_ms for m in models], dtype=float),
         tps=np.array([sc.MODELS[m].tokens_per_s for m in models], dtype=float),
@@ -515,11 +520,6 @@ class Simulation:
         inp = np.where(is_err, 0, inp)
         cached = np.where(is_err, 0, cached)
 
-        cost = (
-            (inp - cached) * t.price_in[model] + cached * t.price_cached[model] + out * t.price_out[model]
-        ) / 1e6
-        cost = np.round(cost, 8)
-        cost_null = ~t.app_cost_logged[app]
 
         # latency
         lm = t.lat_mult[model, final] * ev_lat
@@ -548,6 +548,12 @@ class Simulation:
         cache_write = np.where(
             writes, np.floor((inp - cached) * urng.uniform(*us.CACHE_WRITE_SHARE, n)), 0
         ).astype(np.int64)
+        cost = (
+            (inp - cached - cache_write) * t.price_in[model] + cached * t.price_cached[model]
+            + cache_write * t.price_cache_write[model] + out * t.price_out[model]
+        ) / 1e6
+        cost = np.round(cost, 8)
+        cost_null = ~t.app_cost_logged[app]
 
         # --- truth accumulators (global day index) ---
         gd = dl + lo
