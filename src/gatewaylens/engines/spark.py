@@ -123,7 +123,7 @@ def tables_read(sql: str) -> list[str]:
     ctes = {c.alias_or_name for c in tree.find_all(exp.CTE)}
     out: list[str] = []
     for t in tree.find_all(exp.Table):
-        if t.name not in ctes and t.name not in out:
+        if t.name and t.name not in ctes and t.name not in out:  # no name: a table function (generate_series)
             out.append(t.name)
     return out
 

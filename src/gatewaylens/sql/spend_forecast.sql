@@ -14,10 +14,12 @@ WITH c AS (
     FROM cost_daily
     WHERE day BETWEEN least(date_trunc('month', getvariable('start_day')), getvariable('start_day') - 28) AND getvariable('end_day')
     GROUP BY ALL
+), days AS (  -- a generator in the select list: the form Spark also runs (it has no generate_series in FROM)
+    SELECT unnest(generate_series(least(date_trunc('month', getvariable('start_day')), getvariable('start_day') - 28),
+                                  getvariable('end_day'), INTERVAL 1 DAY)) AS d
 ), spine AS (
-    SELECT CAST(d AS DATE) AS day, a.app
-    FROM (SELECT DISTINCT app FROM c) a,
-         generate_series(least(date_trunc('month', getvariable('start_day')), getvariable('start_day') - 28), getvariable('end_day'), INTERVAL 1 DAY) g(d)
+    SELECT CAST(g.d AS DATE) AS day, a.app
+    FROM (SELECT DISTINCT app FROM c) a CROSS JOIN days g
 ), daily AS (
     SELECT s.day, s.app, coalesce(c.cost_usd, 0) AS cost_usd
     FROM spine s LEFT JOIN c USING (day, app)

@@ -23,10 +23,14 @@ WITH c AS (
     SELECT day, 'model', model, sum(requests), sum(input_tokens + output_tokens),
            CAST(sum(CAST(cost_usd AS DECIMAL(38, 12))) AS DOUBLE)
     FROM c GROUP BY ALL
+), days AS (  -- a generator in the select list: the form Spark also runs (it has no generate_series in FROM)
+    SELECT unnest(generate_series(getvariable('start_day') - getvariable('anomaly_baseline_days'), getvariable('end_day'),
+                                  INTERVAL 1 DAY)) AS d
 ), spine AS (
-    SELECT CAST(unnest(generate_series(s.first_day, getvariable('end_day'), INTERVAL 1 DAY)) AS DATE) AS day,
-           s.dimension, s.subject
+    SELECT CAST(g.d AS DATE) AS day, s.dimension, s.subject
     FROM (SELECT dimension, subject, min(day) AS first_day FROM totals GROUP BY ALL) s
+    CROSS JOIN days g
+    WHERE CAST(g.d AS DATE) >= s.first_day  -- each subject from its first day in the window
 ), series AS (
     SELECT sp.day, sp.dimension, sp.subject, m.metric,
            coalesce(CASE m.metric WHEN 'requests' THEN t.requests WHEN 'tokens' THEN t.tokens ELSE t.cost_usd END, 0) AS value
