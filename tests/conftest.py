@@ -57,13 +57,16 @@ def write_jsonl(path: Path, records: list) -> Path:
 
 # The shared test session's Spark configuration. Test data is tiny: compiling is the cost, not
 # running. C1-only JIT, and Spark's interpreted expressions instead of generated code, halve the
-# Spark tests' time here; 2 shuffle partitions (Spark's default is 200). Tests that go through
+# Spark tests' time here; 2 shuffle partitions (Spark's default is 200); adaptive execution off
+# (re-planning every stage costs more than it saves on a few hundred rows: a third of the marts'
+# time, measured; the results are the same, which the equality test checks). Tests that go through
 # settings (Dagster's pyspark resource, the CLI) pass the same keys in GATEWAYLENS_SPARK_CONF, so
 # the running session keeps them (runtime SQL keys of a builder apply to the existing session).
 SPARK_TEST_CONF = {
     "spark.sql.shuffle.partitions": "2", "spark.default.parallelism": "2", "spark.driver.memory": "1g",
     "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC",
     "spark.sql.codegen.wholeStage": "false", "spark.sql.codegen.factoryMode": "NO_CODEGEN",
+    "spark.sql.adaptive.enabled": "false",
 }
 
 
