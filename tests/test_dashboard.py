@@ -92,7 +92,8 @@ def test_every_page_renders_its_metrics_charts_and_downloads(warehouse, name: st
     assert sum(len(t.get("x", []) or t.get("y", []) or []) for f in figs for t in f["data"]) > 0
     assert len(at.get("download_button")) >= (MIN_CHARTS[name] if name != "data_quality" else 3)
     if name in FILTERED:
-        for key in ("filters.period", "filters.models", "filters.providers", "filters.apps", "filters.grain"):
+        for key in ("filters.period", "filters.models", "filters.providers", "filters.apps", "filters.teams",
+                    "filters.tags", "filters.grain"):
             assert any(getattr(w, "key", None) == key for w in at.sidebar.get(_kind(key))), key
 
 
@@ -195,6 +196,47 @@ def test_injection_through_the_filters_matches_nothing(warehouse) -> None:
     con = duckdb.connect(str(warehouse["db"]), read_only=True)
     assert con.execute("SELECT count(*) FROM requests").fetchall()[0][0] == DAYS * RPD
     con.close()
+
+
+def _scope(warehouse) -> tuple[str, list[str], str, list[str]]:
+    """A team with several apps and a tag of some apps only, with the apps that logged each."""
+    con = duckdb.connect(str(warehouse["db"]), read_only=True)
+    team, team_apps = con.sql("SELECT team, list(DISTINCT app ORDER BY app) AS apps FROM requests WHERE team IS NOT NULL "
+                              "GROUP BY team ORDER BY len(apps) DESC, team LIMIT 1").fetchall()[0]
+    tag_apps = con.sql("SELECT list(DISTINCT app ORDER BY app) FROM requests WHERE list_contains(tags, 'batch')").fetchall()[0][0]
+    con.close()
+    assert len(team_apps) >= 2 and tag_apps
+    return team, team_apps, "batch", tag_apps
+
+
+@pytest.mark.parametrize("name", ["overview", "tool_calling", "users", "lock_in", "performance"])
+def test_team_and_tag_filters_keep_the_apps_that_logged_them(warehouse, name: str) -> None:
+    """In generated traffic a team is a set of apps (a LiteLLM key's team) and the batch tag marks the
+    batch apps: selecting the team (tag) shows exactly what selecting its apps shows, and moves the page."""
+    team, team_apps, tag, tag_apps = _scope(warehouse)
+    base = page(name)
+    for widget, value, apps in (("filters.teams", [team], team_apps), ("filters.tags", [tag], tag_apps)):
+        scoped = page(name)
+        scoped.sidebar.multiselect(key=widget).set_value(value).run()
+        assert_clean(scoped)
+        by_apps = page(name)
+        by_apps.sidebar.multiselect(key="filters.apps").set_value(apps).run()
+        assert metrics(scoped) == metrics(by_apps) and charts(scoped) == charts(by_apps), (name, widget)
+        assert (metrics(scoped), charts(scoped)) != (metrics(base), charts(base)), (name, widget)
+        coverage = [c.value for c in scoped.sidebar.caption if c.value.startswith("Teams/tags keep")]
+        assert coverage == [f"Teams/tags keep {len(apps)} apps (whole apps: charts are per app); 100% of their "
+                            "requests in the period carry the selection."], coverage
+
+
+def test_team_filter_values_are_bound_never_sql(warehouse) -> None:
+    evil = "x' OR 1=1 --"
+    sql = "SELECT coalesce(sum(requests), 0) FROM tool_call_rate_daily WHERE {}"
+    for f in (Filters(START, START + dt.timedelta(days=DAYS - 1), teams=(evil,)),
+              Filters(START, START + dt.timedelta(days=DAYS - 1), tags=(evil,))):
+        assert data.query(sql.format(f.where()), f.params()).row(0) == (0,)
+    plain = Filters(START, START + dt.timedelta(days=DAYS - 1))
+    assert "app_dimensions_daily" not in plain.where() and "teams" not in plain.params()
+    assert Filters(START, START, teams=("t",)).ignored(("model", "provider")) == ["team"]
 
 
 def test_providers_page_shows_flags_pool_and_uptime(warehouse) -> None:

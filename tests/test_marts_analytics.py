@@ -31,6 +31,7 @@ UNKNOWN = "(unknown)"
 NEW = [
     "policy_exposure_daily", "vendor_concentration_monthly", "model_switches", "model_adoption_lag",
     "user_activity_daily", "session_summary_daily", "cache_daily", "errors_daily", "latency_daily",
+    "app_dimensions_daily",
 ]
 
 
@@ -99,6 +100,17 @@ def test_policy_exposure_daily(wh, req) -> None:
     same(mart(con, "policy_exposure_daily"), exp, ["day", "app", "provider"])
     # the generator's providers are all catalogued: every request has a known policy
     assert mart(con, "policy_exposure_daily")["policy_known"].all()
+
+
+def test_app_dimensions_daily(wh, req) -> None:
+    keys = ["day", "app", "team", "tags"]
+    exp = req.with_columns(pl.col("tags").cast(pl.List(pl.String))).group_by(keys).agg(requests=pl.len())
+    got = mart(wh[1], "app_dimensions_daily")
+    key = [*keys, "requests"]
+    assert sorted(got.select(key).rows()) == sorted(exp.select(key).rows()), "one row per (day, app, team, tags)"
+    assert got["requests"].sum() == req.height
+    # the generated apps log their team and tags (canonical lines carry both)
+    assert got["team"].null_count() == 0 and got.filter(pl.col("tags").is_null()).height == 0
 
 
 def test_cache_daily(wh, req) -> None:
