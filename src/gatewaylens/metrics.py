@@ -106,9 +106,12 @@ _METRICS: tuple[Metric, ...] = (
     # ---- cache
     Metric("cache_hit_rate", "cache_daily", "cached_tokens", "input_tokens_reporting", ALL_DIMS, "rate",
            "Cached prompt tokens read / prompt tokens of requests whose provider reports caching.",
-           extra={"cache_write_tokens": "cache_write_tokens", "savings_usd": "savings_usd"}),
+           extra={"cache_write_tokens": "cache_write_tokens", "savings_usd": "savings_usd",
+                  "cache_read_savings_usd": "cache_read_savings_usd", "cache_write_premium_usd": "cache_write_premium_usd"}),
     Metric("cache_savings_usd", "cache_daily", "savings_usd", None, ALL_DIMS, "usd",
-           "Estimated savings of cached reads at list price, USD."),
+           "Net savings of caching at list price: cached reads against uncached input, minus the cache-write premium, USD."),
+    Metric("cache_write_premium_usd", "cache_daily", "cache_write_premium_usd", None, ALL_DIMS, "usd",
+           "What cache writes cost above uncached input at list price (Anthropic: 1.25x input), USD."),
     # ---- errors and latency
     Metric("errors", "errors_daily", "errors", None, ("model", "provider", "error_type", "http_status"), "count",
            "Failed requests (what users saw), by error class; the rate's denominator is metric 'requests'."),
