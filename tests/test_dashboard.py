@@ -258,6 +258,55 @@ def test_providers_page_shows_flags_pool_and_uptime(warehouse) -> None:
     assert seen_pool
 
 
+def test_providers_uptime_and_failovers_come_from_the_metrics_layer(warehouse) -> None:
+    """The Providers page draws uptime and failovers through gatewaylens.metrics (no ratio written in the
+    view), and what it draws equals an independent polars roll-up of the marts' additive columns."""
+    import polars as pl
+
+    source = (ROOT / "dashboards" / "views" / "providers.py").read_text()
+    assert not any(ratio in source for ratio in ("/ sum(", "1 - sum(", "/ nullif(")), "a ratio written in the view"
+    assert 'metric_sql(["attempt_success_rate' in source
+    at = page("providers")
+    for grain, mart in (("day", "provider_uptime_daily"), ("hour", "provider_uptime_hourly")):
+        at.button_group(key="providers.uptime_grain").set_value(grain).run()
+        assert_clean(at)
+        heat = next(f for f in charts(at) if "uptime" in f["layout"]["title"]["text"].lower())["data"][0]
+        con = duckdb.connect(str(warehouse["db"]), read_only=True)
+        rows = con.sql(f"SELECT * FROM {mart}").pl()
+        con.close()
+        period = "day" if grain == "day" else "hour"
+        exp = (rows.group_by(period, "provider").agg(pl.col("attempts").sum(), pl.col("failed_attempts").sum())
+               .with_columns(rate=1 - pl.col("failed_attempts") / pl.col("attempts")))
+        z_rows = _array(heat["z"])
+        got = {(p, x[:10] if grain == "day" else x[:13]): z for p, zs in zip(heat["y"], z_rows, strict=True)
+               for x, z in zip(heat["x"], zs, strict=True) if z is not None}
+        want = {(r["provider"], str(r[period])[:10] if grain == "day" else str(r[period])[:13].replace(" ", "T")): r["rate"]
+                for r in exp.iter_rows(named=True)}
+        got = {k: v for k, v in got.items() if v == v}  # NaN = no attempts in that cell
+        assert got.keys() == want.keys() and all(abs(got[k] - want[k]) < 1e-12 for k in want), grain
+        assert min(want.values()) < 1.0  # the outage is there: not a vacuous all-green map
+    fo = next(f for f in charts(at) if f["layout"]["title"]["text"].startswith("Failovers"))["data"]
+    con = duckdb.connect(str(warehouse["db"]), read_only=True)
+    total, attempts = con.sql("SELECT sum(failovers_out), sum(attempts) FROM provider_uptime_daily").fetchall()[0]
+    con.close()
+    assert sum(sum(_array(t["y"])) for t in fo) == total > 0
+    assert all("of its attempts" in t["hovertemplate"] and len(_array(t["customdata"])) for t in fo)
+
+
+def _array(value):
+    """A Plotly JSON array: a list, or plotly's typed-array encoding {dtype, bdata, shape}."""
+    if not isinstance(value, dict):
+        return value
+    import base64
+
+    import numpy as np
+
+    a = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
+    if "shape" in value:
+        a = a.reshape([int(x) for x in str(value["shape"]).split(",")])
+    return a.tolist()
+
+
 def test_sql_console_refuses_writes_and_runs_reads(warehouse) -> None:
     at = page("sql")
     assert_clean(at)

@@ -91,6 +91,11 @@ _METRICS: tuple[Metric, ...] = (
            "Provider attempts that did not fail / attempts.", numerator_sql="attempts - failed_attempts"),
     Metric("failovers", "provider_uptime_daily", "failovers_out", None, ("provider",), "count",
            "Attempts at this provider after which the request moved to another provider."),
+    Metric("failover_rate", "provider_uptime_daily", "failovers_out", "attempts", ("provider",), "rate",
+           "Attempts at this provider after which the request moved to another provider / attempts."),
+    Metric("attempt_success_rate_hourly", "provider_uptime_hourly", "successful_attempts", "attempts", ("provider",),
+           "rate", "Provider attempts that did not fail / attempts, by UTC hour (period = the mart's hour).",
+           numerator_sql="attempts - failed_attempts"),
     # ---- data policy
     Metric("policy_tokens", "policy_exposure_daily", "total_tokens", None, ("app", "provider", *POLICY_ATTRIBUTES), "tokens",
            "Input + output tokens sent to providers (slice by a catalogue attribute; share = of the period's tokens).",
