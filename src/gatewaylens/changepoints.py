@@ -553,6 +553,22 @@ def relative_effect(residual: float, level: float, log: bool) -> float:
     return residual / abs(level) if level else math.copysign(math.inf, residual) if residual else 0.0
 
 
+def echo(series: Series, onset: int, direction: int, cfg: DetectorSettings, log: bool) -> bool:
+    """True when the baseline window before ``onset`` itself moved AGAINST ``direction`` (its second
+    half differs from its first by the practical threshold, Welch p < confirm_alpha): a step inside a
+    baseline tilts its trend, and the extrapolated trend then overshoots — an alarm the other way
+    two to five weeks after an earlier change is that overshoot, not a change."""
+    half = cfg.baseline_days // 2
+    _, v1, w1 = series.window(onset - cfg.baseline_days, onset - half - 1)
+    _, v2, w2 = series.window(onset - half, onset - 1)
+    if len(v1) < 3 or len(v2) < 3:
+        return False
+    m1, m2 = float(np.average(v1, weights=w1)), float(np.average(v2, weights=w2))
+    if direction * (m2 - m1) >= 0 or abs(relative_effect(m2 - m1, m1, log)) < cfg.min_relative_change:
+        return False
+    return bool(stats.ttest_ind(v1, v2, equal_var=False).pvalue < cfg.confirm_alpha)
+
+
 @dataclass
 class Finding:
     """One change of one provider of a model: the change (on the reported scale), how it was
@@ -652,9 +668,9 @@ def detect_group(group: dict[str, Series], cfg: DetectorSettings | None = None, 
       min_relative_change). attribution 'provider' when no other provider moved the same way,
       'unclear' when some did.
     * model: the Stouffer combination of the providers' own scores (:func:`model_z`) is scanned;
-      an alarm is kept when at least two providers moved the same way against their own baselines
-      and none moved against its peers (relative shift test p >= confirm_alpha): one finding per
-      provider that moved, attribution 'model'.
+      an alarm is kept when at least two providers moved the same way against their own baselines,
+      they carry at least half of the model's observations from the onset, and no provider moved
+      significantly the other way: one finding per provider that moved, attribution 'model'.
     * own: a model with a single provider is scanned on its own series (attribution 'unclear').
 
     Each scan's threshold is calibrated to half the stated rate (relative + model = the rate per
@@ -706,10 +722,8 @@ def detect_group(group: dict[str, Series], cfg: DetectorSettings | None = None, 
     for p, r in rel.items():
         if not len(r.days):
             continue
-        zr = rolling_z(r, cfg)
-        ok = np.isfinite(zr)
 
-        def accept_rel(onset, detected, direction, stat, start, p=p):
+        def accept_relative(onset, detected, direction, stat, start, p=p):
             end = min(detected, onset + cfg.current_days - 1)
             own = shift(ana[p], onset, end, cfg, log)
             if own is None or not own.moved(direction, cfg.confirm_alpha, cfg.min_relative_change, cfg.consistency):
@@ -718,9 +732,10 @@ def detect_group(group: dict[str, Series], cfg: DetectorSettings | None = None, 
             # provider's own move makes at least half of it (else the peers moved: a healthy provider
             # whose peer degraded sees its gap move while its own history stays put)
             gap = shift(rel[p], onset, end, cfg, False)
-            if gap is None or direction * relative_effect(gap.residual, own.level, log) < cfg.min_relative_change:
+            if (gap is None or direction * relative_effect(gap.residual, own.level, log) < cfg.min_relative_change
+                    or direction * own.residual < 0.5 * direction * gap.residual):
                 return None
-            if direction * own.residual < 0.5 * direction * gap.residual:
+            if echo(rel[p], onset, direction, cfg, False) and echo(ana[p], onset, direction, cfg, log):
                 return None
             others = tests(onset, end, direction, skip=p)
             attribution = "unclear" if any(m for _, _, m in others) else "provider"
@@ -732,7 +747,9 @@ def detect_group(group: dict[str, Series], cfg: DetectorSettings | None = None, 
                 onset = int(d[run][refine_onset(zo[run], direction)])
             return finding(p, onset, detected, direction, stat, own, "relative", attribution, others)
 
-        found += [f for f in _scan(r.days[ok], zr[ok], h, cfg, accept_rel) if f is not None]
+        zr = rolling_z(r, cfg)
+        ok = np.isfinite(zr)
+        found += [f for f in _scan(r.days[ok], zr[ok], h, cfg, accept_relative) if f is not None]
 
     mdays, mz = model_z(ana, zs)
 
@@ -744,10 +761,15 @@ def detect_group(group: dict[str, Series], cfg: DetectorSettings | None = None, 
                  if t is not None and t.moved(direction, cfg.confirm_alpha, cfg.min_relative_change, cfg.consistency)]
         if len(moved) < 2:
             return None
-        for r in rel.values():
-            t = shift(r, onset, detected, cfg, False)
-            if t is not None and t.p_value < cfg.confirm_alpha:
-                return None  # a provider moved against its peers: the relative scan reports it
+        # most of the model's traffic moved, and no provider significantly the other way
+        weight = {p: float(s.window(onset, detected)[2].sum()) for p, s in ana.items()}
+        if sum(weight[p] for p in moved) < 0.5 * sum(weight.values()):
+            return None
+        if any(t is not None and t.p_value < cfg.attribution_alpha and np.sign(t.z) == -direction for t in own.values()):
+            return None
+        moved = [p for p in moved if not echo(ana[p], onset, direction, cfg, log)]
+        if len(moved) < 2:
+            return None
         out = []
         for p in moved:
             others = [(q, own[q], q in moved) for q in ana if q != p]

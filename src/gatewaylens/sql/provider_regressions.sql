@@ -16,8 +16,10 @@
 -- when the provider also moved against its own baseline (shift test p < 0.01, |effect| >=
 -- regression_min_relative_change of the predicted level and of the baseline mean, on >= 75% of the days)
 -- and its own move makes at least half of its gap's move: attribution 'provider' when no other provider
--- moved the same way, else 'unclear'. (b) is kept when >= 2 providers moved that way and none moved
--- against its peers: attribution 'model', one row per provider that moved. A model with one provider: its
+-- moved the same way, else 'unclear'. (b) is kept when >= 2 providers carrying >= half the model's
+-- observations moved that way and none the other way: attribution 'model', one row per provider that moved.
+-- An alarm against the direction its own baseline window just moved (halves differ, Welch p < 0.01) is
+-- dropped as the echo of an earlier step (the tilted trend overshooting). A model with one provider: its
 -- own scores, attribution 'unclear'. onset_day = likelihood-ratio step estimate within the alarmed run,
 -- detected_day = the alarm. baseline = the 28 days before the onset, current = the 14 days from the onset
 -- (up to `day`); 95% intervals (weighted SE, Student t); p_value = Stouffer test of the current days'
