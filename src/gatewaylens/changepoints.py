@@ -739,12 +739,13 @@ def detect_group(group: dict[str, Series], cfg: DetectorSettings | None = None, 
                 return None
             others = tests(onset, end, direction, skip=p)
             attribution = "unclear" if any(m for _, _, m in others) else "provider"
-            # the reported onset: the step located on the provider's own scores (sharper than the
-            # difference's) within the alarmed run
+            # the reported onset: the step located on the sum of the provider's own and relative scores
+            # (both carry the step; their noise is partly independent) within the alarmed run
             d, zo = ana[p].days, zs[p]
             run = (d >= max(start, onset - cfg.guard_days)) & (d <= detected) & np.isfinite(zo)
             if run.any():
-                onset = int(d[run][refine_onset(zo[run], direction)])
+                zsum = zo[run] + np.nan_to_num(np.interp(d[run], r.days[ok], zr[ok], left=np.nan, right=np.nan))
+                onset = int(d[run][refine_onset(zsum, direction)])
             return finding(p, onset, detected, direction, stat, own, "relative", attribution, others)
 
         zr = rolling_z(r, cfg)
