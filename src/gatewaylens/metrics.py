@@ -91,6 +91,11 @@ _METRICS: tuple[Metric, ...] = (
            "Provider attempts that did not fail / attempts.", numerator_sql="attempts - failed_attempts"),
     Metric("failovers", "provider_uptime_daily", "failovers_out", None, ("provider",), "count",
            "Attempts at this provider after which the request moved to another provider."),
+    Metric("failover_rate", "provider_uptime_daily", "failovers_out", "attempts", ("provider",), "rate",
+           "Attempts at this provider after which the request moved to another provider / attempts."),
+    Metric("attempt_success_rate_hourly", "provider_uptime_hourly", "successful_attempts", "attempts", ("provider",),
+           "rate", "Provider attempts that did not fail / attempts, by UTC hour (period = the mart's hour).",
+           numerator_sql="attempts - failed_attempts"),
     # ---- data policy
     Metric("policy_tokens", "policy_exposure_daily", "total_tokens", None, ("app", "provider", *POLICY_ATTRIBUTES), "tokens",
            "Input + output tokens sent to providers (slice by a catalogue attribute; share = of the period's tokens).",
@@ -106,9 +111,12 @@ _METRICS: tuple[Metric, ...] = (
     # ---- cache
     Metric("cache_hit_rate", "cache_daily", "cached_tokens", "input_tokens_reporting", ALL_DIMS, "rate",
            "Cached prompt tokens read / prompt tokens of requests whose provider reports caching.",
-           extra={"cache_write_tokens": "cache_write_tokens", "savings_usd": "savings_usd"}),
+           extra={"cache_write_tokens": "cache_write_tokens", "savings_usd": "savings_usd",
+                  "cache_read_savings_usd": "cache_read_savings_usd", "cache_write_premium_usd": "cache_write_premium_usd"}),
     Metric("cache_savings_usd", "cache_daily", "savings_usd", None, ALL_DIMS, "usd",
-           "Estimated savings of cached reads at list price, USD."),
+           "Net savings of caching at list price: cached reads against uncached input, minus the cache-write premium, USD."),
+    Metric("cache_write_premium_usd", "cache_daily", "cache_write_premium_usd", None, ALL_DIMS, "usd",
+           "What cache writes cost above uncached input at list price (Anthropic: 1.25x input), USD."),
     # ---- errors and latency
     Metric("errors", "errors_daily", "errors", None, ("model", "provider", "error_type", "http_status"), "count",
            "Failed requests (what users saw), by error class; the rate's denominator is metric 'requests'."),
