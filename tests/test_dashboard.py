@@ -307,6 +307,30 @@ def _array(value):
     return a.tolist()
 
 
+def test_model_mix_substitutions_and_reconciliation_through_the_metrics_layer(warehouse) -> None:
+    """Requested vs served: the page's substitution rate and pairs equal a count over requests (the
+    generator's model fallbacks); billed vs list: the ratio per model x provider is logged / estimated."""
+    at = page("model_mix")
+    assert_clean(at)
+    con = duckdb.connect(str(warehouse["db"]), read_only=True)
+    n, subs = con.sql("SELECT count(model_requested), count(*) FILTER (WHERE model_requested <> model) FROM requests").fetchall()[0]
+    pairs = con.sql("SELECT model_requested, model, count(*) FROM requests WHERE model_requested <> model "
+                    "GROUP BY ALL ORDER BY ALL").fetchall()
+    rec = dict(((m, p), lg / est) for m, p, lg, est in con.sql(
+        "SELECT model, provider, sum(logged_usd), sum(estimated_usd) FROM cost_reconciliation_daily GROUP BY ALL").fetchall())
+    con.close()
+    assert subs > 0
+    caption = [c.value for c in at.caption if "were served by another one" in c.value]
+    assert caption == [f"{subs / n:.1%} of the {n:,} requests that say which model they asked for were served by another one "
+                       "(model fallbacks, router aliases)."], caption
+    figs = {f["layout"]["title"]["text"]: f for f in charts(at)}
+    bars = next(f for t, f in figs.items() if "asked" in t.lower() or "requested" in t.lower())["data"][0]
+    got = sorted((label.split(" → ")[0], label.split(" → ")[1], int(x)) for label, x in zip(bars["y"], _array(bars["x"]), strict=True))
+    assert got == sorted(pairs)
+    ratio = next(f for t, f in figs.items() if "list price" in t.lower())["data"][0]
+    assert len(_array(ratio["x"])) == len(rec) and all(0 < x < 10 for x in _array(ratio["x"]))
+
+
 def test_sql_console_refuses_writes_and_runs_reads(warehouse) -> None:
     at = page("sql")
     assert_clean(at)

@@ -96,6 +96,16 @@ _METRICS: tuple[Metric, ...] = (
     Metric("attempt_success_rate_hourly", "provider_uptime_hourly", "successful_attempts", "attempts", ("provider",),
            "rate", "Provider attempts that did not fail / attempts, by UTC hour (period = the mart's hour).",
            numerator_sql="attempts - failed_attempts"),
+    # ---- cost reconciliation and model substitution (identity, #11)
+    Metric("billed_to_list_ratio", "cost_reconciliation_daily", "logged_usd", "estimated_usd", ("model", "provider"),
+           "rate", "Logged cost / list-price estimate of requests that have both (below 1 = discount or BYOK, above = mark-up).",
+           extra={"requests": "requests"}),
+    Metric("substitution_rate", "model_substitution_daily", "substituted_requests", "requests",
+           ("app", "model_requested", "model"), "rate",
+           "Requests served by another model than they asked for / requests that say which model they asked for.",
+           numerator_sql="CASE WHEN substituted THEN requests ELSE 0 END"),
+    Metric("requested_model_requests", "model_substitution_daily", "requests", None, ("app", "model_requested", "model"),
+           "count", "Requests by requested and served model (with shares: of the requested model's requests)."),
     # ---- data policy
     Metric("policy_tokens", "policy_exposure_daily", "total_tokens", None, ("app", "provider", *POLICY_ATTRIBUTES), "tokens",
            "Input + output tokens sent to providers (slice by a catalogue attribute; share = of the period's tokens).",
