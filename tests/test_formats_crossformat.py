@@ -72,6 +72,7 @@ def warehouses(tmp_path_factory):
         assert summary.records == summary.rows_inserted + summary.merged
         assert (summary.records > summary.lines) == (fmt == "otel_batched")
         build_mart(con, "tool_call_rate_daily", START, START + dt.timedelta(days=DAYS - 1))
+        build_mart(con, "model_substitution_daily", START, START + dt.timedelta(days=DAYS - 1))
         out[fmt] = con
     yield out
     for con in out.values():
@@ -99,6 +100,20 @@ def test_tool_call_rate_daily_matches_canonical(warehouses, fmt):
                     offered="" if "tools_offered" in skip else ", sum(tools_offered_requests), sum(tool_calls_when_offered)")
     want = warehouses["canonical"].sql(q).fetchall()
     assert len(want) > 20
+    assert warehouses[fmt].sql(q).fetchall() == want
+
+
+@pytest.mark.parametrize("fmt", FORMATS[1:])
+def test_model_substitutions_match_canonical(warehouses, fmt):
+    """Every format says which model was asked for when a model fallback served another one (LiteLLM:
+    the trace's first model_group; OTel: gen_ai.request.model; OpenRouter: the first attempt's
+    permaslug; envelope: request.model), and the dated snapshots served for undated requested ids
+    are no substitution."""
+    app = "'*'" if "app" in NOT_CARRIED[fmt] else "app"
+    q = (f"SELECT day, {app}, model_requested, model, sum(requests) FROM model_substitution_daily "
+         "WHERE substituted GROUP BY ALL ORDER BY ALL")
+    want = warehouses["canonical"].sql(q).fetchall()
+    assert len(want) >= 1  # the outage day's failovers include model fallbacks
     assert warehouses[fmt].sql(q).fetchall() == want
 
 

@@ -22,6 +22,7 @@ def warehouse(tmp_path_factory):
     summary = ingest_paths(con, [landing], salt="s")
     days = marts.days_with_requests(con)
     marts.build_mart(con, "tool_call_rate_daily", days[0], days[-1])
+    marts.build_mart(con, "model_substitution_daily", days[0], days[-1])
     truth = json.loads((landing / "truth.json").read_text())
     yield con, summary, truth
     con.close()
@@ -49,6 +50,26 @@ def test_monthly_tool_call_rate_matches_truth_within_1_5_points(warehouse):
         assert abs(got[month["month"]] - month["tool_call_rate"]) <= 0.015, month["month"]
     rates = [got[m["month"]] for m in truth["monthly"]]
     assert rates == sorted(rates), "the tool-call rate rises month over month"
+
+
+def test_model_substitutions_match_truth_exactly(warehouse):
+    """model_substitution_daily finds exactly the model fallbacks the generator injected (by day, app,
+    requested and served model), and nothing else: the undated ids the apps ask for ('gpt-5',
+    'claude-sonnet-4-5') served as dated snapshots are the same model, not substitutions."""
+    con, _, truth = warehouse
+    subs = truth["model_substitutions"]
+    want = sorted((dt.date.fromisoformat(r["day"]), r["app"], r["model_requested"], r["model"], r["requests"])
+                  for r in subs["by_day"])
+    got = con.sql("SELECT day, app, model_requested, model, requests FROM model_substitution_daily "
+                  "WHERE substituted ORDER BY ALL").fetchall()
+    assert got == want
+    assert subs["requests"] == sum(r[-1] for r in want) > 50
+    assert 0.0005 < subs["share_of_requests"] < 0.01  # model fallbacks are rare next to provider failovers
+    # every request says what it asked for; all fallback chains of truth.json occur
+    total, with_requested = con.sql("SELECT count(*), count(model_requested) FROM requests").fetchall()[0]
+    assert with_requested == total == truth["total_requests"]
+    chains = {(f["app"], f["requested"], f["served"]) for f in truth["usage"]["fallbacks"]}
+    assert {(a, r, m) for _, a, r, m, _ in want} == chains
 
 
 def test_fast_and_per_line_paths_agree(tmp_path, warehouse, monkeypatch):

@@ -125,8 +125,7 @@ def test_materialize_whole_graph_three_partitions(env):
         for name in marts.MARTS:
             n_days = con.sql(f"SELECT count(DISTINCT day) FROM {name}").fetchall()[0][0]
             # Event marts hold one row per detected change: three days of clean history detect none.
-            # model_substitution_daily is empty when the generated formats report no requested model.
-            assert n_days >= 1 or name in {"provider_regressions", "model_substitution_daily"}, name
+            assert n_days >= 1 or name == "provider_regressions", name
         assert con.sql("SELECT sum(requests) FROM tool_call_rate_daily").fetchall()[0][0] == 900
     finally:
         con.close()

@@ -57,3 +57,33 @@ def test_batched_otel_sample_holds_the_otel_sample_requests(tmp_path):
 def test_all_samples_fit_in_5_mb():
     size = sum(f.stat().st_size for f in SAMPLES.rglob("*") if f.is_file())
     assert size <= 5 * 1024 * 1024, f"sample_data is {size / 1e6:.1f} MB"
+
+
+# folder -> the #11 dimension columns its format carries (docs/formats.md, Dimensions)
+CARRIES = {
+    "canonical": {"team", "tags", "session_id", "agent", "service_tier", "cache_write_tokens", "model_requested"},
+    "openrouter": {"service_tier", "model_requested"},  # model_requested only where a model fallback served another
+    "litellm": {"team", "tags", "session_id", "service_tier", "cache_write_tokens", "model_requested"},
+    "otel": {"session_id", "agent", "service_tier", "cache_write_tokens", "model_requested"},
+    "envelope": {"team", "tags", "session_id", "agent", "service_tier", "cache_write_tokens", "model_requested"},
+}
+CARRIES["otel_batched"] = CARRIES["otel"]
+CARRIES["mixed"] = set().union(*CARRIES.values())
+DIMENSIONS = ("team", "tags", "session_id", "agent", "service_tier", "cache_write_tokens", "model_requested")
+
+
+@pytest.mark.parametrize("folder", ["canonical", *FORMAT_FOLDERS])
+def test_samples_carry_the_new_dimensions_and_a_model_fallback(con, folder):
+    """The samples are the generator's current output: every dimension the format has a field for
+    is filled somewhere, and the model fallbacks truth.json lists are there (requested != served)."""
+    truth = json.loads((SAMPLES / folder / "truth.json").read_text())
+    ingest_paths(con, sorted((SAMPLES / folder).rglob("requests.jsonl*")), salt="s")
+    counts = dict(zip(DIMENSIONS, con.sql(
+        f"SELECT {', '.join(f'count({c})' for c in DIMENSIONS)} FROM requests").fetchall()[0]))
+    assert {c for c, n in counts.items() if n > 0} == CARRIES[folder], counts
+    subs = con.sql("SELECT model_requested, model, count(*) FROM requests WHERE model_requested <> model "
+                   "GROUP BY ALL ORDER BY ALL").fetchall()
+    want = {}
+    for r in truth["model_substitutions"]["by_day"]:
+        want[(r["model_requested"], r["model"])] = want.get((r["model_requested"], r["model"]), 0) + r["requests"]
+    assert subs == sorted((r, m, n) for (r, m), n in want.items()) and subs, folder

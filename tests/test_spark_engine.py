@@ -218,8 +218,8 @@ def test_marts_equal_in_duckdb_file_lake_and_spark(spark, landing, tmp_path: Pat
     in_lake = build_in_lake(root, lakemod.Lake(tmp_path / "lake-duckdb"))
     on_spark, files = build_in_lake_with_spark(spark, root, lakemod.Lake(tmp_path / "lake-spark"))
     # the comparison is not vacuous: every mart has rows, but provider_regressions (one row per detected
-    # change; a few clean days have none) and model_substitution_daily (when no format reports the requested model)
-    assert {n for n, f in expected.items() if f.height == 0} <= {"provider_regressions", "model_substitution_daily"}
+    # change; a few clean days have none)
+    assert {n for n, f in expected.items() if f.height == 0} <= {"provider_regressions"}
     assert_marts_equal(in_lake, expected)
     assert_marts_equal(on_spark, expected)
     # every input line is a row, a counted duplicate or a quarantined record, file by file

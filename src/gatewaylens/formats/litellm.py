@@ -197,6 +197,9 @@ def staged_sql(source: str) -> str:
         ), g AS (
             SELECT rid,
                    arg_max(line_no, (t_start, line_no)) AS final_line,
+                   -- asked for: the first call's model_group (a router fallback logs its later calls
+                   -- under the fallback's group)
+                   arg_min(model_requested, (t_start, line_no)) AS first_requested,
                    min(t_start) AS t0,
                    max(t_end) AS t1,
                    sum(cost_one) AS cost,
@@ -233,7 +236,7 @@ def staged_sql(source: str) -> str:
                  ELSE (epoch_us(g.t1) - epoch_us(g.t0)) / 1000.0 END AS latency_ms,
             CASE WHEN r.streamed THEN (epoch_us(r.t_first) - epoch_us(coalesce(g.t0, r.t_start))) / 1000.0 END AS ttft_ms,
             r.streamed,
-            r.model_requested,
+            coalesce(g.first_requested, r.model_requested) AS model_requested,
             r.team,
             r.tags,
             r.session_id,

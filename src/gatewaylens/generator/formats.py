@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from gatewaylens.generator.writers import TIER_PROVIDERS, canonical_lines, day_path, dims
+from gatewaylens.generator.writers import TIER_PROVIDERS, canonical_lines, day_path, dims, request_model
 
 FORMATS = ("openrouter", "litellm", "otel", "envelope", "mixed")
 _MIXED_ORDER = ("canonical", "openrouter", "litellm", "otel", "envelope")
@@ -72,6 +72,15 @@ NATIVE_MODEL: dict[str, dict[str, str]] = {
     "qwen/qwen3-coder": {"together": "Qwen/Qwen3-Coder-480B-A35B-Instruct-FP8",
                          "fireworks": "accounts/fireworks/models/qwen3-coder-480b-a35b-instruct",
                          "*": "Qwen/Qwen3-Coder-480B-A35B-Instruct"},
+}
+# OpenRouter's permaslug of a model (provider_responses[].model_permaslug): the dated id it routes to.
+OPENROUTER_PERMASLUG: dict[str, str] = {
+    "anthropic/claude-opus-4.5": "anthropic/claude-4.5-opus-20251101",
+    "anthropic/claude-sonnet-4.5": "anthropic/claude-4.5-sonnet-20250929",
+    "anthropic/claude-haiku-4.5": "anthropic/claude-4.5-haiku-20251001",
+    "openai/gpt-5": "openai/gpt-5-2025-08-07",
+    "openai/gpt-5-mini": "openai/gpt-5-mini-2025-08-07",
+    "openai/gpt-4o-mini": "openai/gpt-4o-mini-2024-07-18",
 }
 _ERROR_CLASS = {429: "RateLimitError", 500: "InternalServerError", 502: "BadGatewayError",
                 503: "ServiceUnavailableError", 504: "Timeout"}
@@ -122,12 +131,6 @@ def _native(model: pl.Expr, provider: pl.Expr) -> pl.Expr:
     ).fill_null(model)
 
 
-def _request_model(model: pl.Expr) -> pl.Expr:
-    """The provider-independent id a client asks for ('claude-sonnet-4-5', 'gpt-5', 'gemini-2.5-pro')."""
-    tail = model.str.split("/").list.last()
-    return pl.when(model.str.starts_with("anthropic/")).then(tail.str.replace_all(".", "-", literal=True)).otherwise(tail)
-
-
 def _iso(ts: pl.Expr, suffix: str = "Z") -> pl.Expr:
     return ts.dt.strftime(_ISO_MS) + _lit(suffix)
 
@@ -166,6 +169,8 @@ def openrouter_lines(frame: pl.DataFrame) -> pl.DataFrame:
             _lit('"provider_name":'), _s(_map(a.struct.field("provider"), OPENROUTER_PROVIDER)),
             _lit(',"status":'), _n(a.struct.field("http_status")),
             _lit(',"latency":'), _n(a.struct.field("latency_ms")),
+            # the first attempt ran the requested model (a model fallback served another one after it)
+            _lit(',"model_permaslug":'), _s(_map(pl.col("_requested") if i == 0 else pl.col("model"), OPENROUTER_PERMASLUG)),
         )
         responses.append(pl.when(pl.col("_n_att") > i).then((_lit(",") if i else _lit("")) + item).otherwise(_lit("")))
     body = _obj(
@@ -206,7 +211,9 @@ def litellm_lines(frame: pl.DataFrame) -> pl.DataFrame:
     final = pl.col("_att_no") == pl.col("_n_att") - 1
     ok = final & (pl.col("status") == "success")
     cp = _map(pl.col("a_provider"), LITELLM_PROVIDER)
-    native = _native(pl.col("model"), pl.col("a_provider"))
+    # a model fallback's first call ran the requested model (its own model_group); later calls the served one
+    att_model = pl.when(pl.col("_att_no") == 0).then(pl.col("_requested")).otherwise(pl.col("model"))
+    native = _native(att_model, pl.col("a_provider"))
     model = pl.when(cp.is_in(["bedrock", "vertex_ai"])).then(cp + _lit("/") + native).otherwise(native)
     start = pl.col("a_ts")
     end_ms = pl.when(final).then(
@@ -262,7 +269,7 @@ def litellm_lines(frame: pl.DataFrame) -> pl.DataFrame:
         _lit(',"trace_id":'), _s(pl.col("request_id")),
         _lit(',"call_type":"acompletion","status":'), _s(pl.when(ok).then(_lit("success")).otherwise(_lit("failure"))),
         _lit(',"model":'), _s(model),
-        _lit(',"model_group":'), _s(_request_model(pl.col("model"))),
+        _lit(',"model_group":'), _s(request_model(att_model)),
         _lit(',"custom_llm_provider":'), _s(cp),
         _lit(',"api_base":'), _s(_lit("https://") + cp + _lit(".example/v1")),
         _lit(',"response_cost":'), _n(cost),
@@ -331,7 +338,7 @@ def otel_lines(frame: pl.DataFrame, batch: int = 1) -> pl.DataFrame:
         attrs = pl.concat_str([
             _kv("gen_ai.operation.name", "stringValue", _lit("chat"), first=True),
             _kv("gen_ai.provider.name", "stringValue", _map(prov, OTEL_PROVIDER)),
-            _kv("gen_ai.request.model", "stringValue", _request_model(pl.col("model"))),
+            _kv("gen_ai.request.model", "stringValue", request_model(pl.col("_requested"))),
             _kv("gen_ai.response.model", "stringValue", pl.when(failed).then(None).otherwise(native)),
             _kv("gen_ai.response.id", "stringValue", pl.when(failed).then(None).otherwise(_lit("resp-") + pl.col("_tid"))),
             _kv("gen_ai.response.finish_reasons", "arrayValue",
@@ -352,7 +359,7 @@ def otel_lines(frame: pl.DataFrame, batch: int = 1) -> pl.DataFrame:
         ])
         span = _obj(
             _lit('"traceId":"'), pl.col("_tid"), _lit(f'","spanId":"00000000000000a{i}","parentSpanId":"'), root_sid,
-            _lit('","name":"chat '), _request_model(pl.col("model")),
+            _lit('","name":"chat '), request_model(pl.col("_requested")),
             _lit('","kind":3,"startTimeUnixNano":"'), start, _lit('","endTimeUnixNano":"'), end,
             _lit('","attributes":['), attrs, _lit("],\"status\":"),
             pl.when(failed).then(_lit('{"code":2}')).otherwise(_lit("{}")),
@@ -450,7 +457,7 @@ def envelope_lines(frame: pl.DataFrame) -> pl.DataFrame:
     ).otherwise(_lit('{"error":{"type":') + _s(pl.col("error_type")) + _lit(',"message":"upstream error","code":null}}'))
     response = pl.when(err).then(error).when(anthropic).then(msg).when(responses_api).then(resp).otherwise(chat)
     request = pl.when(pl.col("tools_offered").is_null()).then(None).otherwise(_obj(
-        _lit('"model":'), _s(_request_model(pl.col("model"))),
+        _lit('"model":'), _s(request_model(pl.col("_requested"))),
         _lit(',"stream":'), _b(pl.col("streamed")),
         pl.when(pl.col("tools_offered")).then(_lit(',"tools":[{"type":"function","function":{"name":"tool_0"}}]'))
         .otherwise(_lit("")),
@@ -468,7 +475,7 @@ def envelope_lines(frame: pl.DataFrame) -> pl.DataFrame:
         _lit('"ts":'), _s(_iso(pl.col("ts"))),
         _lit(',"request_id":'), _s(pl.col("request_id")),
         _lit(',"provider":'), _s(pl.col("provider")),
-        _lit(',"model":'), _s(_request_model(pl.col("model"))),
+        _lit(',"model":'), _s(request_model(pl.col("_requested"))),
         _lit(',"app":'), _s(pl.col("app")),
         _lit(',"user":'), _s(pl.col("user")),
         _opt("session_id", _q(pl.col("_session"))),

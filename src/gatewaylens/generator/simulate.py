@@ -8,8 +8,10 @@ Frame grain: one row per request, sorted by ``ts``. Columns (canonical names and
 ``app, user, model, provider, status, http_status, error_type, finish_reason,
 native_finish_reason, tools_offered, tool_call_count, input_tokens, cached_tokens,
 output_tokens, reasoning_tokens, cost_usd, latency_ms, ttft_ms, streamed, attempts`` (list of
-struct{provider, http_status, latency_ms, ts}) and ``tool_call_probability`` (the injected
-per-request P(finish_reason = tool_calls); 0 for errors).
+struct{provider, http_status, latency_ms, ts}), ``tool_call_probability`` (the injected
+per-request P(finish_reason = tool_calls); 0 for errors), ``session_id``, ``cache_write_tokens``
+and ``model_requested`` (the slug the app asked for: ``model`` unless a model fallback served it,
+see :data:`usage.FALLBACKS`).
 
 Determinism: every random draw comes from ``numpy.random.default_rng([seed, month_index])``.
 """
@@ -291,6 +293,23 @@ def _apply_launches_and_switches(
     return model
 
 
+def _model_requested(
+    t: _Tables, app: np.ndarray, model: np.ndarray, two: np.ndarray, tpos: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """Model code each request asked for (:data:`usage.FALLBACKS`): the served model, except for a
+    share of the failed-over requests of apps with a model fallback, which asked for the fallback's
+    requested model (only once the app uses it: after its launch and the app's adoption lag)."""
+    midx = {m: i for i, m in enumerate(t.models)}
+    aidx = {a: i for i, a in enumerate(t.apps)}
+    requested = model.copy()
+    u = rng.random(len(model))
+    for fb in us.FALLBACKS:
+        since = next((la.at + la.app_lag.get(fb.app, 0.0) for la in us.LAUNCHES if la.model == fb.requested), 0.0)
+        hit = (app == aidx[fb.app]) & (model == midx[fb.served]) & two & (tpos >= since) & (u < fb.p)
+        requested[hit] = midx[fb.requested]
+    return requested
+
+
 def _session_ids(user_no: np.ndarray, day_ordinal: np.ndarray, ts: np.ndarray, length: np.ndarray, seed: int) -> np.ndarray:
     """Opaque session number: a user's requests of a day, in time order, cut into runs of
     ``length`` (per request: its app's session length); splitmix64 of (user, day, run) so the raw
@@ -391,6 +410,7 @@ class Simulation:
             "outage_requests": np.zeros(len(self.outages)),
         }
         self.spike_counts = np.zeros(self.days, dtype=np.int64)
+        self.substitutions: dict[tuple[str, str, str, str], int] = {}  # (day, app, requested, served) -> requests
         self._done = False
 
     # ------------------------------------------------------------------------------------------
@@ -456,6 +476,8 @@ class Simulation:
         fo_cdf = np.cumsum(list(sc.FAILOVER_FIRST_STATUS.values()))
         fo_cdf = fo_cdf / fo_cdf[-1]
         first_status = np.where(in_outage, 503, np.where(failover, fo_codes[_pick(fo_cdf, rng.random(n))], 200))
+        # model fallbacks (usage.FALLBACKS) draw from their own stream: every other draw is unchanged
+        requested = _model_requested(t, app, model, two, tpos, np.random.default_rng([self.seed, lo, 13]))
 
         # regression events (per request multipliers; no random draws, so events=False is unchanged)
         ev_tool, ev_err, ev_lat, ev_out = self._event_effects(model, final, dl + lo)
@@ -576,6 +598,13 @@ class Simulation:
         acc["pair_n"] += np.bincount(flat3, minlength=size3).reshape(self.days, nm, npv)
         acc["pair_err"] += np.bincount(flat3, weights=is_err, minlength=size3).reshape(self.days, nm, npv)
         acc["pair_success"] += np.bincount(flat3, weights=ok, minlength=size3).reshape(self.days, nm, npv)
+        sub = requested != model
+        if sub.any():
+            keys, counts_ = np.unique(np.stack([gd[sub], app[sub], requested[sub], model[sub]], axis=1), axis=0,
+                                      return_counts=True)
+            for (d_, a_, r_, m_), c_ in zip(keys.tolist(), counts_.tolist(), strict=True):
+                key = (self.dates[d_].isoformat(), t.apps[a_], t.models[r_], t.models[m_])
+                self.substitutions[key] = self.substitutions.get(key, 0) + c_
 
         # --- order by time, ids ---
         order = np.lexsort((np.arange(n), ts))
@@ -608,6 +637,7 @@ class Simulation:
                 "app": s(t.apps, app),
                 "user_no": user_no[o],
                 "model": s(t.models, model),
+                "model_requested": s(t.models, requested),
                 "provider": s(t.providers, final),
                 "status": s(["success", "error"], is_err.astype(np.int64)),
                 "http_status": pl.Series(http[o].astype(np.int32)),
@@ -669,6 +699,7 @@ class Simulation:
                 pl.lit("ses-") + pl.col("session_no").cast(pl.String)
             ),
             cache_write_tokens=pl.when(pl.col("cached_null")).then(None).otherwise(pl.col("cache_write_tokens")),
+            model_requested=pl.col("model_requested"),
         )
 
     # ------------------------------------------------------------------------------------------

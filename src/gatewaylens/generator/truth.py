@@ -214,6 +214,14 @@ def build_truth(sim: "Simulation") -> dict:
         "catalog": catalog,
         "scenario": sc.scenario_dict(),
         "usage": usage_dict(),
+        "model_substitutions": {
+            "definition": "requests whose model_requested (the slug asked for) differs from model (the slug "
+            "served): the model fallbacks of usage.fallbacks; every other request asked for the model that served it",
+            "requests": int(sum(sim.substitutions.values())),
+            "share_of_requests": round(sum(sim.substitutions.values()) / n_all, 6) if n_all else 0.0,
+            "by_day": [{"day": d, "app": a, "model_requested": r, "model": m, "requests": c}
+                       for (d, a, r, m), c in sorted(sim.substitutions.items())],
+        },
         "bad_lines": {},
         "duplicate_lines": 0,
     }

@@ -19,6 +19,13 @@
 hence one tool-call propensity, per app). :data:`SWITCHES` move an app's traffic from one model to another over
   a window: the app's top model changes.
 
+* **Model fallbacks** — apps in :data:`FALLBACKS` configure their gateway to retry a failed
+  request on another model (LiteLLM ``fallbacks``, OpenRouter ``models``): of their requests whose
+  first attempt failed and that a second attempt served on ``served``, a share ``p`` had asked for
+  ``requested`` (the failed first attempt was that model's). Every request records the model it
+  asked for (``model_requested``): the served model, or the fallback's requested one. Attempts,
+  providers and every other draw are unchanged (own random stream), so only the requested model is new.
+
 Fractions are positions in the generated period (0 = first day, 1 = last day), so a short test
 run shows the same shape as a year.
 """
@@ -85,6 +92,24 @@ PINNED: dict[tuple[str, str], str] = {
 }
 
 
+@dataclass(frozen=True)
+class Fallback:
+    """``app``'s gateway retries a failed ``requested`` call on ``served`` (a model fallback)."""
+
+    app: str
+    requested: str
+    served: str
+    p: float  # share of the app's failed-over requests served on `served` that had asked for `requested`
+
+
+FALLBACKS: tuple[Fallback, ...] = (
+    Fallback("chat-web", "anthropic/claude-sonnet-4.5", "openai/gpt-5-mini", 0.6),  # cross-vendor chain
+    Fallback("support-agent", "anthropic/claude-sonnet-4.5", "anthropic/claude-haiku-4.5", 0.6),  # cheaper sibling
+    Fallback("research-agent", "google/gemini-2.5-pro", "google/gemini-2.5-flash", 0.6),
+    Fallback("code-assistant", "anthropic/claude-opus-4.5", "openai/gpt-5", 0.6),
+)
+
+
 def usage_dict() -> dict:
     """The usage parameters as JSON-ready data (recorded in truth.json under 'usage')."""
     return {
@@ -97,4 +122,5 @@ def usage_dict() -> dict:
         "launches": [asdict(x) for x in LAUNCHES],
         "switches": [asdict(x) for x in SWITCHES],
         "pinned": [{"app": a, "model": m, "provider": p} for (a, m), p in PINNED.items()],
+        "fallbacks": [asdict(x) for x in FALLBACKS],
     }

@@ -63,6 +63,7 @@ CANONICAL_FIELDS: tuple[tuple[str, str], ...] = (
     ("tags", "raw"),
     ("service_tier", _STR),
     ("agent", _STR),
+    ("model_requested", _STR),
 )
 
 
@@ -80,9 +81,17 @@ BATCH_APPS = ("nightly-evals", "batch-summarizer")
 TIER_PROVIDERS = ("openai", "azure")
 
 
+def request_model(model: pl.Expr) -> pl.Expr:
+    """The provider-independent id a client asks for ('claude-sonnet-4-5', 'gpt-5', 'gemini-2.5-pro'):
+    undated, so a dated snapshot served for it is the same model, not a substitution."""
+    tail = model.str.split("/").list.last()
+    return pl.when(model.str.starts_with("anthropic/")).then(tail.str.replace_all(".", "-", literal=True)).otherwise(tail)
+
+
 def dims(frame: pl.DataFrame) -> dict[str, pl.Expr]:
     """The #11 dimensions of each request as columns: _team, _tags (JSON list text), _tier,
-    _agent, _session, _cache_write (null where the request has none)."""
+    _agent, _session, _cache_write (null where the request has none) and _requested (the slug the
+    app asked for: the served model where the frame does not say)."""
     batch = pl.col("app").is_in(BATCH_APPS)
 
     def col(name: str, dtype) -> pl.Expr:
@@ -96,6 +105,7 @@ def dims(frame: pl.DataFrame) -> dict[str, pl.Expr]:
         "_agent": pl.col("app").replace_strict(AGENT_APPS, default=None, return_dtype=pl.String),
         "_session": col("session_id", pl.String),
         "_cache_write": col("cache_write_tokens", pl.Int64),
+        "_requested": pl.col("model_requested") if "model_requested" in frame.columns else pl.col("model"),
     }
 
 
@@ -131,7 +141,8 @@ def canonical_lines(frame: pl.DataFrame) -> pl.Series:
     """One canonical JSON line per row (no trailing newline); null values are omitted."""
     d = dims(frame)
     cols = {"session_id": d["_session"], "cache_write_tokens": d["_cache_write"], "team": d["_team"],
-            "tags": d["_tags"], "service_tier": d["_tier"], "agent": d["_agent"]}
+            "tags": d["_tags"], "service_tier": d["_tier"], "agent": d["_agent"],
+            "model_requested": request_model(d["_requested"])}
     parts: list[pl.Expr] = [pl.lit("{")]
     for n, (key, kind) in enumerate(CANONICAL_FIELDS):
         sep = "" if n == 0 else ","
