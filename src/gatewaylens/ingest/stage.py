@@ -203,8 +203,9 @@ def _duplicate_key_lines(con: duckdb.DuckDBPyConnection, path: Path, gzipped: bo
                "OR len(list_distinct(string_split(shape, chr(1)))) <> n)")
     params = [str(path), "gzip" if gzipped else "none"]
     try:
-        bad = [r[0] for r in con.execute(
-            f"SELECT DISTINCT shape FROM (SELECT DISTINCT shape, n FROM ({keyed})) WHERE {suspect}", params).fetchall()]
+        # (materialised first: DuckDB would push the test below the DISTINCT, i.e. run it per line)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _gl_shapes AS SELECT DISTINCT shape, n FROM ({keyed})", params)
+        bad = [r[0] for r in con.execute(f"SELECT DISTINCT shape FROM _gl_shapes WHERE {suspect}").fetchall()]
         if not bad:
             return []
         con.execute(f"CREATE OR REPLACE TEMP TABLE _gl_shapes AS SELECT list_contains(?, shape) AS doubled FROM ({keyed})",
