@@ -51,7 +51,7 @@ java-deps:
 	  else echo "warning: no apt-get; install Java 17+ to run the Spark tests"; fi; }
 
 test: setup browser-deps java-deps
-	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -q --durations=20
 
 test-fast: setup
 	$(BIN)/python -m pytest -n 2 -q -m "not browser and not slow"

@@ -92,7 +92,8 @@ def test_every_page_renders_its_metrics_charts_and_downloads(warehouse, name: st
     assert sum(len(t.get("x", []) or t.get("y", []) or []) for f in figs for t in f["data"]) > 0
     assert len(at.get("download_button")) >= (MIN_CHARTS[name] if name != "data_quality" else 3)
     if name in FILTERED:
-        for key in ("filters.period", "filters.models", "filters.providers", "filters.apps", "filters.grain"):
+        for key in ("filters.period", "filters.models", "filters.providers", "filters.apps", "filters.teams",
+                    "filters.tags", "filters.grain"):
             assert any(getattr(w, "key", None) == key for w in at.sidebar.get(_kind(key))), key
 
 
@@ -197,6 +198,47 @@ def test_injection_through_the_filters_matches_nothing(warehouse) -> None:
     con.close()
 
 
+def _scope(warehouse) -> tuple[str, list[str], str, list[str]]:
+    """A team with several apps and a tag of some apps only, with the apps that logged each."""
+    con = duckdb.connect(str(warehouse["db"]), read_only=True)
+    team, team_apps = con.sql("SELECT team, list(DISTINCT app ORDER BY app) AS apps FROM requests WHERE team IS NOT NULL "
+                              "GROUP BY team ORDER BY len(apps) DESC, team LIMIT 1").fetchall()[0]
+    tag_apps = con.sql("SELECT list(DISTINCT app ORDER BY app) FROM requests WHERE list_contains(tags, 'batch')").fetchall()[0][0]
+    con.close()
+    assert len(team_apps) >= 2 and tag_apps
+    return team, team_apps, "batch", tag_apps
+
+
+@pytest.mark.parametrize("name", ["overview", "tool_calling", "users", "lock_in", "performance"])
+def test_team_and_tag_filters_keep_the_apps_that_logged_them(warehouse, name: str) -> None:
+    """In generated traffic a team is a set of apps (a LiteLLM key's team) and the batch tag marks the
+    batch apps: selecting the team (tag) shows exactly what selecting its apps shows, and moves the page."""
+    team, team_apps, tag, tag_apps = _scope(warehouse)
+    base = page(name)
+    for widget, value, apps in (("filters.teams", [team], team_apps), ("filters.tags", [tag], tag_apps)):
+        scoped = page(name)
+        scoped.sidebar.multiselect(key=widget).set_value(value).run()
+        assert_clean(scoped)
+        by_apps = page(name)
+        by_apps.sidebar.multiselect(key="filters.apps").set_value(apps).run()
+        assert metrics(scoped) == metrics(by_apps) and charts(scoped) == charts(by_apps), (name, widget)
+        assert (metrics(scoped), charts(scoped)) != (metrics(base), charts(base)), (name, widget)
+        coverage = [c.value for c in scoped.sidebar.caption if c.value.startswith("Teams/tags keep")]
+        assert coverage == [f"Teams/tags keep {len(apps)} apps (whole apps: charts are per app); 100% of their "
+                            "requests in the period carry the selection."], coverage
+
+
+def test_team_filter_values_are_bound_never_sql(warehouse) -> None:
+    evil = "x' OR 1=1 --"
+    sql = "SELECT coalesce(sum(requests), 0) FROM tool_call_rate_daily WHERE {}"
+    for f in (Filters(START, START + dt.timedelta(days=DAYS - 1), teams=(evil,)),
+              Filters(START, START + dt.timedelta(days=DAYS - 1), tags=(evil,))):
+        assert data.query(sql.format(f.where()), f.params()).row(0) == (0,)
+    plain = Filters(START, START + dt.timedelta(days=DAYS - 1))
+    assert "app_dimensions_daily" not in plain.where() and "teams" not in plain.params()
+    assert Filters(START, START, teams=("t",)).ignored(("model", "provider")) == ["team"]
+
+
 def test_providers_page_shows_flags_pool_and_uptime(warehouse) -> None:
     at = page("providers")
     models = at.selectbox(key="providers.model").options
@@ -214,6 +256,79 @@ def test_providers_page_shows_flags_pool_and_uptime(warehouse) -> None:
         seen_pool |= not metrics(at)["Recommended pool"].startswith("0 of")
         assert any("Recommended pool" in m.value for m in at.markdown)
     assert seen_pool
+
+
+def test_providers_uptime_and_failovers_come_from_the_metrics_layer(warehouse) -> None:
+    """The Providers page draws uptime and failovers through gatewaylens.metrics (no ratio written in the
+    view), and what it draws equals an independent polars roll-up of the marts' additive columns."""
+    import polars as pl
+
+    source = (ROOT / "dashboards" / "views" / "providers.py").read_text()
+    assert not any(ratio in source for ratio in ("/ sum(", "1 - sum(", "/ nullif(")), "a ratio written in the view"
+    assert 'metric_sql(["attempt_success_rate' in source
+    at = page("providers")
+    for grain, mart in (("day", "provider_uptime_daily"), ("hour", "provider_uptime_hourly")):
+        at.button_group(key="providers.uptime_grain").set_value(grain).run()
+        assert_clean(at)
+        heat = next(f for f in charts(at) if "uptime" in f["layout"]["title"]["text"].lower())["data"][0]
+        con = duckdb.connect(str(warehouse["db"]), read_only=True)
+        rows = con.sql(f"SELECT * FROM {mart}").pl()
+        con.close()
+        period = "day" if grain == "day" else "hour"
+        exp = (rows.group_by(period, "provider").agg(pl.col("attempts").sum(), pl.col("failed_attempts").sum())
+               .with_columns(rate=1 - pl.col("failed_attempts") / pl.col("attempts")))
+        z_rows = _array(heat["z"])
+        got = {(p, x[:10] if grain == "day" else x[:13]): z for p, zs in zip(heat["y"], z_rows, strict=True)
+               for x, z in zip(heat["x"], zs, strict=True) if z is not None}
+        want = {(r["provider"], str(r[period])[:10] if grain == "day" else str(r[period])[:13].replace(" ", "T")): r["rate"]
+                for r in exp.iter_rows(named=True)}
+        got = {k: v for k, v in got.items() if v == v}  # NaN = no attempts in that cell
+        assert got.keys() == want.keys() and all(abs(got[k] - want[k]) < 1e-12 for k in want), grain
+        assert min(want.values()) < 1.0  # the outage is there: not a vacuous all-green map
+    fo = next(f for f in charts(at) if f["layout"]["title"]["text"].startswith("Failovers"))["data"]
+    con = duckdb.connect(str(warehouse["db"]), read_only=True)
+    total, attempts = con.sql("SELECT sum(failovers_out), sum(attempts) FROM provider_uptime_daily").fetchall()[0]
+    con.close()
+    assert sum(sum(_array(t["y"])) for t in fo) == total > 0
+    assert all("of its attempts" in t["hovertemplate"] and len(_array(t["customdata"])) for t in fo)
+
+
+def _array(value):
+    """A Plotly JSON array: a list, or plotly's typed-array encoding {dtype, bdata, shape}."""
+    if not isinstance(value, dict):
+        return value
+    import base64
+
+    import numpy as np
+
+    a = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
+    if "shape" in value:
+        a = a.reshape([int(x) for x in str(value["shape"]).split(",")])
+    return a.tolist()
+
+
+def test_model_mix_substitutions_and_reconciliation_through_the_metrics_layer(warehouse) -> None:
+    """Requested vs served: the page's substitution rate and pairs equal a count over requests (the
+    generator's model fallbacks); billed vs list: the ratio per model x provider is logged / estimated."""
+    at = page("model_mix")
+    assert_clean(at)
+    con = duckdb.connect(str(warehouse["db"]), read_only=True)
+    n, subs = con.sql("SELECT count(model_requested), count(*) FILTER (WHERE model_requested <> model) FROM requests").fetchall()[0]
+    pairs = con.sql("SELECT model_requested, model, count(*) FROM requests WHERE model_requested <> model "
+                    "GROUP BY ALL ORDER BY ALL").fetchall()
+    rec = dict(((m, p), lg / est) for m, p, lg, est in con.sql(
+        "SELECT model, provider, sum(logged_usd), sum(estimated_usd) FROM cost_reconciliation_daily GROUP BY ALL").fetchall())
+    con.close()
+    assert subs > 0
+    caption = [c.value for c in at.caption if "were served by another one" in c.value]
+    assert caption == [f"{subs / n:.1%} of the {n:,} requests that say which model they asked for were served by another one "
+                       "(model fallbacks, router aliases)."], caption
+    figs = {f["layout"]["title"]["text"]: f for f in charts(at)}
+    bars = next(f for t, f in figs.items() if "asked" in t.lower() or "requested" in t.lower())["data"][0]
+    got = sorted((label.split(" → ")[0], label.split(" → ")[1], int(x)) for label, x in zip(bars["y"], _array(bars["x"]), strict=True))
+    assert got == sorted(pairs)
+    ratio = next(f for t, f in figs.items() if "list price" in t.lower())["data"][0]
+    assert len(_array(ratio["x"])) == len(rec) and all(0 < x < 10 for x in _array(ratio["x"]))
 
 
 def test_sql_console_refuses_writes_and_runs_reads(warehouse) -> None:

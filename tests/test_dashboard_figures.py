@@ -140,7 +140,7 @@ def test_uptime_heatmap_is_provider_by_hour() -> None:
     h1 = dt.datetime(2025, 1, 1, 1, tzinfo=dt.timezone.utc)
     frame = pl.DataFrame(
         {"period": [h0, h1, h0, h1], "provider": ["a", "a", "b", "b"], "attempts": [10, 10, 10, 10],
-         "failed_attempts": [0, 5, 0, 0], "success_rate": [1.0, 0.5, 1.0, 1.0]}
+         "attempt_success_rate": [1.0, 0.5, 1.0, 1.0]}
     )
     fig = F.build_uptime_heatmap_figure(frame)
     hm = fig.data[0]
@@ -150,8 +150,10 @@ def test_uptime_heatmap_is_provider_by_hour() -> None:
 
 
 def test_failover_and_load_figures() -> None:
-    fo = F.build_failover_figure(pl.DataFrame({"period": [D1, D1], "provider": ["a", "b"], "failovers_out": [3, 0]}))
+    fo = F.build_failover_figure(pl.DataFrame({"period": [D1, D1], "provider": ["a", "b"], "failovers_out": [3, 0],
+                                               "failover_rate": [0.03, 0.0]}))
     assert [t.name for t in fo.data] == ["a", "b"] and fo.data[0].marker.color == color_for("a")
+    assert list(fo.data[0].customdata) == [0.03] and "of its attempts" in fo.data[0].hovertemplate
     assert fo.layout.barmode == "stack" and "count" in fo.layout.yaxis.title.text
     heat = F.build_load_heatmap_figure(pl.DataFrame({"day": [D1, D1, D2], "hour_of_day": [0, 5, 23], "requests": [7, 3, 1]}))
     z = heat.data[0].z

@@ -103,6 +103,31 @@ def test_the_names_are_shown_escaped_not_dropped(walked) -> None:
     assert any(md(name) in text for text in providers_md for name in HOSTILE), providers_md
 
 
+FILTERED = ["overview", "tool_calling", "reasoning", "model_mix", "providers", "load", "performance", "data_policy",
+            "lock_in", "users"]
+
+
+def test_hostile_team_and_tag_selections_filter_every_page_as_text(hostile_db) -> None:
+    """Teams and tags named like markup are sidebar options (text), select apps through bound values on
+    every page, and the page shows no name unescaped."""
+    at = _page("overview")
+    teams, tags = at.sidebar.multiselect(key="filters.teams"), at.sidebar.multiselect(key="filters.tags")
+    hostile_teams = [o for o in teams.options if o.startswith("team ")]
+    hostile_tags = [o for o in tags.options if o.startswith("tag ")]
+    assert hostile_teams and hostile_tags and set(hostile_teams + hostile_tags) <= set(hostile_strings())
+    teams.set_value(hostile_teams[:1]).run()
+    at.sidebar.multiselect(key="filters.tags").set_value(hostile_tags[:1]).run()
+    for name in FILTERED:
+        if name != "overview":
+            at.switch_page(f"views/{name}.py").run()
+        assert not at.exception, (name, [e.message for e in at.exception])
+        assert at.sidebar.multiselect(key="filters.teams").value == hostile_teams[:1]  # bound, kept as given
+        markdown = _markdown_texts(at) + [c.value for c in at.sidebar.caption]
+        assert not _raw_hits(markdown, md), (name, _raw_hits(markdown, md))
+        assert not _raw_hits(_figure_strings(at), plotly_text), name
+    assert any(c.value.startswith("Teams/tags keep") for c in at.sidebar.caption)
+
+
 def test_escaping_helpers_turn_markup_into_text() -> None:
     wj = "\u2060"  # no link, and no GFM autolink literal either (it fires on text, after escapes)
     assert md("[x](http://evil)") == "\\[x\\]\\(http\\:" + wj + "\\/\\/evil\\)"

@@ -17,6 +17,7 @@ import duckdb
 
 from gatewaylens.ingest import FileResult, ingest_file
 from tests.conftest import write_jsonl
+from tests.fixtures.otel_conventions import any_value
 
 MARKER = "SECRET-CONTENT-7f3a"
 T0 = 1748772000  # 2025-06-01T10:00:00Z
@@ -124,23 +125,11 @@ def litellm_failure(id: str, trace_id: str | None, provider: str, code: str, sta
 
 
 # --- OpenTelemetry ----------------------------------------------------------------------------
-def _any_value(v: Any) -> dict:
-    if isinstance(v, bool):
-        return {"boolValue": v}
-    if isinstance(v, int):
-        return {"intValue": str(v)}
-    if isinstance(v, float):
-        return {"doubleValue": v}
-    if isinstance(v, list):
-        return {"arrayValue": {"values": [_any_value(x) for x in v]}}
-    return {"stringValue": v}
-
-
 def otlp_span(trace: str, span: str, parent: str, start_ns: int, end_ns: int, attrs: dict, error: bool = False,
               name: str = "chat") -> dict:
     return {"traceId": trace, "spanId": span, "parentSpanId": parent, "name": name, "kind": 3,
             "startTimeUnixNano": str(start_ns), "endTimeUnixNano": str(end_ns),
-            "attributes": [{"key": k, "value": _any_value(v)} for k, v in attrs.items()],
+            "attributes": [{"key": k, "value": any_value(v)} for k, v in attrs.items()],
             "status": {"code": 2, "message": "failed"} if error else {}}
 
 

@@ -13,33 +13,14 @@ from gatewaylens.cli import app
 from gatewaylens.ingest import MAX_LINE_BYTES, MissingPathError, ingest_paths
 from gatewaylens.redact import redact_line
 from tests.conftest import write_jsonl
+from tests.fixtures.hostile_input import canonical_good
 
 SALT = "test-salt"
 
 
 def good(i: int, **over) -> dict:
-    rec = {
-        "request_id": f"r{i}",
-        "ts": "2026-01-15T08:30:00.000Z",
-        "model": "openai/gpt-5",
-        "provider": "openai",
-        "app": "support-agent",
-        "user": "user-001",
-        "status": "success",
-        "http_status": 200,
-        "finish_reason": "stop",
-        "tools_offered": True,
-        "input_tokens": 1000,
-        "cached_tokens": 200,
-        "output_tokens": 300,
-        "reasoning_tokens": 100,
-        "cost_usd": 0.01,
-        "latency_ms": 1500,
-        "ttft_ms": 300.5,
-        "streamed": True,
-    }
-    rec.update(over)
-    return {k: v for k, v in rec.items() if v is not None}
+    """A valid canonical record (the hostile-input fixture's, with tools offered)."""
+    return canonical_good(i, **{"tools_offered": True, **over})
 
 
 def invariant_holds(con) -> None:

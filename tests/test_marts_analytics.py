@@ -31,6 +31,7 @@ UNKNOWN = "(unknown)"
 NEW = [
     "policy_exposure_daily", "vendor_concentration_monthly", "model_switches", "model_adoption_lag",
     "user_activity_daily", "session_summary_daily", "cache_daily", "errors_daily", "latency_daily",
+    "app_dimensions_daily",
 ]
 
 
@@ -101,6 +102,17 @@ def test_policy_exposure_daily(wh, req) -> None:
     assert mart(con, "policy_exposure_daily")["policy_known"].all()
 
 
+def test_app_dimensions_daily(wh, req) -> None:
+    keys = ["day", "app", "team", "tags"]
+    exp = req.with_columns(pl.col("tags").cast(pl.List(pl.String))).group_by(keys).agg(requests=pl.len())
+    got = mart(wh[1], "app_dimensions_daily")
+    key = [*keys, "requests"]
+    assert sorted(got.select(key).rows()) == sorted(exp.select(key).rows()), "one row per (day, app, team, tags)"
+    assert got["requests"].sum() == req.height
+    # the generated apps log their team and tags (canonical lines carry both)
+    assert got["team"].null_count() == 0 and got.filter(pl.col("tags").is_null()).height == 0
+
+
 def test_cache_daily(wh, req) -> None:
     cat = load_catalog()
     keys = ["day", "model", "provider", "app"]
@@ -117,16 +129,55 @@ def test_cache_daily(wh, req) -> None:
         .join(cat, on="model", how="left")
         .with_columns(
             cache_hit_rate=div(pl.col("cached_tokens"), pl.col("input_tokens_reporting")),
-            savings_usd=pl.col("cached_tokens")
+            cache_read_savings_usd=pl.col("cached_tokens")
             * (pl.col("input_usd_per_mtok") - pl.col("cached_input_usd_per_mtok").fill_null(pl.col("input_usd_per_mtok")))
             / 1e6,
+            cache_write_premium_usd=pl.col("cache_write_tokens")
+            * (pl.col("cache_write_usd_per_mtok").fill_null(pl.col("input_usd_per_mtok")) - pl.col("input_usd_per_mtok"))
+            / 1e6,
         )
+        .with_columns(savings_usd=pl.col("cache_read_savings_usd") - pl.col("cache_write_premium_usd"))
     )
     got = mart(wh[1], "cache_daily")
     same(got, exp, keys)
     assert got["savings_usd"].sum() > 0 and got["cached_tokens"].sum() > 0
+    assert got["cache_write_premium_usd"].sum() > 0 and (got["savings_usd"] < got["cache_read_savings_usd"]).any()
     # cache writes reach the mart whenever the ingested format carries them
     assert (got["cache_write_tokens"].sum() > 0) == (req["cache_write_tokens"].fill_null(0).sum() > 0)
+
+
+def test_cache_savings_are_net_of_the_write_premium_at_genai_prices(wh) -> None:
+    """Independent of the mart's arithmetic: per model, genai-prices' own calc_price of the vendor's list
+    price gives what 1,000 cached-read tokens save against uncached input and what 1,000 cache-written
+    tokens cost above it (Anthropic: writes at 1.25x input); the mart's net savings are exactly those
+    unit amounts times its token counts."""
+    from genai_prices import Usage
+
+    from gatewaylens import prices
+
+    got = mart(wh[1], "cache_daily").group_by("model").agg(
+        pl.col("cached_tokens").sum(), pl.col("cache_write_tokens").sum(), pl.col("savings_usd").sum(),
+        pl.col("cache_write_premium_usd").sum())
+    csv_priced = set(load_catalog(use_env=False, prices=False).filter(pl.col("input_usd_per_mtok").is_not_null())["model"])
+    checked = {}
+    for row in got.iter_rows(named=True):
+        model, ref = prices.price_model(row["model"], row["model"], None)
+        if model is None or row["model"] in csv_priced:
+            continue  # priced by the catalog CSV: not genai-prices' list price
+        provider = prices._providers()[ref.split(":")[1]]
+
+        def cost(**usage) -> float:
+            return float(model.calc_price(Usage(input_tokens=1000, **usage), provider).total_price)
+        read_saving = cost() - cost(cache_read_tokens=1000)
+        write_premium = cost(cache_write_tokens=1000) - cost()
+        want = (row["cached_tokens"] * read_saving - row["cache_write_tokens"] * write_premium) / 1000
+        assert row["savings_usd"] == pytest.approx(want, rel=1e-9, abs=1e-12), row["model"]
+        assert row["cache_write_premium_usd"] == pytest.approx(row["cache_write_tokens"] * write_premium / 1000,
+                                                               rel=1e-9, abs=1e-12), row["model"]
+        checked[row["model"]] = write_premium
+    # the Anthropic models write to the cache at a premium (1.25x input); OpenAI's implicit cache has none
+    assert checked["anthropic/claude-sonnet-4.5"] == pytest.approx(0.25 * 3.0 / 1000)
+    assert checked["openai/gpt-5"] == 0 and len(checked) >= 8
 
 
 def test_errors_daily(wh, req) -> None:

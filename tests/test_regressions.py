@@ -16,6 +16,7 @@ from gatewaylens import db as dbmod
 from gatewaylens import marts
 from gatewaylens.generator import generate
 from gatewaylens.ingest import ingest_paths
+from gatewaylens.regressions import distinct_changes, score_against_truth, scored_pair_metric_days
 from tests.fixtures.sinks import start_http
 
 START = dt.date(2025, 1, 6)
@@ -92,6 +93,30 @@ def test_model_wide_change_attributed_to_the_model(built) -> None:
     assert hits["provider"].n_unique() >= len(e["providers"]) // 2, hits.to_dicts()
     assert "model" in set(hits["attribution"])
     assert "provider" not in set(hits["attribution"])
+
+
+def test_detection_scores_against_the_injected_events(built) -> None:
+    """The figures benchmarks/detection.py reports over five seeds, on this one: precision and
+    recall against truth.json's events, onset error, and the changes that match no event per
+    1,000 scored pair-metric-days (an upper bound on false alarms: some are real, uninjected
+    changes such as a model launch moving a model's mix). Bounds sit below the 5-seed figures
+    in docs/benchmarks.md; the detector of session 3 (precision 0.15, no peers) fails them. The
+    stated false-alarm rate itself is checked on unchanged synthetic groups
+    (tests/test_changepoints.py) and measured on clean generated traffic by the benchmark."""
+    con, truth, _, _ = built
+    s = score_against_truth(distinct_changes(con), truth["regression_events"], ONSET_TOLERANCE)
+    tested = scored_pair_metric_days(con)
+    unmatched = s["changes"] - s["true_positives"]
+    print(f"precision {s['precision']:.2f} recall pair-metric {s['recall_pair_metric']:.2f} pair {s['recall_pair']:.2f} "
+          f"onset error {s['onset_error_days_mean']:.1f} d, unmatched {unmatched} = {1000 * unmatched / tested:.2f} "
+          f"per 1,000 of {tested} pair-metric-days; by attribution {s['by_attribution']} unmatched {s['false_by_attribution']}")
+    assert s["precision"] >= 0.35
+    assert s["recall_pair"] >= 0.7 and s["recall_pair_metric"] >= 0.45
+    assert s["onset_error_days_mean"] <= 2.0 and s["attribution_correct"] >= 0.9
+    assert 1000 * unmatched / tested <= 1.5
+    # most provider-attributed changes are injected provider events (the peers remove model-wide moves)
+    provider = s["by_attribution"].get("provider", 0)
+    assert provider >= 3 and s["false_by_attribution"].get("provider", 0) <= provider / 2
 
 
 def test_rows_are_consistent_and_recomputable(built) -> None:
@@ -214,3 +239,43 @@ def test_alerts_from_marts_asset_check_and_sensor(built, monkeypatch, tmp_path) 
         assert rerun.get_asset_check_evaluations()[0].passed
     finally:
         stop()
+
+
+def test_overview_and_reasoning_curves_carry_change_markers(built, tmp_path, monkeypatch) -> None:
+    """Change-point markers on the adoption curves (Overview) and the reasoning share (Reasoning):
+    one per distinct change of the page's metrics in the period, hover text naming the change, the
+    names as data (escaped by ui.chart), on a copy of the warehouse with one known change each."""
+    import shutil
+
+    from streamlit.testing.v1 import AppTest
+
+    from tests.conftest import ROOT
+
+    con, _, path, days = built
+    con.execute("CHECKPOINT")
+    copy = tmp_path / "w.duckdb"
+    shutil.copy(path, copy)
+    c2 = dbmod.connect(copy)
+    for name in ("tool_call_rate_daily", "reasoning_share_daily"):
+        marts.build_mart(c2, name, days[0], days[-1])
+    c2.execute("DELETE FROM provider_regressions WHERE metric IN ('tool_call_rate', 'reasoning_share')")
+    evil = "<b>vendor</b>"
+    for metric, onset in (("tool_call_rate", dt.date(2025, 2, 10)), ("reasoning_share", dt.date(2025, 3, 17))):
+        c2.execute(
+            "INSERT INTO provider_regressions BY NAME SELECT $d AS day, 'openai/gpt-5-mini' AS model, $p AS provider, "
+            "$m AS metric, $o AS onset_day, $o + 3 AS detected_day, 'up' AS direction, 'provider' AS attribution, "
+            "'open' AS status", {"d": onset + dt.timedelta(days=5), "p": evil, "m": metric, "o": onset})
+    c2.close()
+    monkeypatch.setenv("GATEWAYLENS_DB", str(copy))
+    monkeypatch.delenv("GATEWAYLENS_SERVING", raising=False)
+    at = AppTest.from_file(str(ROOT / "dashboards" / "app.py"), default_timeout=90).run()
+    expected = {"overview": ["tool_call_rate", "reasoning_share"], "reasoning": ["reasoning_share"]}
+    for page, metrics in expected.items():
+        if page != "overview":
+            at.switch_page(f"views/{page}.py").run()
+        assert not at.exception, [e.message for e in at.exception]
+        figs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+        (marks,) = [t for f in figs for t in f["data"] if t.get("name") == "change onset"] or [None]
+        assert marks is not None, page
+        assert len(marks["x"]) == len(metrics) and all(m in " ".join(marks["text"]) for m in metrics), marks["text"]
+        assert all("<b>" not in t and "&lt;b&gt;vendor" in t for t in marks["text"]), marks["text"]

@@ -208,16 +208,18 @@ def build_rate_lines_figure(frame: pl.DataFrame, key: str, rate: str, num: str, 
 
 
 def build_cache_savings_figure(frame: pl.DataFrame) -> go.Figure:
-    """Estimated savings of cached reads at list price, per model. Columns: model, savings_usd, cached_tokens, cache_write_tokens."""
+    """Net savings of caching at list price, per model (cached reads minus the cache-write premium).
+    Columns: model, savings_usd, cached_tokens, cache_write_tokens, and optionally cache_write_premium_usd."""
     f = frame.sort("savings_usd", descending=True, nulls_last=True) if frame.height else frame
+    premium = _col(f, "cache_write_premium_usd") if "cache_write_premium_usd" in f.columns else [None] * f.height
     fig = go.Figure(go.Bar(
         x=[m for m in _col(f, "model")], y=_col(f, "savings_usd"), marker_color=[color_for(m) for m in _col(f, "model")],
-        customdata=list(zip(_col(f, "cached_tokens"), _col(f, "cache_write_tokens"), strict=True)) if f.height else [],
-        hovertemplate="<b>%{x}</b><br>saved %{y:$,.2f}<br>%{customdata[0]:,} cached tokens read"
-                      "<br>%{customdata[1]:,} tokens written to the cache<extra></extra>",
+        customdata=list(zip(_col(f, "cached_tokens"), _col(f, "cache_write_tokens"), premium, strict=True)) if f.height else [],
+        hovertemplate="<b>%{x}</b><br>net saving %{y:$,.2f}<br>%{customdata[0]:,} cached tokens read"
+                      "<br>%{customdata[1]:,} tokens written to the cache (premium %{customdata[2]:$,.2f})<extra></extra>",
         name="savings",
     ))
-    return _layout(fig, "Cache savings by model (cached reads at list price)", "model", "USD")
+    return _layout(fig, "Cache savings by model (net of cache-write premiums, list price)", "model", "USD")
 
 
 def build_errors_figure(frame: pl.DataFrame) -> go.Figure:

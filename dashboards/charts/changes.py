@@ -6,9 +6,11 @@ import polars as pl
 
 from dashboards.charts import data
 from dashboards.charts.filters import Filters
+from gatewaylens.regressions import WEIGHTS
 
 # provider_regressions.metric -> (value, observations) columns of provider_metrics_daily (allow-list)
-METRIC_COLUMNS = {
+METRIC_COLUMNS = {metric: (metric, weight) for metric, weight in WEIGHTS.items()}
+COLUMNS = {
     "tool_call_rate": ("tool_call_rate", "successful_requests"),
     "error_rate": ("error_rate", "requests"),
     "p95_latency_ms": ("p95_latency_ms", "successful_requests"),

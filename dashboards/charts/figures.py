@@ -369,11 +369,12 @@ def build_provider_throughput_figure(frame: pl.DataFrame) -> go.Figure:
 def build_uptime_heatmap_figure(frame: pl.DataFrame) -> go.Figure:
     """Attempt success rate, provider × time bucket (hour or day).
 
-    Columns: period (timestamp), provider, attempts, failed_attempts, success_rate.
+    Columns: period (timestamp), provider, attempts, attempt_success_rate (metrics layer:
+    attempt_success_rate / attempt_success_rate_hourly).
     """
     fig = go.Figure()
     if frame.height:
-        wide = frame.sort("period").pivot(on="period", index="provider", values="success_rate", aggregate_function="first").sort("provider")
+        wide = frame.sort("period").pivot(on="period", index="provider", values="attempt_success_rate", aggregate_function="first").sort("provider")
         attempts = frame.sort("period").pivot(on="period", index="provider", values="attempts", aggregate_function="first").sort("provider")
         cols = [c for c in wide.columns if c != "provider"]
         fig.add_trace(
@@ -383,7 +384,7 @@ def build_uptime_heatmap_figure(frame: pl.DataFrame) -> go.Figure:
                 y=wide["provider"].to_list(),
                 customdata=attempts.select(cols).to_numpy(),
                 colorscale="RdYlGn",
-                zmin=max(0.0, min(0.9, float(frame["success_rate"].min() or 0.0))),
+                zmin=max(0.0, min(0.9, float(frame["attempt_success_rate"].min() or 0.0))),
                 zmax=1.0,
                 colorbar={"title": "success", "tickformat": ".0%"},
                 hovertemplate="<b>%{y}</b><br>%{x|%Y-%m-%d %H:%M} UTC<br>success rate %{z:.1%}<br>%{customdata:,} attempts<extra></extra>",
@@ -394,17 +395,21 @@ def build_uptime_heatmap_figure(frame: pl.DataFrame) -> go.Figure:
 
 
 def build_failover_figure(frame: pl.DataFrame) -> go.Figure:
-    """Failovers out of each provider over time (stacked bars). Columns: period, provider, failovers_out."""
+    """Failovers out of each provider over time (stacked bars). Columns: period, provider, failovers_out,
+    and optionally failover_rate (metrics layer: failovers out / attempts at the provider)."""
     fig = go.Figure()
     for k in _keys(frame, "provider"):
         part = frame.filter(pl.col("provider") == k).sort("period")
+        rate = part["failover_rate"].to_list() if "failover_rate" in part.columns else None
         fig.add_trace(
             go.Bar(
                 x=part["period"].to_list(),
                 y=part["failovers_out"].to_list(),
                 name=str(k),
                 marker_color=color_for(str(k)),
-                hovertemplate=f"<b>{plotly_text(k)}</b><br>%{{x|%Y-%m-%d}}<br>%{{y:,}} requests failed over to another provider<extra></extra>",
+                customdata=rate,
+                hovertemplate=f"<b>{plotly_text(k)}</b><br>%{{x|%Y-%m-%d}}<br>%{{y:,}} requests failed over to another provider"
+                + ("<br>%{customdata:.2%} of its attempts" if rate is not None else "") + "<extra></extra>",
             )
         )
     fig.update_layout(barmode="stack")

@@ -13,6 +13,15 @@ from dataclasses import dataclass, replace
 # Dimension name -> (bind parameter, column). Only these names can appear in a WHERE clause.
 DIMENSIONS: dict[str, str] = {"model": "models", "provider": "providers", "app": "apps"}
 
+# Team and tag selections keep whole apps (the marts are per app): the apps whose requests carried
+# a selected team / tag in the period, read from app_dimensions_daily. Fixed text; values are binds.
+APP_SCOPE_TABLE = "app_dimensions_daily"
+_APP_SCOPE = (
+    "app IN (SELECT d.app FROM app_dimensions_daily d WHERE d.day BETWEEN $start AND $end"
+    " AND (len(CAST($teams AS VARCHAR[])) = 0 OR list_contains(CAST($teams AS VARCHAR[]), d.team))"
+    " AND (len(CAST($tags AS VARCHAR[])) = 0 OR list_has_any(CAST($tags AS VARCHAR[]), d.tags)))"
+)
+
 # Time column expressions a mart may be filtered on (allow-list).
 DAY_COLUMNS: dict[str, str] = {
     "day": "day",
@@ -40,6 +49,13 @@ class Filters:
     providers: tuple[str, ...] = ()
     apps: tuple[str, ...] = ()
     grain: str = "week"
+    teams: tuple[str, ...] = ()  # keep the apps whose requests carried one of these teams in the period
+    tags: tuple[str, ...] = ()  # ... and one of these tags
+
+    @property
+    def scoped(self) -> bool:
+        """A team or tag selection is active (it filters through the app dimension)."""
+        return bool(self.teams or self.tags)
 
     @property
     def days(self) -> int:
@@ -57,6 +73,8 @@ class Filters:
             parts.append(
                 f"(len(CAST(${param} AS VARCHAR[])) = 0 OR list_contains(CAST(${param} AS VARCHAR[]), {dim}))"
             )
+        if self.scoped and "app" in dims:
+            parts.append(_APP_SCOPE)
         return " AND ".join(parts)
 
     def params(self, dims: tuple[str, ...] = ("model", "provider", "app")) -> dict[str, object]:
@@ -65,11 +83,16 @@ class Filters:
         for dim in dims:
             param = DIMENSIONS[dim]
             out[param] = list(getattr(self, param))
+        if self.scoped and "app" in dims:
+            out["teams"], out["tags"] = list(self.teams), list(self.tags)
         return out
 
     def ignored(self, dims: tuple[str, ...]) -> list[str]:
         """Selected dimensions a table cannot be filtered by (to say so under its chart)."""
-        return [dim for dim, param in DIMENSIONS.items() if dim not in dims and getattr(self, param)]
+        out = [dim for dim, param in DIMENSIONS.items() if dim not in dims and getattr(self, param)]
+        if "app" not in dims:
+            out += [dim for dim, sel in (("team", self.teams), ("tag", self.tags)) if sel]
+        return out
 
 
 def bucket(grain: str) -> str:

@@ -6,6 +6,7 @@ traffic; tiers come from model_mix_daily (model_catalog, 'other' when uncatalogu
 chart reads app_model_mix_daily (app filter only).
 """
 
+import polars as pl
 import streamlit as st
 
 from dashboards.charts import data, sidebar, ui
@@ -75,25 +76,21 @@ if "cost_reconciliation_daily" in present:
         "below 1 = discount, BYOK or a provider cheaper than list; above 1 = mark-up or fees."
     )
     MP = ("model", "provider")
-    rec = data.query(
-        "SELECT model, provider, sum(requests) AS requests, sum(logged_usd) AS logged_usd, "
-        "sum(estimated_usd) AS estimated_usd, sum(logged_usd) / nullif(sum(estimated_usd), 0) AS ratio "
-        f"FROM cost_reconciliation_daily WHERE {filters.where(MP)} GROUP BY ALL ORDER BY model, provider",
-        filters.params(MP),
-    )
+    rec = data.query(metric_sql(["billed_to_list_ratio"], by=MP, where=filters.where(MP)),
+                     filters.params(MP)).rename({"billed_to_list_ratio": "ratio"})
     ui.chart(build_cost_reconciliation_figure(rec), rec, "cost_reconciliation", PAGE)
     ui.ignored_note(filters, MP, "cost_reconciliation_daily")
 if "model_substitution_daily" in present:
     st.subheader("Requested vs served model")
     MA = ("model", "app")
-    sub = data.query(
-        "WITH s AS (SELECT model_requested, model, substituted, sum(requests) AS requests "
-        f"FROM model_substitution_daily WHERE {filters.where(MA)} GROUP BY ALL) "
-        "SELECT model_requested, model, requests, "
-        "requests / sum(requests) OVER (PARTITION BY model_requested) AS share FROM s "
-        "QUALIFY substituted ORDER BY requests DESC, model_requested, model",
-        filters.params(MA),
-    )
+    by = ("model_requested", "model")
+    sub = (data.query(metric_sql(["requested_model_requests"], by=by, where=filters.where(MA), shares=("model_requested",),
+                                 order=("requests DESC", *by)), filters.params(MA))
+           .rename({"requests_share": "share"}).filter(pl.col("model") != pl.col("model_requested")))
+    rate = data.query(metric_sql(["substitution_rate"], where=filters.where(MA)), filters.params(MA)).row(0, named=True)
+    if rate["requests"]:
+        st.caption(f"{ui.fmt_pct(rate['substitution_rate'])} of the {rate['requests']:,} requests that say which model "
+                   "they asked for were served by another one (model fallbacks, router aliases).")
     if sub.height:
         ui.chart(build_substitution_figure(sub), sub, "model_substitution", PAGE)
     else:

@@ -2,13 +2,16 @@
 
 KPI tiles for the selected period with deltas against the previous period of equal length,
 and the two headline adoption curves (tool-call rate, reasoning-token share) by time grain.
-Reads tool_call_rate_daily, reasoning_share_daily and cost_daily.
+Reads tool_call_rate_daily, reasoning_share_daily and cost_daily; change-point markers from
+provider_regressions (changes of a provider's tool-call rate or reasoning share).
 """
 
 import polars as pl
 import streamlit as st
 
 from dashboards.charts import data, sidebar, ui
+from dashboards.charts.alert_figures import add_change_markers
+from dashboards.charts.changes import changes_in_period
 from dashboards.charts.figures import build_adoption_figure
 from dashboards.charts.filters import Filters, bucket
 from gatewaylens.metrics import metric_sql
@@ -71,5 +74,7 @@ reasoning = data.query(metric_sql(["reasoning_share"], where=filters.where(MP), 
 curve = tool.join(reasoning, on="period", how="left").with_columns(
     pl.col("reasoning_tokens").fill_null(0), pl.col("output_tokens_reporting").fill_null(0)
 ).sort("period")
-ui.chart(build_adoption_figure(curve), curve, "adoption_curves", PAGE)
+# change-point markers: changes of either curve's metric on a selected model x provider (provider_regressions)
+changes = pl.concat([changes_in_period(filters, m) for m in ("tool_call_rate", "reasoning_share")]).sort("onset_day")
+ui.chart(add_change_markers(build_adoption_figure(curve), changes), curve, "adoption_curves", PAGE)
 ui.ignored_note(filters, MP, "reasoning_share_daily")

@@ -43,7 +43,8 @@ c2.metric("Rescued failures", ui.fmt_pct(rescued["rescued_rate"]),
           help="failed provider attempts whose request still succeeded at another provider")
 c3.metric("Cache hit rate", ui.fmt_pct(cache["cache_hit_rate"]), help="cached prompt tokens / prompt tokens where caching is reported")
 c4.metric("Cache savings", "n/a" if cache["savings_usd"] is None else f"${cache['savings_usd']:,.2f}",
-          help="cached reads at list price (cache-write premiums not subtracted)")
+          help="net, at list price: what cached reads saved against uncached input minus what cache writes cost above it "
+               "(Anthropic bills writes at 1.25x input)")
 
 st.subheader("Latency tails")
 by = BY[st.segmented_control("Compare by", list(BY), default="provider", key=f"{PAGE}.by", required=True) or "provider"]

@@ -22,6 +22,7 @@ from dashboards.charts.figures import (
 )
 from dashboards.charts.filters import bucket
 from dashboards.charts.text import md
+from gatewaylens.metrics import metric_sql
 
 PAGE = "providers"
 MP = ("model", "provider")
@@ -138,26 +139,16 @@ st.subheader("Uptime and failover")
 grain = st.segmented_control(
     "Heat map by", ["hour", "day"], default="hour" if filters.days <= 31 else "day", key=f"{PAGE}.uptime_grain", required=True
 ) or "day"
-if grain == "hour":
-    uptime = data.query(
-        "SELECT hour AS period, provider, sum(attempts) AS attempts, sum(failed_attempts) AS failed_attempts, "
-        "1 - sum(failed_attempts) / sum(attempts) AS success_rate "
-        f"FROM provider_uptime_hourly WHERE {filters.where(P)} GROUP BY ALL ORDER BY period, provider",
-        filters.params(P),
-    )
+# uptime and failovers come from the metrics layer (gatewaylens.metrics), the ratios defined there once
+if grain == "hour":  # the hourly mart's own hour; (hour, provider) may span two days: the sum covers it
+    uptime = data.query(metric_sql(["attempt_success_rate_hourly"], by=P, where=filters.where(P), period="hour"),
+                        filters.params(P)).rename({"attempt_success_rate_hourly": "attempt_success_rate"})
 else:
-    uptime = data.query(
-        "SELECT CAST(day AS TIMESTAMPTZ) AS period, provider, sum(attempts) AS attempts, sum(failed_attempts) AS failed_attempts, "
-        "1 - sum(failed_attempts) / sum(attempts) AS success_rate "
-        f"FROM provider_uptime_daily WHERE {filters.where(P)} GROUP BY ALL ORDER BY period, provider",
-        filters.params(P),
-    )
+    uptime = data.query(metric_sql(["attempt_success_rate"], by=P, where=filters.where(P),
+                                   period="CAST(day AS TIMESTAMPTZ)"), filters.params(P))
 ui.chart(build_uptime_heatmap_figure(uptime), uptime, f"provider_uptime_{grain}ly", PAGE)
 
-failovers = data.query(
-    f"SELECT {bucket(filters.grain)} AS period, provider, sum(failovers_out) AS failovers_out, sum(attempts) AS attempts "
-    f"FROM provider_uptime_daily WHERE {filters.where(P)} GROUP BY ALL ORDER BY period, provider",
-    filters.params(P),
-)
+failovers = data.query(metric_sql(["failovers", "failover_rate"], by=P, where=filters.where(P), period=bucket(filters.grain)),
+                       filters.params(P))
 ui.chart(build_failover_figure(failovers), failovers, "provider_failovers", PAGE)
 ui.ignored_note(filters, P, "provider_uptime_daily / provider_uptime_hourly")

@@ -2,13 +2,16 @@
 
 A request that does not report reasoning tokens is "not reported", never zero: the share is
 reasoning_tokens / output_tokens of the requests that report (reported zeros included).
-Reads reasoning_share_daily (no app column: the app filter does not apply).
+Reads reasoning_share_daily (no app column: the app filter does not apply); change-point markers
+from provider_regressions.
 """
 
 import polars as pl
 import streamlit as st
 
 from dashboards.charts import data, sidebar, ui
+from dashboards.charts.alert_figures import add_change_markers
+from dashboards.charts.changes import changes_in_period
 from dashboards.charts.figures import build_reasoning_coverage_figure, build_reasoning_share_figure
 from dashboards.charts.filters import bucket
 from gatewaylens.metrics import metric_sql
@@ -33,7 +36,8 @@ c3.metric("Reasoning tokens", ui.fmt_count(tot["reasoning_tokens"]))
 share = data.query(
     metric_sql(["reasoning_share"], by=("model",), where=where, period=bucket(filters.grain), having_denominator=True), params
 )
-ui.chart(build_reasoning_share_figure(share), share, "reasoning_share_by_model", PAGE)
+changes = changes_in_period(filters, "reasoning_share")  # change-point markers (provider_regressions)
+ui.chart(add_change_markers(build_reasoning_share_figure(share), changes), share, "reasoning_share_by_model", PAGE)
 st.caption("Models that never report reasoning tokens have no line: their share is unknown, not zero.")
 
 coverage = data.query(metric_sql(["reasoning_coverage"], by=("model",), where=where), params).with_columns(

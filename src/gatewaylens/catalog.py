@@ -33,12 +33,15 @@ CATALOG_SCHEMA: dict[str, pl.DataType] = {
     "input_usd_per_mtok": pl.Float64(),
     "output_usd_per_mtok": pl.Float64(),
     "cached_input_usd_per_mtok": pl.Float64(),
+    "cache_write_usd_per_mtok": pl.Float64(),
     "reports_reasoning": pl.String(),
 }
+OPTIONAL_COLUMNS = ("cache_write_usd_per_mtok",)  # an override CSV written before it existed still loads
 
 
 def _read(path: Path) -> pl.DataFrame:
     frame = pl.read_csv(path, schema_overrides=CATALOG_SCHEMA)
+    frame = frame.with_columns(pl.lit(None, pl.Float64()).alias(c) for c in OPTIONAL_COLUMNS if c not in frame.columns)
     missing = [c for c in CATALOG_SCHEMA if c not in frame.columns]
     if missing:
         raise ValueError(f"catalog {path}: missing columns {missing}")
@@ -74,7 +77,7 @@ def load_catalog(path: Path | str | None = None, *, use_env: bool = True, prices
 
 
 PRICE_COLUMNS = {"input_usd_per_mtok": "input_mtok", "output_usd_per_mtok": "output_mtok",
-                 "cached_input_usd_per_mtok": "cache_read_mtok"}
+                 "cached_input_usd_per_mtok": "cache_read_mtok", "cache_write_usd_per_mtok": "cache_write_mtok"}
 
 
 def list_price(model: str) -> dict[str, float | None]:

@@ -65,7 +65,10 @@ EPOCH = dt.date(1970, 1, 1)
 
 # calibrated_threshold(k, rate, baseline_days, guard_days, min_baseline_points, weekday_alpha) for the
 # default settings, as computed by that function (tests/test_changepoints.py checks it still is).
-PRECALIBRATED: dict[tuple, float] = {(0.5, 0.001, 28, 7, 14, 0.05): 10.391379236056189}
+PRECALIBRATED: dict[tuple, float] = {
+    (0.5, 0.001, 28, 7, 14, 0.05, 4.0): 10.391379236056189,
+    (0.5, 0.0005, 28, 7, 14, 0.05, 4.0): 12.020966391126413,
+}
 
 
 class DetectorSettings(BaseModel):
@@ -88,14 +91,25 @@ class DetectorSettings(BaseModel):
     attribution_alpha: float = Field(default=0.01, gt=0, lt=1, description="Level at which another provider 'moved'.")
     confirm_alpha: float = Field(default=0.01, gt=0, le=1, description="An alarm is kept when the shift test of "
                                  "[onset, detected] against the pre-onset baseline has p below this.")
+    consistency: float = Field(default=0.75, ge=0, le=1, description="A provider 'moved' when, besides the "
+                               "shift test, at least this share of the days from the onset are on the side of the change.")
+    z_clip: float = Field(default=4.0, ge=1, le=8, description="Daily scores are clipped to +-z_clip before the CUSUM: "
+                          "one day adds at most z_clip - k, so an alarm needs several days (persistence).")
 
-    @property
-    def threshold(self) -> float:
-        key = (self.cusum_k, self.false_alarm_rate, self.baseline_days, self.guard_days, self.min_baseline_points,
-               self.weekday_alpha)
+    def calibration_key(self, rate: float | None = None) -> tuple:
+        return (self.cusum_k, self.false_alarm_rate if rate is None else rate, self.baseline_days, self.guard_days,
+                self.min_baseline_points, self.weekday_alpha, self.z_clip)
+
+    def threshold_for(self, rate: float) -> float:
+        """CUSUM threshold with ``rate`` false alarms per series-day (calibrated by simulation)."""
+        key = self.calibration_key(rate)
         if key in PRECALIBRATED:  # the defaults: skip the few seconds of simulation (a test recomputes it)
             return PRECALIBRATED[key]
         return calibrated_threshold(*key)
+
+    @property
+    def threshold(self) -> float:
+        return self.threshold_for(self.false_alarm_rate)
 
 
 def siegmund_arl(k: float, h: float) -> float:
@@ -411,11 +425,12 @@ def cusum_alarms(z: np.ndarray, k: float, h: float, quiet: np.ndarray | None = N
     return alarms
 
 
-def _count_alarms(zs: np.ndarray, k: float, h: float) -> int:
+def _count_alarms(zs: np.ndarray, k: float, h: float, clip: float = 8.0) -> int:
     """Alarms of :func:`cusum_alarms` (default restart) over the rows of ``zs``, all rows at once."""
     sp = np.zeros(zs.shape[0])
     sn = np.zeros(zs.shape[0])
     count = 0
+    zs = np.clip(zs, -clip, clip)
     for j in range(zs.shape[1]):
         z = zs[:, j]
         ok = np.isfinite(z)
@@ -431,20 +446,21 @@ def _count_alarms(zs: np.ndarray, k: float, h: float) -> int:
 
 @functools.lru_cache(maxsize=16)
 def calibrated_threshold(k: float, rate: float, baseline_days: int, guard_days: int, min_baseline_points: int,
-                         weekday_alpha: float, series: int = 200, days: int = 365, seed: int = 20260101) -> float:
+                         weekday_alpha: float, clip: float = 8.0, series: int = 200, days: int = 365,
+                         seed: int = 20260101) -> float:
     """CUSUM decision interval h with ``rate`` false alarms per series-day, found by simulating
     this detector (rolling baseline fits, weekday test, t->normal mapping) on unchanged Gaussian
     series: the fit errors that neighbouring days share make the z's positively correlated, so
     the textbook (independent) threshold would alarm several times too often."""
     rng = np.random.default_rng(seed)
     cfg = DetectorSettings(baseline_days=baseline_days, guard_days=guard_days, min_baseline_points=min_baseline_points,
-                           weekday_alpha=weekday_alpha, cusum_k=k, false_alarm_rate=rate)
+                           weekday_alpha=weekday_alpha, cusum_k=k, false_alarm_rate=rate, z_clip=clip)
     d = np.arange(days, dtype=np.int64)
     zs = np.array([rolling_z(Series(d, rng.standard_normal(days), np.ones(days)), cfg) for _ in range(series)])
     tested = int(np.isfinite(zs).sum())
 
     def excess(h: float) -> float:
-        return _count_alarms(zs, k, h) / tested - rate
+        return _count_alarms(zs, k, h, clip) / tested - rate
 
     lo = cusum_threshold(k, 2.0 / rate)  # independent z's: a lower bound
     hi = lo
@@ -464,6 +480,7 @@ def detect_changes(series: Series, cfg: DetectorSettings | None = None) -> list[
     d = series.days
     last_day = int(d[-1])
     # after an alarm: quiet until the baseline window lies after the onset (approximated by the alarm run)
+    z = np.clip(z, -cfg.z_clip, cfg.z_clip)
     changes: list[Change] = []
     i0 = 0
     while True:
@@ -484,6 +501,287 @@ def detect_changes(series: Series, cfg: DetectorSettings | None = None) -> list[
         if i0 >= len(d):
             break
     return changes
+
+
+# ------------------------------------------------------------------------------------------
+# a model's providers together: who moved (relative to its peers) and what moved all of them
+# ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Shift:
+    """The days [onset, end] of one series against its baseline fit on the days before the onset."""
+
+    z: float  # Stouffer Z of the days' standardised residuals
+    p_value: float  # two-sided
+    effect: float  # relative size: (observed - predicted) / |predicted| (log scale: exp(mean residual) - 1)
+    residual: float  # weighted mean of observed - predicted (analysis scale)
+    level: float  # weighted mean prediction (analysis scale)
+    up_share: float = 0.5  # share of the days above their prediction
+
+    def moved(self, direction: int, alpha: float, min_effect: float, consistency: float = 0.0) -> bool:
+        """Significant (p < alpha), in ``direction``, at least ``min_effect`` of the level, and on at least
+        ``consistency`` of the days (a step holds day after day; a heavy-tailed day or two does not)."""
+        share = self.up_share if direction > 0 else 1 - self.up_share
+        return bool(self.p_value < alpha and np.sign(self.z) == direction and direction * self.effect >= min_effect
+                    and share >= consistency)
+
+    def as_json(self, provider: str, moved: bool) -> dict:
+        return {"provider": provider, "z": round(float(self.z), 3), "p_value": float(self.p_value),
+                "relative_effect": round(float(self.effect), 4), "moved": bool(moved)}
+
+
+def shift(series: Series, onset: int, end: int, cfg: DetectorSettings, log: bool) -> Shift | None:
+    """:class:`Shift` of ``series`` (already on the analysis scale: log values when ``log``)."""
+    fit = series.fit(onset - cfg.baseline_days, onset - 1, cfg)
+    d, v, w = series.window(onset, end)
+    if fit is None or len(d) == 0:
+        return None
+    z = fit.z(d, v, w)
+    zs = float(z.sum() / math.sqrt(len(z)))
+    pred, _ = fit.predict(d)
+    resid = float(np.average(v - pred, weights=w))
+    level = float(np.average(pred, weights=w))
+    return Shift(zs, float(2 * stats.norm.sf(abs(zs))), relative_effect(resid, level, log), resid, level,
+                 float(np.mean(z > 0)))
+
+
+def relative_effect(residual: float, level: float, log: bool) -> float:
+    """A shift as a share of the level it departs from (log scale: exp(residual) - 1)."""
+    if log:
+        return math.expm1(residual)
+    return residual / abs(level) if level else math.copysign(math.inf, residual) if residual else 0.0
+
+
+def echo(series: Series, onset: int, direction: int, cfg: DetectorSettings, log: bool) -> bool:
+    """True when the baseline window before ``onset`` itself moved AGAINST ``direction`` (its second
+    half differs from its first by the practical threshold, Welch p < confirm_alpha): a step inside a
+    baseline tilts its trend, and the extrapolated trend then overshoots — an alarm the other way
+    two to five weeks after an earlier change is that overshoot, not a change."""
+    half = cfg.baseline_days // 2
+    _, v1, w1 = series.window(onset - cfg.baseline_days, onset - half - 1)
+    _, v2, w2 = series.window(onset - half, onset - 1)
+    if len(v1) < 3 or len(v2) < 3:
+        return False
+    m1, m2 = float(np.average(v1, weights=w1)), float(np.average(v2, weights=w2))
+    if direction * (m2 - m1) >= 0 or abs(relative_effect(m2 - m1, m1, log)) < cfg.min_relative_change:
+        return False
+    return bool(stats.ttest_ind(v1, v2, equal_var=False).pvalue < cfg.confirm_alpha)
+
+
+@dataclass
+class Finding:
+    """One change of one provider of a model: the change (on the reported scale), how it was
+    found ('relative': the provider against its peers; 'model': all providers together; 'own':
+    a model with one provider), its attribution and every other provider's shift test."""
+
+    provider: str
+    change: Change
+    signal: str
+    attribution: str
+    others: list[dict]
+
+
+def to_analysis(series: Series, log: bool) -> Series:
+    """The series on the detector's scale: log of positive values for multiplicative metrics."""
+    if not log:
+        return series
+    keep = series.values > 0
+    return Series(series.days[keep], np.log(series.values[keep]), series.weights[keep])
+
+
+def _grid(group: dict[str, Series]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Union of days, values (NaN where missing) and weights (0 where missing), one row per provider."""
+    days = np.unique(np.concatenate([s.days for s in group.values()]))
+    y = np.full((len(group), len(days)), np.nan)
+    w = np.zeros((len(group), len(days)))
+    for i, s in enumerate(group.values()):
+        at = np.searchsorted(days, s.days)
+        y[i, at], w[i, at] = s.values, s.weights
+    return days, y, w
+
+
+def relative_series(group: dict[str, Series]) -> dict[str, Series]:
+    """Each provider's value minus the weighted mean of its peers' values the same day, weighted by
+    1 / (1/w_own + 1/w_peers) (the variance of a difference of two means). A change all providers
+    share (a new model version, an adoption curve, a model-wide mix shift) cancels in it."""
+    days, y, w = _grid(group)
+    out = {}
+    tot_w = w.sum(axis=0)
+    tot_wy = np.nansum(np.where(w > 0, w * y, 0.0), axis=0)
+    for i, name in enumerate(group):
+        pw = tot_w - w[i]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            peer = (tot_wy - np.where(w[i] > 0, w[i] * y[i], 0.0)) / pw
+            weight = w[i] * pw / (w[i] + pw)
+        keep = (w[i] > 0) & (pw > 0)
+        out[name] = Series(days[keep], (y[i] - peer)[keep], weight[keep])
+    return out
+
+
+def model_z(group: dict[str, Series], zs: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Days and the weighted Stouffer combination sum(sqrt(w) z) / sqrt(sum w) of every provider's
+    own standardised residual that day (the model's providers together; N(0, 1) when none moved)."""
+    days, _, w = _grid(group)
+    num = np.zeros(len(days))
+    den = np.zeros(len(days))
+    for i, (name, s) in enumerate(group.items()):
+        z = zs[name]
+        ok = np.isfinite(z)
+        at = np.searchsorted(days, s.days[ok])
+        num[at] += np.sqrt(s.weights[ok]) * z[ok]
+        den[at] += s.weights[ok]
+    keep = den > 0
+    return days[keep], num[keep] / np.sqrt(den[keep])
+
+
+def _scan(days: np.ndarray, z: np.ndarray, h: float, cfg: DetectorSettings, accept) -> list:
+    """CUSUM over ``z`` (clipped to +-z_clip); each alarm (onset, detected, direction, statistic, run
+    start) is passed to ``accept``, which returns a Finding, a list of them or None. After an accepted alarm the scan is quiet
+    until the baseline window lies after the onset; after a rejected one it goes on the next day."""
+    z = np.clip(z, -cfg.z_clip, cfg.z_clip)
+    found, i0 = [], 0
+    while i0 < len(days):
+        alarms = cusum_alarms(z[i0:], cfg.cusum_k, h)
+        if not alarms:
+            break
+        start, at, direction, stat = alarms[0]
+        start, at = start + i0, at + i0
+        onset = int(days[start + refine_onset(z[start:at + 1], direction)])
+        got = accept(onset, int(days[at]), direction, stat, int(days[start]))
+        if got is not None:
+            found.append(got)
+            onset = min(f.change.onset for f in got) if isinstance(got, list) else got.change.onset
+            i0 = int(np.searchsorted(days, onset + cfg.guard_days + cfg.baseline_days, "left"))
+        else:
+            i0 = at + 1
+    return found
+
+
+def detect_group(group: dict[str, Series], cfg: DetectorSettings | None = None, log: bool = False) -> list[Finding]:
+    """The changes of one metric of one model across its providers (``group``: provider -> daily
+    series on the reported scale; ``log``: detect on log values, for multiplicative metrics).
+
+    * relative: each provider's difference from its peers (:func:`relative_series`) is scanned
+      against its own weekday-aware baseline; an alarm is kept when the provider ALSO moved the
+      same way against its own baseline (shift test p < confirm_alpha and |effect| >=
+      min_relative_change). attribution 'provider' when no other provider moved the same way,
+      'unclear' when some did.
+    * model: the Stouffer combination of the providers' own scores (:func:`model_z`) is scanned;
+      an alarm is kept when at least two providers moved the same way against their own baselines,
+      they carry at least half of the model's observations from the onset, and no provider moved
+      significantly the other way: one finding per provider that moved, attribution 'model'.
+    * own: a model with a single provider is scanned on its own series (attribution 'unclear').
+
+    Each scan's threshold is calibrated to half the stated rate (relative + model = the rate per
+    pair-metric-day; a model with one provider has one scan at the full rate)."""
+    cfg = cfg or DetectorSettings()
+    group = {p: s for p, s in group.items() if len(s.days)}
+    if not group:
+        return []
+    ana = {p: to_analysis(s, log) for p, s in group.items()}
+    last_day = max(int(s.days[-1]) for s in group.values())
+    zs = {p: rolling_z(s, cfg) for p, s in ana.items()}
+
+    def tests(onset: int, end: int, direction: int, skip: str | None = None) -> list[tuple[str, Shift | None, bool]]:
+        out = []
+        for p, s in ana.items():
+            if p == skip:
+                continue
+            t = shift(s, onset, end, cfg, log)
+            out.append((p, t, t is not None and t.moved(direction, cfg.attribution_alpha, 0.0)))
+        return out
+
+    def finding(p: str, onset: int, detected: int, direction: int, stat: float, own: Shift, signal: str,
+                attribution: str, others: list) -> Finding | None:
+        c = _describe(group[p], Change(onset, detected, direction, stat), last_day, cfg)
+        c.p_value = own.p_value
+        # also against the plain baseline mean (a trend extrapolated from a noisy fit can fake an effect)
+        if not (np.sign(c.delta) == direction and abs(c.delta) >= cfg.min_relative_change * abs(c.baseline[0])):
+            return None
+        js = [t.as_json(q, moved) for q, t, moved in others if t is not None]
+        return Finding(p, c, signal, attribution, js)
+
+    found: list[Finding] = []
+    if len(group) == 1:
+        (p, s), = ana.items()
+        h = cfg.threshold
+
+        def accept_own(onset, detected, direction, stat, start):
+            own = shift(s, onset, min(detected, onset + cfg.current_days - 1), cfg, log)
+            if own is None or not own.moved(direction, cfg.confirm_alpha, cfg.min_relative_change, cfg.consistency):
+                return None
+            return finding(p, onset, detected, direction, stat, own, "own", "unclear", [])
+
+        z = zs[p]
+        ok = np.isfinite(z)
+        return [f for f in _scan(s.days[ok], z[ok], h, cfg, accept_own) if f is not None]
+
+    h = cfg.threshold_for(cfg.false_alarm_rate / 2)
+    rel = {p: to_analysis(s, False) for p, s in relative_series(ana).items()}
+    for p, r in rel.items():
+        if not len(r.days):
+            continue
+
+        def accept_relative(onset, detected, direction, stat, start, p=p):
+            end = min(detected, onset + cfg.current_days - 1)
+            own = shift(ana[p], onset, end, cfg, log)
+            if own is None or not own.moved(direction, cfg.confirm_alpha, cfg.min_relative_change, cfg.consistency):
+                return None
+            # the gap to the peers moved by the practical threshold too (of the provider's level), and the
+            # provider's own move makes at least half of it (else the peers moved: a healthy provider
+            # whose peer degraded sees its gap move while its own history stays put)
+            gap = shift(rel[p], onset, end, cfg, False)
+            if (gap is None or direction * relative_effect(gap.residual, own.level, log) < cfg.min_relative_change
+                    or direction * own.residual < 0.5 * direction * gap.residual):
+                return None
+            if echo(rel[p], onset, direction, cfg, False) and echo(ana[p], onset, direction, cfg, log):
+                return None
+            others = tests(onset, end, direction, skip=p)
+            attribution = "unclear" if any(m for _, _, m in others) else "provider"
+            # the reported onset: the step located on the sum of the provider's own and relative scores
+            # (both carry the step; their noise is partly independent) within the alarmed run
+            d, zo = ana[p].days, zs[p]
+            run = (d >= max(start, onset - cfg.guard_days)) & (d <= detected) & np.isfinite(zo)
+            if run.any():
+                zsum = zo[run] + np.nan_to_num(np.interp(d[run], r.days[ok], zr[ok], left=np.nan, right=np.nan))
+                onset = int(d[run][refine_onset(zsum, direction)])
+            return finding(p, onset, detected, direction, stat, own, "relative", attribution, others)
+
+        zr = rolling_z(r, cfg)
+        ok = np.isfinite(zr)
+        found += [f for f in _scan(r.days[ok], zr[ok], h, cfg, accept_relative) if f is not None]
+
+    mdays, mz = model_z(ana, zs)
+
+    def accept_model(onset, detected, direction, stat, start):
+        detected_end = detected
+        detected = min(detected, onset + cfg.current_days - 1)
+        own = {p: shift(s, onset, detected, cfg, log) for p, s in ana.items()}
+        moved = [p for p, t in own.items()
+                 if t is not None and t.moved(direction, cfg.confirm_alpha, cfg.min_relative_change, cfg.consistency)]
+        if len(moved) < 2:
+            return None
+        # most of the model's traffic moved, and no provider significantly the other way
+        weight = {p: float(s.window(onset, detected)[2].sum()) for p, s in ana.items()}
+        if sum(weight[p] for p in moved) < 0.5 * sum(weight.values()):
+            return None
+        if any(t is not None and t.p_value < cfg.attribution_alpha and np.sign(t.z) == -direction for t in own.values()):
+            return None
+        moved = [p for p in moved if not echo(ana[p], onset, direction, cfg, log)]
+        if len(moved) < 2:
+            return None
+        out = []
+        for p in moved:
+            others = [(q, own[q], q in moved) for q in ana if q != p]
+            f = finding(p, onset, detected_end, direction, stat, own[p], "model", "model", others)
+            if f is not None:
+                out.append(f)
+        return out or None
+
+    for batch in _scan(mdays, mz, h, cfg, accept_model):
+        found += batch
+    return sorted(found, key=lambda f: (f.change.onset, f.provider))
 
 
 def refine_onset(z: np.ndarray, direction: int) -> int:
@@ -511,36 +809,16 @@ def _describe(series: Series, c: Change, last_day: int, cfg: DetectorSettings) -
     return c
 
 
-def as_of(series: Series, c: Change, day: int, cfg: DetectorSettings) -> tuple[tuple[float, float, float], float, int]:
+def as_of(series: Series, analysis: Series, c: Change, day: int, cfg: DetectorSettings,
+          log: bool = False) -> tuple[tuple[float, float, float], float, int]:
     """(current value with 95% interval, p-value, observations) of change ``c`` as known on ``day``:
-    the ``current_days`` from the onset, up to ``day``."""
+    the ``current_days`` from the onset, up to ``day`` (``analysis``: the series on the detector's
+    scale, for the p-value)."""
     end = min(c.onset + cfg.current_days - 1, day)
     cur = series.mean_ci(c.onset, end)
-    test = series.shift_test(c.onset, end, cfg)
+    test = shift(analysis, c.onset, end, cfg, log)
     _, _, w = series.window(c.onset, end)
-    return cur[:3], (test[1] if test else math.nan), int(w.sum())
-
-
-def attribute(own: Change, others: dict[str, Series], cfg: DetectorSettings, day: int | None = None) -> tuple[str, list[dict]]:
-    """'provider' | 'model' | 'unclear' for ``own`` given the model's other providers' series
-    (as known on ``day``, default the detection day), with each other provider's test (z, p, moved)."""
-    end = min(own.onset + cfg.current_days - 1, own.detected if day is None else day)
-    tests = []
-    for name, s in others.items():
-        t = s.shift_test(own.onset, end, cfg)
-        if t is None:
-            continue
-        z, p = t
-        tests.append({"provider": name, "z": round(z, 3), "p_value": p,
-                      "moved": bool(p < cfg.attribution_alpha and np.sign(z) == own.direction)})
-    if not tests:
-        return "unclear", tests
-    moved = [t["moved"] for t in tests]
-    if all(moved):
-        return "model", tests
-    if not any(moved):
-        return "provider", tests
-    return "unclear", tests
+    return cur[:3], (test.p_value if test else math.nan), int(w.sum())
 
 
 # ------------------------------------------------------------------------------------------

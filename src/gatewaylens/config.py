@@ -56,12 +56,13 @@ class MartSettings(BaseModel):
     )
     regression_false_alarm_rate: float = Field(
         default=0.001, gt=0, lt=0.5,
-        description="Expected false alarms per pair-metric-day of provider_regressions on unchanged traffic (sets the "
-        "CUSUM threshold).",
+        description="False alarms per pair-metric-day of provider_regressions on unchanged traffic, at most (sets the "
+        "calibrated CUSUM thresholds: half to the peer-relative scan, half to the model-wide scan).",
     )
     regression_min_relative_change: float = Field(
         default=0.1, ge=0, le=10,
-        description="Practical threshold of provider_regressions: |current - baseline| >= this share of |baseline|.",
+        description="Practical threshold of provider_regressions: a change must move the pair by this share of its "
+        "trend-predicted level and of its baseline mean (and its gap to the peers by as much).",
     )
     anomaly_baseline_days: int = Field(
         default=28, ge=14, le=120, description="Trailing baseline of usage_anomalies_daily and spend_forecast, days.",

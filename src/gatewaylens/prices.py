@@ -238,7 +238,7 @@ def price_rows(model_raw: str, slug: str, provider: str | None, catalog: dict[st
         c = catalog[slug]
         return [{**key, "valid_from": EPOCH, "valid_to": FOREVER, "tod_lo": 0, "tod_hi": DAY_US, "tier_lo": -1, "tier_hi": NO_TIER,
                  "input_mtok": c["input_usd_per_mtok"], "output_mtok": c["output_usd_per_mtok"],
-                 "cache_read_mtok": c["cached_input_usd_per_mtok"], "cache_write_mtok": None,
+                 "cache_read_mtok": c["cached_input_usd_per_mtok"], "cache_write_mtok": c.get("cache_write_usd_per_mtok"),
                  "reasoning_mtok": None, "request_usd": None, "price_ref": f"catalog:{slug}"}]
     return [{**key, **r} for r in _genai_rows(model_raw, slug, provider)]
 

@@ -31,6 +31,10 @@ WORSE_WHEN: dict[str, int] = {
 RESOLVED_SHOWN_DAYS = 14  # a resolved change stays listed this many days
 
 
+# metrics whose changes are multiplicative (a slower stack, longer answers): detected on log values
+LOG_METRICS = frozenset({"p95_latency_ms", "median_ttft_ms", "output_tokens_per_request", "cost_per_request"})
+
+
 def detector_settings(cfg: MartSettings) -> cp.DetectorSettings:
     return cp.DetectorSettings(
         false_alarm_rate=cfg.regression_false_alarm_rate,
@@ -43,14 +47,17 @@ def _nan_none(x: float) -> float | None:
 
 
 def detect_all(rows: pl.DataFrame, det: cp.DetectorSettings) -> tuple[dict, dict]:
-    """({(model, provider, metric): Series}, {(model, provider, metric): [Change]}) over the rows."""
+    """({(model, provider, metric): Series}, {(model, metric): [Finding]}) over the rows."""
     series: dict[tuple[str, str, str], cp.Series] = {}
     for (model, provider, metric), g in rows.group_by(["model", "provider", "metric"], maintain_order=True):
         series[(model, provider, metric)] = cp.Series.of(
             g["day"].to_list(), g["current_value"].to_list(), g["current_observations"].to_list(), det.min_weight
         )
-    changes = {k: cp.detect_changes(s, det) for k, s in series.items() if len(s.days)}
-    return series, {k: v for k, v in changes.items() if v}
+    groups: dict[tuple[str, str], dict[str, cp.Series]] = {}
+    for (model, provider, metric), s in series.items():
+        groups.setdefault((model, metric), {})[provider] = s
+    found = {k: cp.detect_group(g, det, log=k[1] in LOG_METRICS) for k, g in groups.items()}
+    return series, {k: v for k, v in found.items() if v}
 
 
 def score_regressions(rows: pl.DataFrame, cfg: MartSettings) -> pl.DataFrame:
@@ -59,12 +66,15 @@ def score_regressions(rows: pl.DataFrame, cfg: MartSettings) -> pl.DataFrame:
     if rows.is_empty():
         return rows
     det = detector_settings(cfg)
-    series, changes = detect_all(rows, det)
+    series, findings = detect_all(rows, det)
     days = sorted({cp._ordinal(d) for d in rows["day"].unique().to_list()})
     out: list[dict] = []
-    for (model, provider, metric), found in changes.items():
-        others = {p: s for (m, p, me), s in series.items() if m == model and me == metric and p != provider}
-        for c in found:
+    for (model, metric), found in findings.items():
+        log = metric in LOG_METRICS
+        for f in found:
+            c, provider = f.change, f.provider
+            own = series[(model, provider, metric)]
+            ana = cp.to_analysis(own, log)
             cache: dict[int, tuple] = {}
             for day in days:
                 if day < c.detected:
@@ -75,10 +85,8 @@ def score_regressions(rows: pl.DataFrame, cfg: MartSettings) -> pl.DataFrame:
                     break  # its baseline left the history: the new normal
                 end = min(c.onset + det.current_days - 1, day)
                 if end not in cache:
-                    current, p_value, n = cp.as_of(series[(model, provider, metric)], c, day, det)
-                    attribution, tests = cp.attribute(c, others, det, day)
-                    cache[end] = (current, p_value, n, attribution, tests)
-                current, p_value, n, attribution, tests = cache[end]
+                    cache[end] = cp.as_of(own, ana, c, day, det, log)
+                current, p_value, n = cache[end]
                 base = c.baseline[0]
                 delta = current[0] - base
                 worse = WORSE_WHEN.get(metric, 0)
@@ -101,12 +109,12 @@ def score_regressions(rows: pl.DataFrame, cfg: MartSettings) -> pl.DataFrame:
                     "p_value": _nan_none(p_value),
                     "direction": "up" if c.direction > 0 else "down",
                     "worse": None if worse == 0 else bool(np.sign(c.direction) == worse),
-                    "attribution": attribution,
-                    "other_providers": json.dumps(tests, sort_keys=True),
+                    "attribution": f.attribution,
+                    "other_providers": json.dumps(f.others, sort_keys=True),
                     "status": "resolved" if c.resolved is not None and c.resolved <= day else "open",
                     "resolved_day": cp.to_date(c.resolved) if c.resolved is not None and c.resolved <= day else None,
                     "cusum": float(c.statistic),
-                    "threshold": float(det.threshold),
+                    "threshold": float(det.threshold_for(det.false_alarm_rate / (1 if f.signal == "own" else 2))),
                 })
     if not out:
         return rows.clear()
@@ -120,6 +128,30 @@ def distinct_changes(con) -> pl.DataFrame:
         QUALIFY row_number() OVER (PARTITION BY model, provider, metric, onset_day ORDER BY day DESC) = 1
         ORDER BY onset_day, model, provider, metric
     """).pl()
+
+
+# provider_regressions.metric -> the observations column of provider_metrics_daily that weighs it
+WEIGHTS = {
+    "tool_call_rate": "successful_requests", "error_rate": "requests", "p95_latency_ms": "successful_requests",
+    "median_ttft_ms": "ttft_requests", "reasoning_share": "reasoning_requests",
+    "output_tokens_per_request": "successful_requests", "cost_per_request": "cost_requests",
+}
+
+
+def scored_pair_metric_days(con, cfg: MartSettings | None = None) -> int:
+    """Pair-metric-days the detector scored (a day with enough observations and a baseline behind
+    it): the denominator of the false-alarm rate, read from provider_metrics_daily."""
+    from gatewaylens.config import mart_settings
+
+    det = detector_settings(cfg or mart_settings())
+    daily = con.sql("SELECT * FROM provider_metrics_daily ORDER BY day").pl()
+    total = 0
+    for _, g in daily.group_by(["model", "provider"]):
+        for metric, weight in WEIGHTS.items():
+            s = cp.to_analysis(cp.Series.of(g["day"].to_list(), g[metric].to_list(), g[weight].to_list(), det.min_weight),
+                               metric in LOG_METRICS)
+            total += int(np.isfinite(cp.rolling_z(s, det)).sum()) if len(s.days) else 0
+    return total
 
 
 def score_against_truth(found: pl.DataFrame, events: list[dict], tolerance_days: int = 7) -> dict:
@@ -138,11 +170,15 @@ def score_against_truth(found: pl.DataFrame, events: list[dict], tolerance_days:
     tp, errors, delays, attributed = 0, [], [], 0
     hit_targets: set = set()
     false_by_metric: dict[str, int] = {}
+    false_by_attribution: dict[str, int] = {}
+    by_attribution: dict[str, int] = {}
     for r in found.iter_rows(named=True):
+        by_attribution[r["attribution"]] = by_attribution.get(r["attribution"], 0) + 1
         match = [t for t in targets if (t[0], t[1], t[2]) == (r["model"], r["provider"], r["metric"])
                  and abs((r["onset_day"] - t[3]).days) <= tolerance_days]
         if not match:
             false_by_metric[r["metric"]] = false_by_metric.get(r["metric"], 0) + 1
+            false_by_attribution[r["attribution"]] = false_by_attribution.get(r["attribution"], 0) + 1
             continue
         tp += 1
         t = match[0]
@@ -164,4 +200,6 @@ def score_against_truth(found: pl.DataFrame, events: list[dict], tolerance_days:
         "detection_delay_days_mean": float(np.mean(delays)) if delays else None,
         "attribution_correct": attributed / tp if tp else None,
         "false_by_metric": dict(sorted(false_by_metric.items())),
+        "by_attribution": dict(sorted(by_attribution.items())),
+        "false_by_attribution": dict(sorted(false_by_attribution.items())),
     }

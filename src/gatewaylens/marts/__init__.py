@@ -138,6 +138,7 @@ CATALOG_DOCS: dict[str, str] = {
     "output_usd_per_mtok": "List price of completion tokens (reasoning included), USD per million tokens.",
     "cached_input_usd_per_mtok": "List price of cached prompt tokens, USD per million tokens.",
     "reports_reasoning": "'yes' = reports reasoning tokens, 'zero' = always reports 0, 'no' = field absent (NULL).",
+    "cache_write_usd_per_mtok": "List price of prompt tokens written to the cache (Anthropic: 1.25x input), USD per million tokens; NULL = writes billed as input.",
 }
 
 
@@ -153,16 +154,15 @@ def refresh_catalog(con: duckdb.DuckDBPyConnection) -> int:
         f"""CREATE TABLE IF NOT EXISTS {CATALOG_TABLE} (
             model VARCHAR NOT NULL, vendor VARCHAR, tier VARCHAR NOT NULL,
             input_usd_per_mtok DOUBLE, output_usd_per_mtok DOUBLE, cached_input_usd_per_mtok DOUBLE,
-            reports_reasoning VARCHAR)"""
+            reports_reasoning VARCHAR, cache_write_usd_per_mtok DOUBLE)"""
     )
+    # warehouses created before the cache-write price: add the column (at the end)
+    con.execute(f"ALTER TABLE {CATALOG_TABLE} ADD COLUMN IF NOT EXISTS cache_write_usd_per_mtok DOUBLE")
     con.register("_gl_catalog", frame.to_arrow())
     try:
         con.execute(f"DELETE FROM {CATALOG_TABLE}")
-        con.execute(
-            f"""INSERT INTO {CATALOG_TABLE}
-                SELECT model, vendor, tier, input_usd_per_mtok, output_usd_per_mtok,
-                       cached_input_usd_per_mtok, reports_reasoning FROM _gl_catalog"""
-        )
+        cols = ", ".join(CATALOG_DOCS)
+        con.execute(f"INSERT INTO {CATALOG_TABLE} ({cols}) SELECT {cols} FROM _gl_catalog")
     finally:
         con.unregister("_gl_catalog")
     return frame.height

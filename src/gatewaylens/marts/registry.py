@@ -122,6 +122,7 @@ REGISTRY: tuple[Mart, ...] = (
     Mart("cache_daily"),
     Mart("errors_daily"),
     Mart("latency_daily"),
+    Mart("app_dimensions_daily"),  # team / tags per app: the dashboard's Team and Tags filters
     Mart("provider_metrics_daily"),
     Mart("provider_regressions", deps=("provider_metrics_daily",), lookback=lambda cfg: cfg.regression_history_days,
          postprocess=_detect_regressions),

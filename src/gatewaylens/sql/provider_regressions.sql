@@ -4,18 +4,27 @@
 -- the 14 days before. Metrics: tool_call_rate, error_rate, p95_latency_ms, median_ttft_ms, reasoning_share,
 -- output_tokens_per_request, cost_per_request (daily values from provider_metrics_daily, each weighted by
 -- its observations).
--- Method (gatewaylens.changepoints; docs/marts.md): for each day, a weighted least-squares baseline
--- value ~ 1 + trend [+ weekday, kept when a partial F-test finds a weekly pattern] over the 28 days that
--- end 7 days before it; the day's standardised residual (Student t -> normal) feeds a two-sided CUSUM
--- (k = 0.5) whose threshold is calibrated by simulating this detector on unchanged series so that the
--- false-alarm rate is regression_false_alarm_rate per pair-metric-day (default 0.001). onset_day = first
--- day of the CUSUM run that alarmed, detected_day = the alarm. Kept when |delta| >= regression_min_relative_change
--- x |baseline| (measured up to detected_day). baseline = the 28 days before the onset, current = the 14
--- days from the onset (up to `day`); 95% intervals (weighted SE, Student t); p_value = Stouffer test of the
--- current days' residuals against the baseline fit. attribution: each other provider of the model is tested
--- at the same onset: 'model' when all moved the same way (p < 0.01), 'provider' when none did, 'unclear'
--- otherwise or with no other provider. resolved when the trailing 7-day mean crosses back past the midpoint
--- between baseline and the level at detection.
+-- Method (gatewaylens.changepoints.detect_group; docs/marts.md): one metric of one model across all its
+-- providers (latency, TTFT, output tokens, cost on the log scale). Own baseline: for each day a weighted
+-- least-squares fit value ~ 1 + trend [+ weekday, kept when a partial F-test finds a weekly pattern] over
+-- the 28 days that end 7 days before it; the day's standardised residual (Student t -> normal) is its score.
+-- Peer-relative series: the provider's value minus its peers' weighted mean that day (model-wide moves
+-- cancel), scored the same way. Two-sided CUSUMs (k = 0.5, scores clipped to +-4: an alarm needs >= 4 days)
+-- on (a) each provider's relative scores and (b) the Stouffer combination of the providers' own scores,
+-- thresholds calibrated by simulating the detector so that the two scans together give at most
+-- regression_false_alarm_rate false alarms per pair-metric-day (default 0.001; half each). (a) is kept
+-- when the provider also moved against its own baseline (shift test p < 0.01, |effect| >=
+-- regression_min_relative_change of the predicted level and of the baseline mean, on >= 75% of the days)
+-- and its own move makes at least half of its gap's move: attribution 'provider' when no other provider
+-- moved the same way, else 'unclear'. (b) is kept when >= 2 providers carrying >= half the model's
+-- observations moved that way and none the other way: attribution 'model', one row per provider that moved.
+-- An alarm against the direction its own baseline window just moved (halves differ, Welch p < 0.01) is
+-- dropped as the echo of an earlier step (the tilted trend overshooting). A model with one provider: its
+-- own scores, attribution 'unclear'. onset_day = likelihood-ratio step estimate within the alarmed run,
+-- detected_day = the alarm. baseline = the 28 days before the onset, current = the 14 days from the onset
+-- (up to `day`); 95% intervals (weighted SE, Student t); p_value = Stouffer test of the current days'
+-- own scores against the baseline fit. resolved when the trailing 7-day mean crosses back past the
+-- midpoint between baseline and the level at detection.
 -- Reads regression_history_days before start_day; a change stays listed until its baseline leaves that
 -- history (then it is the new normal). Run alone in the DuckDB CLI this SELECT gives the daily series the
 -- detector reads (one row per day x pair x metric, value in current_value, observations in
@@ -39,7 +48,7 @@ SELECT
     model,                                                  -- Model slug 'vendor/model'.
     provider,                                               -- Provider whose own history changed.
     metric,                                                 -- Which behaviour changed (see the header).
-    CAST(NULL AS DATE) AS onset_day,                        -- Estimated first day of the change (start of the CUSUM run).
+    CAST(NULL AS DATE) AS onset_day,                        -- Estimated first day of the change (step estimate within the alarmed CUSUM run).
     CAST(NULL AS DATE) AS detected_day,                     -- Day the CUSUM crossed its threshold.
     CAST(NULL AS DOUBLE) AS baseline_value,                 -- Weighted mean of the 28 days before onset_day.
     CAST(NULL AS DOUBLE) AS baseline_low,                   -- 95% lower bound of baseline_value.
@@ -50,15 +59,15 @@ SELECT
     CAST(n AS BIGINT) AS current_observations,              -- Observations (requests) behind current_value.
     CAST(NULL AS DOUBLE) AS delta,                          -- current_value - baseline_value (metric units).
     CAST(NULL AS DOUBLE) AS relative_delta,                 -- delta / baseline_value.
-    CAST(NULL AS DOUBLE) AS p_value,                        -- Two-sided Stouffer test of the current days against the baseline fit.
+    CAST(NULL AS DOUBLE) AS p_value,                        -- Two-sided Stouffer test of the current days' own scores against the baseline fit.
     CAST(NULL AS VARCHAR) AS direction,                     -- 'up' | 'down'.
     CAST(NULL AS BOOLEAN) AS worse,                         -- True when the direction is bad for users (errors/latency/cost up, tool calls down); NULL when neutral.
     CAST(NULL AS VARCHAR) AS attribution,                   -- 'provider' | 'model' | 'unclear' (see the header).
-    CAST(NULL AS VARCHAR) AS other_providers,               -- JSON: each other provider's test at the same onset {provider, z, p_value, moved}.
+    CAST(NULL AS VARCHAR) AS other_providers,               -- JSON: each other provider's own shift test at the onset {provider, z, p_value, relative_effect, moved}.
     CAST(NULL AS VARCHAR) AS status,                        -- 'open' | 'resolved' as of `day`.
     CAST(NULL AS DATE) AS resolved_day,                     -- Day the change was resolved (NULL while open).
     CAST(NULL AS DOUBLE) AS cusum,                          -- CUSUM statistic at detection (daily SD units).
-    CAST(NULL AS DOUBLE) AS threshold                       -- Calibrated CUSUM threshold h.
+    CAST(NULL AS DOUBLE) AS threshold                       -- Calibrated CUSUM threshold h of the scan that found the change.
 FROM series
 WHERE value IS NOT NULL AND n > 0
 ORDER BY day, model, provider, metric;
