@@ -55,6 +55,21 @@ def write_jsonl(path: Path, records: list) -> Path:
     return path
 
 
+# The shared test session's Spark configuration. Test data is tiny: compiling is the cost, not
+# running. C1-only JIT, and Spark's interpreted expressions instead of generated code, halve the
+# Spark tests' time here; 2 shuffle partitions (Spark's default is 200); adaptive execution off
+# (re-planning every stage costs more than it saves on a few hundred rows: a third of the marts'
+# time, measured; the results are the same, which the equality test checks). Tests that go through
+# settings (Dagster's pyspark resource, the CLI) pass the same keys in GATEWAYLENS_SPARK_CONF, so
+# the running session keeps them (runtime SQL keys of a builder apply to the existing session).
+SPARK_TEST_CONF = {
+    "spark.sql.shuffle.partitions": "2", "spark.default.parallelism": "2", "spark.driver.memory": "1g",
+    "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC",
+    "spark.sql.codegen.wholeStage": "false", "spark.sql.codegen.factoryMode": "NO_CODEGEN",
+    "spark.sql.adaptive.enabled": "false",
+}
+
+
 @pytest.fixture(scope="session")
 def spark():
     """One local[2] Spark session for the whole run (UI off, 2 shuffle partitions). Spark tests are
@@ -65,12 +80,16 @@ def spark():
         pytest.skip("no Java runtime (make java-deps installs Debian's default-jre-headless)")
     from gatewaylens.engines import spark as engine
 
-    session = engine.session(engine.spark_conf("local[2]", {
-        "spark.sql.shuffle.partitions": "2", "spark.default.parallelism": "2", "spark.driver.memory": "1g",
-        # Test data is tiny: compiling is the cost, not running. C1-only JIT, and Spark's
-        # interpreted expressions instead of generated code, halve the suite's time here.
-        "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC",
-        "spark.sql.codegen.wholeStage": "false", "spark.sql.codegen.factoryMode": "NO_CODEGEN",
-    }))
+    session = engine.session(engine.spark_conf("local[2]", SPARK_TEST_CONF))
     yield session
     session.stop()
+
+
+@pytest.fixture
+def spark_env(spark, env, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    """Settings for the Spark engine on a tmp lake, on the shared session (returns the lake root)."""
+    root = tmp_path / "lake-spark"
+    for key, value in {"STORAGE": "lake", "LAKE": str(root), "ENGINE": "spark", "SPARK_MASTER": "local[2]",
+                       "SPARK_CONF": json.dumps(SPARK_TEST_CONF)}.items():
+        monkeypatch.setenv(f"GATEWAYLENS_{key}", value)
+    return root

@@ -81,7 +81,7 @@ def test_fast_and_per_line_paths_agree(tmp_path, warehouse, monkeypatch):
     generate(days=2, requests_per_day=500, seed=9, out=out, start=dt.date(2025, 6, 1))
     files = sorted(out.rglob("*.jsonl"))
     a = dbmod.connect(tmp_path / "a.duckdb")
-    fast = ing.ingest_files(a, files, salt="s", batch_lines=2)  # each file alone: fast path
+    fast = ing.ingest_files(a, files, salt="s", batch_bytes=2)  # each file alone: fast path
     assert all(f.fast_path for f in fast)
     a.close()
     monkeypatch.setattr(ing.stage, "stage_fast", lambda *args: None)
@@ -115,7 +115,7 @@ def test_fast_path_restages_bad_lines_like_the_per_line_path(tmp_path, monkeypat
     for name, stage_fast in (("fast", ing.stage.stage_fast), ("slow", lambda *args: None)):
         monkeypatch.setattr(ing.stage, "stage_fast", stage_fast)
         con = dbmod.connect(tmp_path / f"{name}.duckdb")
-        results[name] = ing.ingest_files(con, files, salt="s", batch_lines=2)  # each file alone
+        results[name] = ing.ingest_files(con, files, salt="s", batch_bytes=2)  # each file alone
         con.close()
     assert all(f.fast_path for f in results["fast"]) and not any(f.fast_path for f in results["slow"])
     counts = ("lines", "records", "rows_inserted", "duplicates", "quarantined", "merged")

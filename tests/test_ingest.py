@@ -161,6 +161,65 @@ def test_reingest_identical_content_is_a_noop(con, tmp_path):
     assert before == after
 
 
+@pytest.mark.parametrize("batched", [True, False], ids=["batched", "alone"])
+def test_a_copy_of_ingested_content_under_another_name_is_skipped(con, tmp_path, batched):
+    """A file is read once, as it is staged; its hash is known only then. A copy (same content,
+    new path: gzipped or renamed) is found afterwards and dropped from its batch, with its
+    quarantine rows: nothing is stored twice, and the original's quarantine row stays."""
+    lines = [good(1), "garbage", good(2)]
+    a = write_jsonl(tmp_path / "a.jsonl", lines)
+    ingest_paths(con, [a], salt=SALT)
+    copy = tmp_path / "copy.jsonl.gz"
+    copy.write_bytes(gzip.compress(a.read_bytes()))
+    other = [write_jsonl(tmp_path / "z.jsonl", [good(3)])] if batched else []
+    s = ingest_paths(con, [copy, *other], salt=SALT, batch_bytes=1 << 20 if batched else 1)
+    by_path = {f.path: f for f in s.files}
+    assert by_path[str(copy)].skipped and by_path[str(copy)].rows_inserted == 0
+    assert s.rows_inserted == (1 if batched else 0)
+    assert con.sql("SELECT source_file, reason FROM quarantine").fetchall() == [(str(a), "invalid JSON")]
+    assert con.sql("SELECT count(*) FROM ingested_files WHERE path = ?", params=[str(copy)]).fetchall() == [(0,)]
+    invariant_holds(con)
+
+
+def test_two_copies_in_one_batch_store_the_first(con, tmp_path):
+    a = write_jsonl(tmp_path / "a.jsonl", [good(1), "garbage"])
+    b = tmp_path / "b.jsonl"
+    b.write_bytes(a.read_bytes())
+    s = ingest_paths(con, [a, b], salt=SALT)
+    assert [(f.skipped, f.rows_inserted, f.quarantined) for f in s.files] == [(False, 1, 1), (True, 0, 0)]
+    assert con.sql("SELECT source_file FROM quarantine").fetchall() == [(str(a),)]
+    invariant_holds(con)
+
+
+def test_each_file_is_read_once(con, tmp_path, monkeypatch):
+    """New files are streamed once (hashed as they are staged); the read_json fast path's file is
+    hashed by one stream beside DuckDB's own read; an unchanged path ingested before is streamed
+    once, for its hash, and skipped."""
+    from gatewaylens.ingest import read
+
+    opened: list[str] = []
+    original = read._stream
+
+    def counting(path, limits):
+        opened.append(Path(path).name)
+        yield from original(path, limits)
+
+    monkeypatch.setattr(read, "_stream", counting)
+    small = [write_jsonl(tmp_path / f"s{i}.jsonl", [good(10 * i + j) for j in range(3)] + ["garbage"]) for i in range(3)]
+    gz = tmp_path / "g.jsonl.gz"
+    gz.write_bytes(gzip.compress("".join(json.dumps(good(100 + i)) + "\n" for i in range(50)).encode()))
+    big = write_jsonl(tmp_path / "big.jsonl", [good(200 + i) for i in range(50)])
+    s = ingest_paths(con, [*small, gz], salt=SALT)
+    s2 = ingest_paths(con, [big], salt=SALT, batch_bytes=1)
+    assert s2.files[0].fast_path
+    assert sorted(opened) == sorted(["s0.jsonl", "s1.jsonl", "s2.jsonl", "g.jsonl.gz", "big.jsonl"])
+    assert s.rows_inserted + s2.rows_inserted == 3 * 3 + 50 + 50
+    opened.clear()
+    again = ingest_paths(con, [*small, gz, big], salt=SALT)
+    assert again.skipped == 5 and sorted(opened) == sorted(["s0.jsonl", "s1.jsonl", "s2.jsonl", "g.jsonl.gz", "big.jsonl"])
+    invariant_holds(con)
+
+
 def test_appended_file_adds_only_new_lines(con, tmp_path):
     a = write_jsonl(tmp_path / "a.jsonl", [good(1), "garbage"])
     ingest_paths(con, [a], salt=SALT)

@@ -1,8 +1,9 @@
 """Storage modes: the lake gives the DuckDB file's marts exactly; partitions are published
 atomically (a reader during a rewrite sees the old or the new file, never half); re-running a
 source or a mart day replaces it; dedupe by request_id holds across the files of a day and across
-sources of the same day partition; object storage through an fsspec filesystem; the serving
-publish of one day touches only that day."""
+sources of the same day partition; object storage through an fsspec filesystem (and its serving
+file readable without it); the serving publish of one day touches only that day; the CLI writes
+where the settings say. The DuckDB file and the local lake are built once for the module."""
 
 from __future__ import annotations
 
@@ -32,10 +33,22 @@ def landing(tmp_path_factory) -> Path:
     return root
 
 
-def test_lake_marts_equal_the_duckdb_file(landing: Path, tmp_path: Path) -> None:
-    expected = storage.build_in_duckdb_file(landing, tmp_path / "w.duckdb")
-    lake = lakemod.Lake(tmp_path / "lake")
-    actual = storage.build_in_lake(landing, lake)
+@pytest.fixture(scope="module")
+def file_build(landing: Path, tmp_path_factory) -> tuple[Path, dict[str, pl.DataFrame]]:
+    """The landing days ingested and built in a DuckDB file, once for the module (tests only read it)."""
+    path = tmp_path_factory.mktemp("lake_file") / "w.duckdb"
+    return path, storage.build_in_duckdb_file(landing, path)
+
+
+@pytest.fixture(scope="module")
+def lake_build(landing: Path, tmp_path_factory) -> tuple[lakemod.Lake, dict[str, pl.DataFrame]]:
+    """The same days in a local lake, once for the module (tests only read it)."""
+    lake = lakemod.Lake(tmp_path_factory.mktemp("lake_local") / "lake")
+    return lake, storage.build_in_lake(landing, lake)
+
+
+def test_lake_marts_equal_the_duckdb_file(file_build, lake_build) -> None:
+    (_, expected), (lake, actual) = file_build, lake_build
     storage.assert_marts_equal(actual, expected)
     # the comparison is not vacuous: the core marts have rows (some newer marts may be empty on 3 generated days)
     assert all(expected[m].height for m in ("tool_call_rate_daily", "cost_daily", "provider_variance", "load_profile_daily"))
@@ -137,18 +150,56 @@ def test_reader_during_rewrites_sees_old_or_new_partition(tmp_path: Path) -> Non
     assert [p.name for p in Path(lake.partition("t", day)).iterdir()] == ["data.parquet"]  # no temp file left
 
 
-def test_object_storage_through_an_fsspec_filesystem(landing: Path, tmp_path: Path) -> None:
-    """The lake on an fsspec URL (memory://, standing in for s3://): same marts as a local lake."""
+def test_object_storage_through_an_fsspec_filesystem(landing: Path, lake_build, tmp_path: Path) -> None:
+    """The lake on an fsspec URL (memory://, standing in for s3://): same marts as a local lake. Its
+    serving file is readable by a reader that cannot reach the lake (a DuckDB without the fsspec
+    filesystem, `gatewaylens sql`'s worker process): the raw files are mirrored beside it, and the
+    next publish copies only the files that changed."""
     import fsspec
 
     remote = lakemod.Lake("memory://gl-test-lake")
+    target = tmp_path / "serving.duckdb"
+    last = START + dt.timedelta(days=DAYS - 1)
     try:
         actual = storage.build_in_lake(landing, remote)
-        expected = storage.build_in_lake(landing, lakemod.Lake(tmp_path / "local"))
-        storage.assert_marts_equal(actual, expected)
+        storage.assert_marts_equal(actual, lake_build[1])
         assert remote.files("requests")[0].startswith("memory://gl-test-lake/requests/day=")
+        con = lakemod.connect(remote)
+        try:
+            n = con.sql("SELECT count(*) FROM requests").fetchall()[0][0]
+            first = serving.publish_snapshot(con, target, days=(START, last), lake=remote)
+            assert first.full and first.raw_files_copied == sum(len(remote.listing(t)) for t in serving.RAW_TABLES
+                                                                 + serving.SMALL_TABLES)
+            # the last landing day is ingested again (its files are rewritten): only they are copied
+            lakemod.ingest_source(last.isoformat(), storage.landing_days(landing)[last], salt=storage.SALT, lake=remote)
+            second = serving.publish_snapshot(con, target, days=(last, last), lake=remote)
+        finally:
+            con.close()
+        rewritten = [f for t in serving.RAW_TABLES + serving.SMALL_TABLES for f, *_ in remote.listing(t)
+                     if f.endswith(f"/from-{last}.parquet")]
+        assert not second.full and second.raw_files_copied == len(rewritten) > 0
+        reader = dbmod.connect_readonly(target)  # plain DuckDB: no memory:// filesystem registered
+        try:
+            assert reader.sql("SELECT count(*) FROM requests").fetchall()[0][0] == n
+            assert reader.sql("SELECT count(*), count(DISTINCT request_id) FROM v_requests").fetchall() == [(n, n)]
+            assert reader.sql("SELECT sum(records) FROM ingested_files").fetchall()[0][0] > n
+            assert reader.sql("SELECT sum(requests) FROM tool_call_rate_daily").fetchall()[0][0] == n
+        finally:
+            reader.close()
+        mirror = Path(serving.raw_mirror_for(target.resolve()))
+        assert serving.raw_root_of(target) == str(mirror)
+        # the previous snapshot's copies of the rewritten files are kept for its readers, nothing older
+        assert len(list(mirror.rglob("*.parquet"))) == first.raw_files_copied + len(rewritten)
     finally:
         fsspec.filesystem("memory").rm("/gl-test-lake", recursive=True)
+    # gatewaylens sql runs each query in a worker process (external access off, only the mirror allowed)
+    from typer.testing import CliRunner
+
+    from gatewaylens.cli import app
+
+    res = CliRunner().invoke(app, ["sql", "SELECT count(*) AS n FROM requests", "--db", str(target), "--format", "csv"])
+    assert res.exit_code == 0, res.output
+    assert res.output.split() == ["n", str(n)]
 
 
 def _mtimes(folder: Path) -> dict[str, int]:
@@ -156,15 +207,13 @@ def _mtimes(folder: Path) -> dict[str, int]:
 
 
 @pytest.mark.parametrize("mode", ["duckdb", "lake"])
-def test_serving_publish_of_one_day_touches_only_that_day(landing: Path, tmp_path: Path, mode: str) -> None:
+def test_serving_publish_of_one_day_touches_only_that_day(file_build, lake_build, tmp_path: Path, mode: str) -> None:
     last = START + dt.timedelta(days=DAYS - 1)
     target = tmp_path / "serving.duckdb"
     if mode == "duckdb":
-        storage.build_in_duckdb_file(landing, tmp_path / "w.duckdb")
-        con, lake = dbmod.connect(tmp_path / "w.duckdb"), None
+        con, lake = dbmod.connect(file_build[0]), None
     else:
-        lake = lakemod.Lake(tmp_path / "lake")
-        storage.build_in_lake(landing, lake)
+        lake = lake_build[0]
         con = lakemod.connect(lake)
     try:
         first = serving.publish_snapshot(con, target, days=(START, last), lake=lake)
@@ -225,3 +274,61 @@ def test_dagster_job_in_lake_mode(env, monkeypatch: pytest.MonkeyPatch, tmp_path
         assert snap.sql("SELECT sum(requests) FROM tool_call_rate_daily").fetchall() == [(300,)]
     finally:
         snap.close()
+
+
+def test_cli_ingest_and_build_go_to_the_lake(landing: Path, file_build, env, monkeypatch: pytest.MonkeyPatch,
+                                             tmp_path: Path) -> None:
+    """`gatewaylens ingest` / `build` with GATEWAYLENS_STORAGE=lake: each landing day is one source,
+    the marts are partition files, equal to the DuckDB file's; nothing is written to the file."""
+    from typer.testing import CliRunner
+
+    from gatewaylens.cli import app
+
+    root = tmp_path / "lake"
+    monkeypatch.setenv("GATEWAYLENS_STORAGE", "lake")
+    monkeypatch.setenv("GATEWAYLENS_LAKE", str(root))
+    monkeypatch.setenv("GATEWAYLENS_SALT", storage.SALT)
+    runner = CliRunner()
+    res = runner.invoke(app, ["ingest", str(landing)])
+    assert res.exit_code == 0, res.output
+    assert f"lake {root}" in res.output
+    res = runner.invoke(app, ["build", "--all"])
+    assert res.exit_code == 0, res.output
+    lake = lakemod.Lake(root)
+    assert len(lake.files("requests")) == DAYS and not env["db"].exists()
+    con = lakemod.connect(lake)
+    try:
+        storage.assert_marts_equal(storage.mart_frames(con), file_build[1])
+    finally:
+        con.close()
+    # --rebuild drops every mart's files, then builds the range given
+    res = runner.invoke(app, ["build", "--rebuild", "--day", START.isoformat()])
+    assert res.exit_code == 0, res.output
+    assert {Path(f).parent.name for f in lake.files("marts/cost_daily")} == {f"day={START}"}
+
+
+def test_cli_lake_ingest_takes_whole_landing_days(tmp_path: Path, env, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A landing day replaces what it wrote before, so the CLI refuses part of a day's files, and
+    names the landing day of files outside YYYY/MM/DD/ only when told (--source)."""
+    from typer.testing import CliRunner
+
+    from gatewaylens.cli import app
+
+    monkeypatch.setenv("GATEWAYLENS_STORAGE", "lake")
+    monkeypatch.setenv("GATEWAYLENS_LAKE", str(tmp_path / "lake"))
+    day = tmp_path / "landing" / "2026" / "01" / "05"
+    a = write_jsonl(day / "a.jsonl", [_line(f"r{i}", "2026-01-05T10:00:00Z") for i in range(3)])
+    write_jsonl(day / "b.jsonl", [_line(f"s{i}", "2026-01-05T11:00:00Z") for i in range(2)])
+    loose = write_jsonl(tmp_path / "export.jsonl", [_line("x1", "2026-01-04T09:00:00Z")])
+    runner = CliRunner()
+    part = runner.invoke(app, ["ingest", str(a)])
+    assert part.exit_code == 2 and "whole" in part.output and "b.jsonl" in part.output
+    outside = runner.invoke(app, ["ingest", str(loose)])
+    assert outside.exit_code == 2 and "--source" in outside.output
+    with_db = runner.invoke(app, ["ingest", str(day), "--db", str(tmp_path / "x.duckdb")])
+    assert with_db.exit_code == 2 and "GATEWAYLENS_STORAGE=duckdb" in with_db.output
+    assert not (tmp_path / "lake").exists()  # refused before anything was written
+    assert runner.invoke(app, ["ingest", str(day)]).exit_code == 0
+    res = runner.invoke(app, ["ingest", str(loose), "--source", "2026-01-06"])
+    assert res.exit_code == 0, res.output
+    assert _counts(lakemod.Lake(tmp_path / "lake")) == (6, 6, 0)

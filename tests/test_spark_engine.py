@@ -183,19 +183,6 @@ def test_dialect_fix_gives_duckdb_results(spark, small, case: str) -> None:
 # the equality test: (a) DuckDB file, (b) lake with DuckDB, (c) lake with Spark local[2]
 # ------------------------------------------------------------------------------------------
 
-def build_in_lake_with_spark(spark, landing: Path, lake: lakemod.Lake) -> tuple[dict[str, pl.DataFrame], list]:
-    """Ingest every landing day (one Spark task each, then the Spark SQL dedupe) and build every
-    mart with Spark; returns the marts as a fresh lake reader sees them, and the FileResults."""
-    days = landing_days(landing)
-    files = engine.ingest_days(spark, lake, days, salt=SALT)
-    engine.build_all(spark, lake, min(days), max(days))
-    con = lakemod.connect(lake)
-    try:
-        return mart_frames(con), files
-    finally:
-        con.close()
-
-
 @pytest.fixture(scope="module")
 def landing(tmp_path_factory) -> tuple[Path, int]:
     """DAYS x RPD generated requests (1% bad lines), plus a late file on the last landing day that
@@ -210,58 +197,96 @@ def landing(tmp_path_factory) -> tuple[Path, int]:
     return root, len(lines)
 
 
-@pytest.mark.spark
-@pytest.mark.xdist_group("spark")
-def test_marts_equal_in_duckdb_file_lake_and_spark(spark, landing, tmp_path: Path) -> None:
-    root, resent = landing
-    expected = build_in_duckdb_file(root, tmp_path / "wh.duckdb")
-    in_lake = build_in_lake(root, lakemod.Lake(tmp_path / "lake-duckdb"))
-    on_spark, files = build_in_lake_with_spark(spark, root, lakemod.Lake(tmp_path / "lake-spark"))
-    # the comparison is not vacuous: every mart has rows, but provider_regressions (one row per detected
-    # change; a few clean days have none)
-    assert {n for n, f in expected.items() if f.height == 0} <= {"provider_regressions"}
-    assert_marts_equal(in_lake, expected)
-    assert_marts_equal(on_spark, expected)
-    # every input line is a row, a counted duplicate or a quarantined record, file by file
-    for f in files:
-        assert f.records == f.rows_inserted + f.duplicates + f.quarantined + f.merged, f.path
-    late = next(f for f in files if f.path.endswith("late-resend.jsonl"))
-    assert late.duplicates == late.records - late.quarantined - late.merged and late.rows_inserted == 0
-    assert late.records >= resent
-    con = lakemod.connect(lakemod.Lake(tmp_path / "lake-spark"))
-    try:
-        stored = con.sql("SELECT path, rows_inserted, duplicates FROM ingested_files").pl()
-        assert con.sql("SELECT count(*) - count(DISTINCT request_id) FROM requests").fetchall()[0][0] == 0
-        assert stored["rows_inserted"].sum() == con.sql("SELECT count(*) FROM requests").fetchall()[0][0]
-    finally:
-        con.close()
-    assert dict(zip(stored["path"], stored["duplicates"])) == {f.path: f.duplicates for f in files}
+@pytest.fixture(scope="module")
+def in_duckdb_file(landing, tmp_path_factory) -> dict[str, pl.DataFrame]:
+    """(a): every mart of the landing days built in a DuckDB file (built once for the module)."""
+    return build_in_duckdb_file(landing[0], tmp_path_factory.mktemp("spark_eq_file") / "wh.duckdb")
 
 
 @pytest.mark.spark
 @pytest.mark.xdist_group("spark")
-def test_dagster_builds_the_lake_with_spark(spark, env, monkeypatch, tmp_path: Path) -> None:
-    """GATEWAYLENS_ENGINE=spark through Dagster: requests + every mart of one partition, on the
-    session of dagster-pyspark's resource, equal to the DuckDB lake build of the same day."""
+def test_marts_equal_in_duckdb_file_lake_and_spark(spark_env, landing, in_duckdb_file, env, monkeypatch,
+                                                   tmp_path: Path) -> None:
+    """The one Spark build of the suite: Dagster materializes requests, every mart and the serving
+    file over the DAYS landing days (one run) with GATEWAYLENS_ENGINE=spark, on the session of
+    dagster-pyspark's resource. Its marts equal (a) the DuckDB file's and (b) the DuckDB lake's.
+    (The checks run over the lake with DuckDB whatever the engine: tests/test_lake.py runs them.)"""
     import dagster as dg
 
-    generate(1, 200, 5, env["landing"], start=START)
-    lake_root = tmp_path / "lake-dagster"
-    for key, value in {"STORAGE": "lake", "LAKE": str(lake_root), "ENGINE": "spark", "SPARK_MASTER": "local[2]"}.items():
-        monkeypatch.setenv(f"GATEWAYLENS_{key}", value)
+    root, resent = landing
+    monkeypatch.setenv("GATEWAYLENS_LANDING", str(root))
+    monkeypatch.setenv("GATEWAYLENS_SALT", SALT)  # the salt of (a) and (b)
+    expected = in_duckdb_file
+    in_lake = build_in_lake(root, lakemod.Lake(tmp_path / "lake-duckdb"))
     from pipelines.defs import assets, resources
 
     assert resources.executor() is dg.in_process_executor  # one driver holds the session
+    end = START + dt.timedelta(days=DAYS - 1)
     result = dg.materialize(
-        [assets.requests, *assets.mart_assets],
+        [assets.requests, *assets.mart_assets, assets.serving_snapshot],
         resources={"duckdb": resources.warehouse_resource(), "pyspark": resources.spark_resource()},
-        partition_key=START.isoformat(),
         instance=dg.DagsterInstance.ephemeral(),
-    )
+        tags={"dagster/asset_partition_range_start": START.isoformat(), "dagster/asset_partition_range_end": end.isoformat()})
     assert result.success
-    expected = build_in_lake(env["landing"], lakemod.Lake(tmp_path / "lake-duckdb"))
-    con = lakemod.connect(lakemod.Lake(lake_root))
+    lake = lakemod.Lake(spark_env)
+    con = lakemod.connect(lake)
     try:
-        assert_marts_equal(mart_frames(con), expected)
+        on_spark = mart_frames(con)
+        # the comparison is not vacuous: every mart has rows, but provider_regressions (one row per detected
+        # change; a few clean days have none)
+        assert {n for n, f in expected.items() if f.height == 0} <= {"provider_regressions"}
+        assert_marts_equal(in_lake, expected)
+        assert_marts_equal(on_spark, expected)
+        # every input line is a row, a counted duplicate or a quarantined record, file by file
+        files = con.sql("SELECT path, records, rows_inserted, duplicates, quarantined, merged FROM ingested_files").pl()
+        assert files.filter(pl.col("records") != pl.col("rows_inserted") + pl.col("duplicates") + pl.col("quarantined")
+                            + pl.col("merged")).is_empty()
+        late = files.filter(pl.col("path").str.ends_with("late-resend.jsonl")).row(0, named=True)
+        assert late["duplicates"] == late["records"] - late["quarantined"] - late["merged"] and late["rows_inserted"] == 0
+        assert late["records"] >= resent
+        n_requests = con.sql("SELECT count(*) FROM requests").fetchall()[0][0]
+        assert con.sql("SELECT count(*) - count(DISTINCT request_id) FROM requests").fetchall()[0][0] == 0
+        assert files["rows_inserted"].sum() == n_requests
     finally:
         con.close()
+    # what the Spark ingest returned (the requests asset's metadata) is what the lake stored
+    meta = result.asset_materializations_for_node("requests")[0].metadata
+    assert (meta["rows_inserted"].value, meta["duplicates"].value) == (n_requests, files["duplicates"].sum())
+    snap = dbmod.connect_readonly(env["db"].with_name("warehouse.serving.duckdb"))
+    try:  # readers get the Spark-built marts and the lake's rows through the serving file
+        assert snap.sql("SELECT count(*) FROM requests").fetchall()[0][0] == n_requests
+        assert snap.sql("SELECT sum(requests) FROM tool_call_rate_daily").fetchall()[0][0] == n_requests
+    finally:
+        snap.close()
+
+
+@pytest.mark.spark
+@pytest.mark.xdist_group("spark")
+def test_cli_ingests_and_builds_on_spark(spark_env, landing, in_duckdb_file, monkeypatch) -> None:
+    """`gatewaylens ingest` / `build` with GATEWAYLENS_ENGINE=spark go through the storage seam to
+    Spark: the first landing day into a fresh lake, two day-local marts, equal to the DuckDB file's
+    rows of that day (the late re-sent copies land on the last day)."""
+    from typer.testing import CliRunner
+
+    from gatewaylens.cli import app
+
+    monkeypatch.setenv("GATEWAYLENS_SALT", SALT)
+    runner = CliRunner()
+    folder = landing[0] / f"{START:%Y}" / f"{START:%m}" / f"{START:%d}"
+    res = runner.invoke(app, ["ingest", str(folder)])
+    assert res.exit_code == 0, res.output
+    assert f"lake {spark_env}" in res.output
+    mine = ["tool_call_rate_daily", "cost_daily"]
+    res = runner.invoke(app, ["build", "--day", START.isoformat(), *[a for m in mine for a in ("--mart", m)]])
+    assert res.exit_code == 0, res.output
+    assert "on Spark" in res.output
+    lake = lakemod.Lake(spark_env)
+    assert [Path(f).parent.name for f in lake.files("marts/cost_daily")] == [f"day={START}"]
+    assert not lake.files("marts/model_mix_daily")  # --mart builds only what it names
+    con = lakemod.connect(lake)
+    try:
+        built = mart_frames(con)
+    finally:
+        con.close()
+    assert_marts_equal({m: built[m] for m in mine}, {m: in_duckdb_file[m].filter(pl.col("day") == START) for m in mine})
+    assert all(built[m].height for m in mine)

@@ -19,7 +19,6 @@ from gatewaylens import checks, marts, storage
 from gatewaylens.config import mart_settings, settings
 from gatewaylens.ingest import IngestSummary, find_input_files
 from gatewaylens.report import frame_to_markdown
-from gatewaylens.salt import resolve_salt
 
 from .landing import landing_folder
 from .partitions import daily
@@ -73,7 +72,7 @@ def requests(context: dg.AssetExecutionContext, duckdb: Warehouse, pyspark: Lazy
             if not found:
                 missing.append(day)
             by_day[day] = found
-        salt = resolve_salt(cfg.model_copy(update={"db": Path(duckdb.path)}))
+        salt = storage.resolve_salt(cfg.model_copy(update={"db": Path(duckdb.path)}) if cfg.storage == "duckdb" else cfg)
         if salt.notice():
             context.log.warning(salt.notice())
         # DuckDB file: small files of consecutive days are staged in batches (one transaction

@@ -106,6 +106,31 @@ class Lake:
         """Published files of one partition folder."""
         return self._glob(f"{partition}/*.parquet")
 
+    def listing(self, table: str) -> list[tuple[str, int, str]]:
+        """(file, size, stamp) of a table's published files; the stamp (mtime, or the store's ETag /
+        modification time) changes when a file is replaced. Metadata only: no file is opened."""
+        if self.fs is None:
+            out = []
+            for f in self.files(table):
+                try:
+                    st = os.stat(f)
+                except FileNotFoundError:  # replaced or removed since the glob
+                    continue
+                out.append((f, st.st_size, f"{st.st_mtime_ns}.{st.st_ino}"))  # a replaced file is a new inode
+            return out
+        folder = self.folder(table)
+        found = self.fs.find(folder, detail=True) if self.fs.exists(folder) else {}
+        protocol = self.root.split("://", 1)[0]
+        out = []
+        for name, info in sorted(found.items()):
+            base = name.rsplit("/", 1)[-1]
+            if "/day=" not in name or not base.endswith(".parquet") or base.startswith("."):
+                continue  # not a published partition file
+            stamp = next((info[k] for k in ("ETag", "etag", "md5Hash", "LastModified", "last_modified", "mtime", "created")
+                          if info.get(k) is not None), "")
+            out.append((name if "://" in name else f"{protocol}://{name.lstrip('/')}", int(info.get("size") or 0), str(stamp)))
+        return out
+
     def _glob(self, pattern: str) -> list[str]:
         if self.fs is None:
             return sorted(str(p) for p in Path("/").glob(pattern.lstrip("/")))
@@ -251,6 +276,18 @@ def build_mart(
     return marts.MartResult(name, start_day, end_day, int(rows), time.perf_counter() - started)
 
 
+def drop_marts(lake: Lake) -> None:
+    """Remove every mart's partition files (``gatewaylens build --rebuild``: after an upgrade changed
+    a mart's columns, the old days' files no longer match the new ones); base tables are untouched."""
+    folder = lake.folder("marts")
+    if lake.fs is None:
+        import shutil
+
+        shutil.rmtree(folder, ignore_errors=True)
+    elif lake.fs.exists(folder):
+        lake.fs.rm(folder, recursive=True)
+
+
 def build_all(con: duckdb.DuckDBPyConnection, start_day: dt.date, end_day: dt.date | None = None,
               settings_: MartSettings | None = None, lake: Lake | None = None,
               on_mart: Callable[[marts.MartResult], None] | None = None) -> list[marts.MartResult]:
@@ -284,6 +321,7 @@ def ingest_source(
     salt: str,
     lake: Lake | None = None,
     on_file: Callable | None = None,
+    fmt: str | None = None,
 ) -> LakeIngest:
     """Ingest the files of one source (a landing day, ``YYYY-MM-DD``) into the lake.
 
@@ -305,7 +343,7 @@ def ingest_source(
         con.execute("SET TimeZone = 'UTC'")
         lake.register(con)
         ensure_schema(con)
-        results = ingest_files(con, list(paths), salt=salt, force=True)
+        results = ingest_files(con, list(paths), salt=salt, fmt=fmt, force=True)
         mine = f"from-{source}.parquet"
         days = [r[0] for r in con.execute("SELECT DISTINCT day FROM requests ORDER BY day").fetchall()]
         dupes = _drop_cross_source_duplicates(con, lake, days, mine)

@@ -10,13 +10,26 @@ What it holds, and why a nightly publish costs O(day), not O(history):
 * the **marts** (small: aggregates), the catalog tables (``model_catalog``, ``provider_catalog``), and in ``duckdb`` storage mode
   ``quarantine`` and ``ingested_files`` (one row per rejected line / per file), as tables;
 * the raw tables **``requests``** and **``provider_attempts``** as *views* over day-partitioned
-  Parquet: the lake itself in ``lake`` storage mode (views over the lake's globs: a reader sees
-  each partition file old or new, as it is at query time); in ``duckdb`` storage mode a mirror
+  Parquet: a local lake itself in ``lake`` storage mode (views over the lake's globs: a reader sees
+  each partition file old or new, as it is at query time); a lake on object storage (``s3://``
+  ... through fsspec) is mirrored instead (below), because readers cannot reach it: the
+  dashboard's and ``gatewaylens sql``'s DuckDB has no fsspec filesystem registered, console
+  workers run with external access off, and DuckDB's httpfs cannot be relied on; in ``duckdb`` storage mode a mirror
   beside the serving file (``<serving stem>.raw/requests/day=YYYY-MM-DD/v<publish>.parquet``)
   into which each publish exports only the days that changed, as new versioned files — the
   snapshot's views list their files by name, so a reader of the old snapshot keeps reading the
   old files (the previous version of each day is kept for it; older ones are removed);
 * the analyst views (``v_requests``, ``v_adoption_monthly``, ...).
+
+Lake on object storage: each publish lists the lake's raw files (``requests``,
+``provider_attempts``, ``quarantine``, ``ingested_files``; metadata only) and copies, byte for byte
+(``fs.get``), the files that are new or changed since the previous publish (by size and the
+store's ETag / modification time) into the same mirror, as ``<table>/day=D/<file stem>.<publish>.parquet``.
+The snapshot records the lake file -> local copy list (table ``_gl_raw_files``) and its views
+list the local copies by name, so, as in duckdb mode, a reader sees the old snapshot or the new
+one; the copies of the previous snapshot are kept for its readers, older ones removed. Cost per
+publish: one listing of the lake plus the bytes of the changed partitions (O(day)); the mirror
+needs local disk for the raw tables' history (their compressed Parquet size).
 
 A publish for a run's days (:func:`publish_snapshot` with ``days=(start, end)``):
 
@@ -53,7 +66,8 @@ from gatewaylens.config import settings
 from gatewaylens.lake import Lake, refresh_view
 
 SNAPSHOT_ALIAS = "gl_snapshot"  # fixed catalog alias of the temporary file while it is written
-MARKER = "_gl_serving"  # key/value table: storage mode, raw root, layout version, published_at
+MARKER = "_gl_serving"  # key/value table: storage mode, raw root, layout version, published_at, lake (remote)
+RAW_FILES = "_gl_raw_files"  # remote lake: lake file -> signature -> local copy (the mirror's manifest)
 LAYOUT_VERSION = "2"
 RAW_TABLES = ("requests", "provider_attempts")
 SMALL_TABLES = ("quarantine", "ingested_files")  # copied whole in duckdb storage mode
@@ -67,7 +81,8 @@ class PublishResult:
     bytes: int = 0
     seconds: float = 0.0
     full: bool = False  # everything republished (first publish, days=None, layout change)
-    raw_days: list[dt.date] = field(default_factory=list)  # raw partitions exported (duckdb storage mode)
+    raw_days: list[dt.date] = field(default_factory=list)  # raw partitions exported (duckdb mode) / copied (remote lake)
+    raw_files_copied: int = 0  # remote lake: raw files copied into the mirror by this publish
 
 
 def _quote_ident(name: str) -> str:
@@ -80,19 +95,24 @@ def raw_mirror_for(serving_path: Path) -> Path:
     return serving_path.with_name(f"{serving_path.stem}.raw")
 
 
-def _marker(path: Path) -> dict[str, str]:
+def _read_small(path: Path, table: str, columns: str) -> list[tuple]:
+    """Rows of a bookkeeping table of a serving file (none when the file or table is missing)."""
     if not path.exists():
-        return {}
+        return []
     try:
         con = duckdb.connect(str(path), read_only=True)
     except duckdb.Error:
-        return {}
+        return []
     try:
-        if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [MARKER]).fetchall()[0][0]:
-            return {}
-        return dict(con.execute(f"SELECT key, value FROM {MARKER}").fetchall())
+        if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [table]).fetchall()[0][0]:
+            return []
+        return con.execute(f"SELECT {columns} FROM {table}").fetchall()
     finally:
         con.close()
+
+
+def _marker(path: Path) -> dict[str, str]:
+    return dict(_read_small(path, MARKER, "key, value"))
 
 
 def raw_root_of(path: str | Path) -> str | None:
@@ -131,15 +151,22 @@ def publish_snapshot(
     target = Path(serving_path or settings().serving_path).resolve()
     target.parent.mkdir(parents=True, exist_ok=True)
     mode = "lake" if lake is not None else "duckdb"
-    raw = lake or Lake(raw_mirror_for(target))
+    remote = lake if lake is not None and lake.fs is not None else None  # object storage: mirrored
+    raw = Lake(raw_mirror_for(target)) if lake is None or remote else lake
     previous = _marker(target)
     full = (days is None or previous.get("storage") != mode or previous.get("raw") != raw.root
-            or previous.get("layout") != LAYOUT_VERSION)
+            or previous.get("layout") != LAYOUT_VERSION or previous.get("lake", "") != (remote.root if remote else ""))
     now = dt.datetime.now(dt.timezone.utc)
     result = PublishResult(path=target, full=full)
     marts.ensure_views(con)  # catalog, (empty) marts and analyst views exist even before any build
+    copies: list[tuple[str, str, str, str]] = []
+    kept = set()
     if mode == "duckdb":
         result.raw_days = _export_raw(con, raw, None if full else days, previous.get("published_at"))
+    elif remote:
+        before = {} if full else {r[1]: r for r in _read_small(target, RAW_FILES, "tbl, lake_path, signature, local_path")}
+        kept = {r[3] for r in before.values()}
+        copies = _mirror_remote(remote, raw, before, result)
 
     tmp = target.with_name(f".{target.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
     attached = False
@@ -151,10 +178,15 @@ def publish_snapshot(
         _write_tables(con, result, days, full, mode)
         con.execute(f"CREATE OR REPLACE TABLE {SNAPSHOT_ALIAS}.{MARKER} (key VARCHAR, value VARCHAR)")
         con.execute(f"INSERT INTO {SNAPSHOT_ALIAS}.{MARKER} VALUES ('storage', ?), ('raw', ?), ('layout', ?), "
-                    "('published_at', ?)", [mode, raw.root, LAYOUT_VERSION, now.isoformat()])
+                    "('published_at', ?), ('lake', ?)",
+                    [mode, raw.root, LAYOUT_VERSION, now.isoformat(), remote.root if remote else ""])
+        if remote:
+            con.execute(f"CREATE OR REPLACE TABLE {SNAPSHOT_ALIAS}.{RAW_FILES} "
+                        "(tbl VARCHAR, lake_path VARCHAR, signature VARCHAR, local_path VARCHAR)")
+            con.executemany(f"INSERT INTO {SNAPSHOT_ALIAS}.{RAW_FILES} VALUES (?, ?, ?, ?)", copies)
         con.execute(f"DETACH {SNAPSHOT_ALIAS}")
         attached = False
-        _finish_views(tmp, raw, full, mode)
+        _finish_views(tmp, raw, full, mode, copies if remote else None)
         wal = tmp.with_name(tmp.name + ".wal")
         if wal.exists():  # a WAL here would mean the copy is not all in the file
             raise RuntimeError(f"snapshot {tmp} still has a WAL after closing; not publishing it")
@@ -166,6 +198,9 @@ def publish_snapshot(
         os.replace(tmp, target)  # the atomic step
         _fsync_dir(target.parent)
     except BaseException:
+        for _, _, _, local in copies:  # copies this publish made that no snapshot lists
+            if local not in kept:
+                Path(local).unlink(missing_ok=True)
         if attached:
             try:
                 con.execute(f"DETACH {SNAPSHOT_ALIAS}")
@@ -174,6 +209,8 @@ def publish_snapshot(
         for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
             leftover.unlink(missing_ok=True)
         raise
+    if remote:  # the new snapshot's copies and the previous snapshot's (its readers) stay; older go
+        _prune_mirror(raw, kept | {c[3] for c in copies})
     snap = duckdb.connect(str(target), read_only=True)
     try:
         result.views = [v for (v,) in snap.execute(
@@ -210,8 +247,9 @@ def _write_tables(con: duckdb.DuckDBPyConnection, result: PublishResult, days: t
             result.tables[name] = con.execute(f"SELECT count(*) FROM {snap}.{name}").fetchall()[0][0]
 
 
-def _finish_views(path: Path, raw: Lake, full: bool, mode: str) -> None:
-    """In the snapshot file itself: base tables as views over the raw Parquet, analyst views."""
+def _finish_views(path: Path, raw: Lake, full: bool, mode: str, copies: list[tuple] | None = None) -> None:
+    """In the snapshot file itself: base tables as views over the raw Parquet, analyst views.
+    ``copies`` (remote lake): the mirror's (table, lake file, signature, local copy) rows."""
     con = duckdb.connect(str(path))
     try:
         con.execute("SET TimeZone = 'UTC'")
@@ -220,12 +258,18 @@ def _finish_views(path: Path, raw: Lake, full: bool, mode: str) -> None:
             from gatewaylens.db import ensure_schema
 
             ensure_schema(con)  # empty base tables with the warehouse's columns (views replace them)
-        if mode == "lake":
+        if copies is not None:
+            for table in RAW_TABLES + SMALL_TABLES:
+                _pinned_view(con, table, sorted(c[3] for c in copies if c[0] == table))
+        elif mode == "lake":
             for table in RAW_TABLES + SMALL_TABLES:
                 refresh_view(con, raw, table)
         else:
             for table in RAW_TABLES:
-                _pinned_view(con, raw, table)
+                newest: dict[dt.date, str] = {}
+                for f in raw.files(table):  # sorted: versions sort by time
+                    newest[_day_of(f)] = f
+                _pinned_view(con, table, list(newest.values()))
         marts.ensure_views(con)
         con.execute("CHECKPOINT")
     finally:
@@ -261,18 +305,59 @@ def _day_of(path: str) -> dt.date | None:
     return dt.date.fromisoformat(part[4:]) if part else None
 
 
-def _pinned_view(con: duckdb.DuckDBPyConnection, mirror: Lake, table: str) -> None:
-    """View ``table`` over the newest file of every day of the mirror, listed by name: a reader of
-    this snapshot keeps reading these files even after the next publish writes newer ones."""
+def _mirror_remote(lake: Lake, mirror: Lake, before: dict[str, tuple], result: PublishResult) -> list[tuple]:
+    """Copy the remote lake's raw files that are new or changed since the previous publish
+    (``before``: lake file -> its manifest row) into the local mirror; returns the new manifest
+    (table, lake file, signature, local copy) of every raw file of the lake."""
+    version = f"v{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:6]}"
+    rows, days = [], set()
+    for table in RAW_TABLES + SMALL_TABLES:
+        for url, size, stamp in lake.listing(table):
+            sig = f"{size}:{stamp}"
+            old = before.get(url)
+            if old is not None and old[2] == sig and Path(old[3]).exists():
+                rows.append((table, url, sig, old[3]))
+                continue
+            day = _day_of(url)
+            base = url.rsplit("/", 1)[-1].removesuffix(".parquet")
+            local = f"{mirror.partition(table, day)}/{base}.{version}.parquet"
+            Path(local).parent.mkdir(parents=True, exist_ok=True)
+            part = f"{local}.{uuid.uuid4().hex[:8]}.tmp"
+            try:
+                lake.fs.get(url, part)
+                os.replace(part, local)
+            finally:
+                Path(part).unlink(missing_ok=True)
+            result.raw_files_copied += 1
+            if table in RAW_TABLES:
+                days.add(day)
+            rows.append((table, url, sig, local))
+    result.raw_days = sorted(days)
+    return rows
+
+
+def _prune_mirror(mirror: Lake, keep: set[str]) -> None:
+    """Remove the mirror's copies that neither the new snapshot nor the previous one lists."""
+    for table in RAW_TABLES + SMALL_TABLES:
+        for f in mirror.files(table):
+            if f not in keep:
+                mirror.remove(f)
+
+
+def _pinned_view(con: duckdb.DuckDBPyConnection, table: str, files: list[str]) -> None:
+    """View ``table`` over the given local Parquet files, listed by name: a reader of this snapshot
+    keeps reading these files even after the next publish writes newer ones."""
     from gatewaylens.lake import _quote, base_columns
 
-    newest: dict[dt.date, str] = {}
-    for f in mirror.files(table):  # sorted: versions sort by time
-        newest[_day_of(f)] = f
-    if not newest:
+    if not files:  # no file (any more): an empty table with the warehouse's columns
+        if con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = ? AND NOT internal", [table]).fetchall()[0][0]:
+            from gatewaylens.db import ensure_schema
+
+            con.execute(f"DROP VIEW {_quote(table)}")
+            ensure_schema(con)
         return
     listed = ", ".join(_quote(c) for c in base_columns(table))
-    files = ", ".join("'" + f.replace("'", "''") + "'" for f in newest.values())
+    files = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
     kind = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND database_name = current_database()",
                        [table]).fetchall()[0][0]
     if kind:

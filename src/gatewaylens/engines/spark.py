@@ -100,9 +100,26 @@ def register_frame(spark, name: str, frame: pl.DataFrame) -> None:
     spark.createDataFrame(frame.to_arrow()).createOrReplaceTempView(name)
 
 
+# The views a session has, and what each was created over: (application id, view) -> listing /
+# content digest. A view is re-created only when that changed (creating one lists its folder and
+# reads a footer: a Spark job, per mart, per view, otherwise).
+_REGISTERED: dict[tuple[str, str], object] = {}
+
+
+def _unchanged(spark, name: str, what: object) -> bool:
+    return _REGISTERED.get((spark.sparkContext.applicationId, name)) == what
+
+
+def _remember(spark, name: str, what: object) -> None:
+    _REGISTERED[(spark.sparkContext.applicationId, name)] = what
+
+
 def register_catalogs(spark) -> list[str]:
     """Temp views of the catalog tables the marts join (``model_catalog``, ``provider_catalog``),
-    built by the same code as in DuckDB (``marts.refresh_catalog``) and handed over as Arrow."""
+    built by the same code as in DuckDB (``marts.refresh_catalog``) and handed over as Arrow
+    (again only when their content changed)."""
+    import hashlib
+
     from gatewaylens import marts
     from gatewaylens.marts.registry import BASE_TABLES
 
@@ -111,7 +128,14 @@ def register_catalogs(spark) -> list[str]:
         marts.refresh_catalog(con)
         names = [t for t in BASE_TABLES if t.endswith("_catalog")]
         for name in names:
-            spark.createDataFrame(con.sql(f"SELECT * FROM {name}").to_arrow_table()).createOrReplaceTempView(name)
+            table = con.sql(f"SELECT * FROM {name}").to_arrow_table()
+            sink = pa.BufferOutputStream()
+            with pa.ipc.new_stream(sink, table.schema) as writer:
+                writer.write_table(table)
+            digest = hashlib.sha256(sink.getvalue().to_pybytes()).hexdigest()
+            if not _unchanged(spark, name, digest):
+                spark.createDataFrame(table).createOrReplaceTempView(name)
+                _remember(spark, name, digest)
         return names
     finally:
         con.close()
@@ -221,7 +245,8 @@ def _macros() -> dict[str, sparksql.Macro]:
 def register_lake(spark, lake, names: list[str] | None = None) -> list[str]:
     """Temp views over the lake's tables that have files (``requests``, ``provider_attempts``,
     marts) and the catalogs (:func:`register_catalogs`); returns the names registered. Spark lists
-    a folder when the view is created: re-register after writing."""
+    a folder when the view is created: a view is re-created when its folder's listing (files,
+sizes, modification times) changed since, and kept otherwise."""
     from gatewaylens import lake as lakemod
     from gatewaylens import marts
 
@@ -229,8 +254,11 @@ def register_lake(spark, lake, names: list[str] | None = None) -> list[str]:
     done = []
     for name in wanted:
         folder = f"marts/{name}" if name in marts.MARTS else name
-        if lake.files(folder):
-            register_parquet(spark, name, lake.folder(folder))
+        listing = lake.listing(folder)
+        if listing:
+            if not _unchanged(spark, name, (lake.root, tuple(listing))):  # same files, sizes, mtimes: keep
+                register_parquet(spark, name, lake.folder(folder))
+                _remember(spark, name, (lake.root, tuple(listing)))
             done.append(name)
     register_catalogs(spark)
     return done
@@ -241,17 +269,17 @@ def _ingest_task(items):
     DuckDB ingest into the lake (:func:`gatewaylens.lake.ingest_source`)."""
     from gatewaylens import lake as lakemod
 
-    for source, paths, salt, root in items:
-        res = lakemod.ingest_source(source, paths, salt=salt, lake=lakemod.Lake(root))
+    for source, paths, salt, root, fmt in items:
+        res = lakemod.ingest_source(source, paths, salt=salt, lake=lakemod.Lake(root), fmt=fmt)
         yield res
 
 
-def ingest_days(spark, lake, files_by_day: Mapping[dt.date, list], *, salt: str) -> list:
+def ingest_days(spark, lake, files_by_day: Mapping[dt.date, list], *, salt: str, fmt: str | None = None) -> list:
     """Ingest each landing day's files into the lake: one Spark task per landing day (a *source*:
     its files are staged by DuckDB inside the task and written as the source's Parquet files),
     then :func:`dedupe_days` over the request days written. Returns the ingest.FileResult of
     every file, counts adjusted by the dedupe."""
-    items = [(day.isoformat(), [str(p) for p in files], salt, lake.root)
+    items = [(day.isoformat(), [str(p) for p in files], salt, lake.root, fmt)
              for day, files in sorted(files_by_day.items()) if files]
     if not items:
         return []

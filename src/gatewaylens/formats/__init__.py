@@ -62,12 +62,23 @@ def detect_sql(source: str, forced: str | None = None) -> str:
     keys, parsed once here) and ``line``; prefer ``keys``: every extra parse of ``line`` costs.
     """
     if forced is not None:
-        shape_cases = f"ELSE '{get(forced).NAME}'"
+        arms = [(f"true", get(forced).NAME)]
     else:
-        shape_cases = "\n".join(f"WHEN {mod.DETECT} THEN '{name}'" for name, mod in FORMATS.items())
-        shape_cases += f"\nELSE '!{UNRECOGNISED}'"
+        arms = [(mod.DETECT, name) for name, mod in FORMATS.items()] + [("true", f"!{UNRECOGNISED}")]
+    per_line = "\n".join(f"WHEN {test} THEN '{name}'" for test, name in arms)
+    # Per shape, ``line`` is NULL: a test that needs the line is then NULL (unknown) and the
+    # shape's lines are decided one by one.
+    per_shape = "\n".join(f"WHEN ({test}) IS NULL THEN NULL WHEN {test} THEN '{name}'" for test, name in arms)
     return f"""
-        WITH k AS (SELECT line_no, line, try(json_keys(line)) AS keys FROM {source})
+        WITH k AS (SELECT line_no, line, keys, array_to_string(keys, chr(1)) AS shape
+                   FROM (SELECT line_no, line, try(json_keys(line)) AS keys FROM {source})),
+        shapes AS (
+            -- detection once per distinct list of top-level keys (a batch holds a few dozen), not
+            -- per line: list_distinct over ~30 keys costs more than parsing the line
+            SELECT shape, len(keys) AS n, {_first_duplicate("keys")} AS duplicate, CASE {per_shape} END AS fmt
+            FROM (SELECT shape, string_split(shape, chr(1)) AS keys, CAST(NULL AS VARCHAR) AS line
+                  FROM (SELECT DISTINCT shape FROM k WHERE shape <> ''))
+        )
         SELECT line_no,
             CASE
                 WHEN keys IS NULL THEN CASE
@@ -75,9 +86,20 @@ def detect_sql(source: str, forced: str | None = None) -> str:
                     WHEN json_valid(line) THEN '!not a JSON object'
                     ELSE '!invalid JSON' END
                 WHEN len(keys) = 0 AND json_type(line) <> 'OBJECT' THEN '!not a JSON object'
-                WHEN len(keys) <> len(list_distinct(keys)) THEN '!duplicate key: ' || left(regexp_replace(
-                    list_filter(keys, lambda k, i: list_position(keys, k) < i)[1], '[^A-Za-z0-9_.:@/-]', '?', 'g'), 64)
-                {shape_cases}
+                WHEN duplicate IS NOT NULL THEN '!duplicate key: ' || duplicate
+                WHEN shape_fmt IS NOT NULL THEN shape_fmt
+                {per_line}
             END AS fmt
-        FROM k
+        FROM (SELECT k.line_no, k.line, k.keys,
+                     -- (a key holding chr(1) splits its shape wrongly: such a line is tested alone)
+                     CASE WHEN s.n = len(k.keys) THEN s.duplicate ELSE {_first_duplicate("k.keys")} END AS duplicate,
+                     CASE WHEN s.n = len(k.keys) THEN s.fmt END AS shape_fmt
+              FROM k LEFT JOIN shapes s USING (shape))
     """
+
+
+def _first_duplicate(keys: str) -> str:
+    """SQL: the first key of the list ``keys`` given twice (printable characters only, at most
+    64), or NULL when every key is distinct."""
+    return (f"CASE WHEN len({keys}) <> len(list_distinct({keys})) THEN left(regexp_replace(list_filter({keys}, "
+            f"lambda k, i: list_position({keys}, k) < i)[1], '[^A-Za-z0-9_.:@/-]', '?', 'g'), 64) END")

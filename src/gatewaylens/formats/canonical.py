@@ -73,6 +73,8 @@ _KIND_WORDS = {
     "strlist": "a list of strings",
 }
 
+_JSON_STRING = r'"(?:[^"\\]|\\.)*"'
+_STRING_LIST_RE = rf"\[(?:{_JSON_STRING}(?:,{_JSON_STRING})*)?\]"
 _ATTEMPT_STRUCT = '[{"provider":"VARCHAR","http_status":"JSON","latency_ms":"JSON","ts":"VARCHAR"}]'
 
 
@@ -89,8 +91,9 @@ def _f(name: str) -> str:
 def _ok(name: str, kind: str) -> str:
     """SQL: true when the field is absent/null or of the right JSON type."""
     if kind == "strlist":
-        types = f"list_distinct(json_type(f_{name}, '$[*]'))"
-        return f"({_f(name)} IS NULL OR (starts_with({_f(name)}, '[') AND (len({types}) = 0 OR {types} = ['VARCHAR'])))"
+        # a JSON list of strings, by a regular expression over its compact text (DuckDB writes the
+        # fragment without whitespace): json_type of every element cost 0.3 s per 300k lines
+        return f"({_f(name)} IS NULL OR regexp_full_match({_f(name)}, '{_STRING_LIST_RE}'))"
     return Fields.ok(name, "str" if kind == "ts" else kind)
 
 

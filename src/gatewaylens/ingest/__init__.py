@@ -1,11 +1,14 @@
 """Ingest gateway log files into the warehouse, as a pipeline of named stages:
 
-1. **read** (:mod:`.read`) — find the files; stream each one (plain or gzip) in bounded chunks
-   of whole lines, hashing, counting and enforcing the per-file limits; lines that cannot reach
-   DuckDB (empty, invalid UTF-8, overlong) are set aside with their reason.
+1. **read** (:mod:`.read`) — find the files; stream each one ONCE (plain or gzip) in bounded
+   chunks of whole lines, hashing, counting and enforcing the per-file limits as it goes; lines
+   that cannot reach DuckDB (empty, invalid UTF-8, overlong) are set aside with their reason. A
+   file's hash is known once it is read: a copy of content ingested before is then dropped from
+   its batch (skipped); a path ingested before is hashed first and skipped unstaged if unchanged.
 2. **stage** (:mod:`.stage`) — detection and the format readers turn each chunk's lines into
-   staged rows (``formats.STAGED_COLUMNS``); a large canonical file is read by DuckDB's parallel
-   read_json instead (the fast path), and only its odd lines are re-staged from the stream.
+   staged rows (``formats.STAGED_COLUMNS``); a large plain canonical file is read by DuckDB's
+   parallel read_json instead (the fast path; a thread hashes it meanwhile), and only its odd
+   lines are re-staged from the stream.
 3. **check** (:mod:`.check`) — every rule evaluated once per staged row, into its ``reason``
    (as the rows are staged).
 4. **dedupe** and 5. **load** (:mod:`.load`) — the first occurrence of each request_id not yet
@@ -19,7 +22,7 @@ or merged line is always one record.
 
 Contract (tested): for every file, ``records = rows_inserted + duplicates + quarantined + merged``
 and ``records >= lines``; ``quarantined`` = the sum of the file's ``quarantine.records``. Small
-files are batched into one transaction; when a batch fails, each of its files is retried alone,
+files (by size on disk) are batched into one transaction; when a batch fails, each of its files is retried alone,
 and a file that fails alone (or is unreadable, over a limit, not a regular file) is recorded as
 one quarantined record: one file never takes another's rows down. A file whose content (sha256)
 was already ingested is skipped. Memory: chunks are bounded, and DuckDB's ``memory_limit`` is
@@ -34,6 +37,7 @@ import hashlib
 import time
 import zlib
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,7 +60,9 @@ from gatewaylens.ingest.read import (
     Probe,
     chunks,
     find_input_files,
+    is_gzip,
     probe,
+    regular_size,
 )
 from gatewaylens.redact import mask_text
 
@@ -67,7 +73,7 @@ __all__ = [
 
 FILE_SHIFT = load.FILE_SHIFT  # staged line_no = (file number in the batch << 32) | line number in the file
 _MASK = (1 << FILE_SHIFT) - 1
-BATCH_LINES = 200_000  # small files are staged together up to this many lines (one transaction)
+BATCH_BYTES = 128 << 20  # small files are staged together up to this many bytes on disk (one transaction)
 
 
 class _Counts:
@@ -143,9 +149,10 @@ class IngestSummary(_Counts):
 @dataclass
 class _Item:
     path: Path
-    probe: Probe
+    probe: Probe | None  # known before staging (a path ingested before), else filled as it is read
     result: FileResult
     started: float
+    size: int  # bytes on disk (batching)
 
 
 @dataclass
@@ -156,8 +163,10 @@ class Options:
     fmt: str | None = None
     limits: Limits = field(default_factory=Limits)
     max_quarantine_rows: int = 1000
-    batch_lines: int = BATCH_LINES
+    batch_bytes: int = BATCH_BYTES
     memory_limit: str = "1GB"
+    force: bool = False
+    seen: set[str] = field(default_factory=set)  # content sha256 of the files committed in this run
 
 
 def ingest_file(con: duckdb.DuckDBPyConnection, path: str | Path, *, salt: str, fmt: str | None = None,
@@ -174,20 +183,20 @@ def ingest_files(
     fmt: str | None = None,
     force: bool = False,
     on_file: Callable[[FileResult], None] | None = None,
-    batch_lines: int = BATCH_LINES,
+    batch_bytes: int = BATCH_BYTES,
     limits: Limits | None = None,
     max_quarantine_rows: int | None = None,
 ) -> list[FileResult]:
-    """Ingest files in order. Small files are staged together in batches of up to ``batch_lines``
-    lines — one pass of the SQL and one transaction per batch — because per-statement overhead
-    dominates files of a few thousand lines; if a batch fails, its files are retried one by one.
-    A large file is staged alone and may take the read_json fast path. ``limits`` and
-    ``max_quarantine_rows`` default to the settings."""
+    """Ingest files in order. Small files are staged together in batches of up to ``batch_bytes``
+    bytes on disk — one pass of the SQL and one transaction per batch — because per-statement
+    overhead dominates files of a few thousand lines; if a batch fails, its files are retried one
+    by one. A large file (half a batch or more) is staged alone and may take the read_json fast
+    path. ``limits`` and ``max_quarantine_rows`` default to the settings."""
     from gatewaylens.config import settings
 
     cfg = settings()
     opts = Options(
-        salt=salt, fmt=fmt, batch_lines=batch_lines, memory_limit=cfg.ingest_memory_limit,
+        salt=salt, fmt=fmt, batch_bytes=batch_bytes, memory_limit=cfg.ingest_memory_limit, force=force,
         limits=limits or Limits(max_file_bytes=cfg.ingest_max_file_bytes, max_gzip_ratio=cfg.ingest_max_gzip_ratio),
         max_quarantine_rows=cfg.ingest_max_quarantine_rows_per_file if max_quarantine_rows is None else max_quarantine_rows,
     )
@@ -198,20 +207,28 @@ def ingest_files(
         if on_file is not None:
             on_file(r)
 
-    # Ingest memory does not follow the input: DuckDB spills its temp tables beyond this.
-    previous = con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
-    con.execute("SET memory_limit = ?", [opts.memory_limit])
+    # memory_limit: ingest memory does not follow the input (DuckDB spills its temp tables beyond
+    # it). asof_loop_join_threshold: DuckDB runs an AS OF join as a nested loop when it estimates
+    # few rows, and its estimates inside the OTel staging SQL are 1: quadratic in the spans of a
+    # chunk (the OTLP staging took 1.4x as long at 20k lines, more on bigger chunks).
+    run_settings = {"memory_limit": opts.memory_limit, "asof_loop_join_threshold": 0}
+    previous = {k: con.execute("SELECT current_setting(?)", [k]).fetchall()[0][0] for k in run_settings}
+    for k, v in run_settings.items():
+        con.execute(f"SET {k} = ?", [v])  # names: the constants above
     try:
-        _ingest_all(con, [Path(p) for p in paths], opts, force, emit)
+        _ingest_all(con, [Path(p) for p in paths], opts, emit)
     finally:
-        con.execute("SET memory_limit = ?", [previous])
+        for k, v in previous.items():
+            con.execute(f"SET {k} = ?", [v])
     return results
 
 
-def _ingest_all(con: duckdb.DuckDBPyConnection, paths: list[Path], opts: Options, force: bool,
+def _ingest_all(con: duckdb.DuckDBPyConnection, paths: list[Path], opts: Options,
                 emit: Callable[[FileResult], None]) -> None:
+    """Group the files into batches and ingest each. A file is read once, as it is staged; only a
+    path that was ingested before (a re-run over a landing folder: probably unchanged) is hashed
+    first, so that an unchanged file is skipped without being staged."""
     pending: list[_Item] = []
-    seen: set[str] = set()
 
     def flush() -> None:
         if pending:
@@ -222,28 +239,44 @@ def _ingest_all(con: duckdb.DuckDBPyConnection, paths: list[Path], opts: Options
     for path in paths:
         started = time.perf_counter()
         try:
-            p = probe(path, opts.limits)
+            size = regular_size(path)
+            known = probe(path, opts.limits) if not opts.force and _path_ingested(con, path) else None
         except (OverLimit, NotRegularFile, OSError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
             flush()
             emit(_record_failed_file(con, path, exc, started))
             continue
-        result = FileResult(path=str(path), content_sha256=p.sha256, bytes=p.bytes, lines=p.lines, records=p.lines)
-        if not force and (p.sha256 in seen or _file_already_ingested(con, p.sha256)):
-            result.skipped, result.lines, result.records = True, 0, 0
-            result.seconds = time.perf_counter() - started
+        result = FileResult(path=str(path), content_sha256="", bytes=0)
+        if known is not None:
+            _identify(result, known)
+            if _already(con, opts, known.sha256):
+                result.skipped, result.lines, result.records = True, 0, 0
+                result.seconds = time.perf_counter() - started
+                flush()
+                emit(result)
+                continue
+        item = _Item(path, known, result, started, size)
+        if size >= opts.batch_bytes // 2:
             flush()
-            emit(result)
+            pending.append(item)
+            flush()
             continue
-        seen.add(p.sha256)
-        if p.lines >= opts.batch_lines // 2:
+        if pending and sum(i.size for i in pending) + size > opts.batch_bytes:
             flush()
-            pending.append(_Item(path, p, result, started))
-            flush()
-            continue
-        if pending and sum(i.probe.lines for i in pending) + p.lines > opts.batch_lines:
-            flush()
-        pending.append(_Item(path, p, result, started))
+        pending.append(item)
     flush()
+
+
+def _identify(result: FileResult, p: Probe) -> None:
+    result.content_sha256, result.bytes, result.lines, result.records = p.sha256, p.bytes, p.lines, p.lines
+
+
+def _already(con: duckdb.DuckDBPyConnection, opts: Options, sha: str) -> bool:
+    """True when content ``sha`` was ingested before (this run or an earlier one), unless forced."""
+    return not opts.force and (sha in opts.seen or _file_already_ingested(con, sha))
+
+
+def _path_ingested(con: duckdb.DuckDBPyConnection, path: Path) -> bool:
+    return bool(con.execute("SELECT count(*) FROM ingested_files WHERE path = ?", [str(path)]).fetchall()[0][0])
 
 
 def _ingest_batch(con: duckdb.DuckDBPyConnection, items: list[_Item], opts: Options) -> list[FileResult]:
@@ -254,7 +287,8 @@ def _ingest_batch(con: duckdb.DuckDBPyConnection, items: list[_Item], opts: Opti
     except Exception as exc:  # noqa: BLE001 - a failing file must not take the others down
         if len(items) > 1:
             return [r for item in items for r in _ingest_batch(con, [item], opts)]
-        return [_record_failed_file(con, items[0].path, exc, items[0].started, probed=items[0].probe)]
+        known = items[0].probe if items[0].probe is not None and items[0].probe.sha256 else None
+        return [_record_failed_file(con, items[0].path, exc, items[0].started, probed=known)]
 
 
 def _ingest_group(con: duckdb.DuckDBPyConnection, items: list[_Item], opts: Options) -> list[FileResult]:
@@ -268,8 +302,8 @@ def _ingest_group(con: duckdb.DuckDBPyConnection, items: list[_Item], opts: Opti
     multi = False
     only = items[0] if len(items) == 1 else None
     unfit = None
-    if only and only.probe.lines > 0 and opts.fmt in (None, canonical.NAME) and not only.probe.bom:
-        unfit = stage.stage_fast(con, only.path, only.probe.lines)
+    if only and only.size > 0 and opts.fmt in (None, canonical.NAME) and not is_gzip(only.path):
+        unfit = _stage_fast(con, only, opts)
     fast = unfit is not None
     if fast:
         # Rows staged by read_json: account for them; then one pass over the stream re-stages the
@@ -286,14 +320,28 @@ def _ingest_group(con: duckdb.DuckDBPyConnection, items: list[_Item], opts: Opti
     else:
         stage.create(con, "_gl_staged")
         multi |= _stream_group(con, items, opts, quarantine, per_file, restage=None, texts={})
+    # Each file's identity is known now that it was read: a content ingested before (this run or
+    # an earlier one) is dropped from the batch and reported as skipped.
+    shas: set[str] = set()
+    for k, item in enumerate(items):
+        _identify(item.result, item.probe)
+        if _already(con, opts, item.probe.sha256) or item.probe.sha256 in shas:
+            con.execute(f"DELETE FROM _gl_staged WHERE line_no >> {FILE_SHIFT} = ?", [k])
+            quarantine.drop(k)
+            per_file[k] = [0, 0, 0]
+            item.result.skipped, item.result.lines, item.result.records = True, 0, 0
+        shas.add(item.probe.sha256)
+    kept = [str(i.path) for i in items if not i.result.skipped]
     load.register_identity(con)
     con.execute("BEGIN TRANSACTION")
     try:
         new_per_file = load.load(con, paths, now, multi=multi)
-        load.insert_quarantine(con, paths, quarantine.rows())
+        load.insert_quarantine(con, kept, quarantine.rows())
         for k, item in enumerate(items):
             good, merged, extra = per_file[k]
             r = item.result
+            if r.skipped:
+                continue
             r.records = r.lines + extra  # a line holding k requests is k records
             r.rows_inserted = int(new_per_file.get(k, 0))
             r.duplicates = good - r.rows_inserted
@@ -305,10 +353,26 @@ def _ingest_group(con: duckdb.DuckDBPyConnection, items: list[_Item], opts: Opti
     except BaseException:
         load.rollback(con)
         raise
+    opts.seen |= shas
     finished = time.perf_counter()
     for item in items:
         item.result.seconds = finished - item.started
     return [item.result for item in items]
+
+
+def _stage_fast(con: duckdb.DuckDBPyConnection, item: _Item, opts: Options) -> list[int] | None:
+    """The read_json fast path for one plain file (stage.stage_fast). DuckDB reads the file
+    itself, so the file's identity comes from a probe run by a thread while DuckDB parses it (a
+    second reader of the same bytes, served by the page cache; hashlib and numpy release the
+    GIL), unless it was probed before staging."""
+    if item.probe is not None and item.probe.sha256:
+        return stage.stage_fast(con, item.path, lambda: item.probe.lines)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(probe, item.path, opts.limits)
+        try:
+            return stage.stage_fast(con, item.path, lambda: pending.result().lines)
+        finally:
+            item.probe = pending.result()
 
 
 def _plain(line_no: pa.ChunkedArray) -> pa.ChunkedArray:
@@ -325,14 +389,18 @@ def _only(table: pa.Table, plain_line_nos: set[int]) -> pa.Table:
 def _stream_group(con: duckdb.DuckDBPyConnection, items: list[_Item], opts: Options, quarantine: Collector,
                   per_file: list[list[int]], restage: set[int] | None, texts: dict[int, list[tuple]]) -> bool:
     """Stream the group's files chunk by chunk (read), stage and check each chunk's lines into
-    _gl_chunk, keep its good rows in _gl_staged and its rejected ones' quarantine rows. With
-    ``restage`` (the fast path's unfit lines of a single file) only those lines are staged, and
-    ``texts`` names rows staged earlier whose line text quarantine still needs. Returns whether
-    a multi-record format was staged."""
+    _gl_staged (the load stage takes only its good rows: load.GOOD) and keep its rejected ones'
+    quarantine rows. With ``restage`` (the fast path's unfit lines of a single file) only those
+    lines are staged (through _gl_chunk: _gl_staged already holds rows of the same line
+    numbers), and ``texts`` names rows staged earlier whose line text quarantine still needs.
+    Returns whether a multi-record format was staged."""
     multi = False
-    fresh = restage is None  # _gl_staged is still empty (the load stage keeps only good rows: GOOD)
+    into = "_gl_staged" if restage is None else "_gl_chunk"
     for k, item in enumerate(items):
-        for chunk in chunks(item.path, k << FILE_SHIFT, opts.limits):
+        filling = None
+        if item.probe is None or not item.probe.sha256:  # (not identified yet: hashed as it is read)
+            item.probe = filling = Probe()
+        for chunk in chunks(item.path, k << FILE_SHIFT, opts.limits, seen=filling):
             table = chunk.table
             if restage is not None:
                 table = _only(table, restage | set(texts))
@@ -345,22 +413,21 @@ def _stream_group(con: duckdb.DuckDBPyConnection, items: list[_Item], opts: Opti
             empty = chunk.empty if restage is None else chunk.empty[:0]
             bad, rejected = {}, 0
             if table.num_rows:
-                stage.create(con, "_gl_chunk")
+                if into == "_gl_chunk":
+                    stage.create(con, "_gl_chunk")
+                # the chunk's rows: its line numbers (consecutive lines of one file, ascending)
+                span = (table["line_no"][0].as_py(), table["line_no"][-1].as_py())
                 con.register("_gl_lines", table)
                 try:
-                    multi |= stage.stage_lines(con, opts.fmt, "_gl_chunk")
+                    multi |= stage.stage_lines(con, opts.fmt, into)
                 finally:
                     con.unregister("_gl_lines")
-                rejected = load.count_rows(con, "_gl_chunk", per_file)
+                rejected = load.count_rows(con, into, per_file, span)
                 if rejected:
-                    bad = load.bad_rows(con, "_gl_chunk", quarantine.wants(k) + 1)  # +1: where the rest starts
+                    bad = load.bad_rows(con, into, quarantine.wants(k) + 1, span=span)  # +1: where the rest starts
+                if into == "_gl_chunk":
+                    con.execute(f"INSERT INTO _gl_staged SELECT * FROM _gl_chunk WHERE {load.GOOD}")
             _quarantine_chunk(quarantine, k, table, asides, empty, bad, rejected)
-            if table.num_rows and fresh:  # the group's first chunk becomes _gl_staged (no copy)
-                con.execute("DROP TABLE _gl_staged")
-                con.execute("ALTER TABLE _gl_chunk RENAME TO _gl_staged")
-                fresh = False
-            elif table.num_rows:
-                con.execute(f"INSERT INTO _gl_staged SELECT * FROM _gl_chunk WHERE {load.GOOD}")
     for ln, records in texts.items():  # rejected rows whose line was not found again
         load.add_text(quarantine, 0, ln, "", records)
     return multi

@@ -87,16 +87,20 @@ def register_identity(con: duckdb.DuckDBPyConnection) -> None:
 _TABLES = ("_gl_staged", "_gl_chunk")
 
 
-def count_rows(con: duckdb.DuckDBPyConnection, table: str, per_file: list[list[int]]) -> int:
-    """Add each file's good, merged and extra-record counts of ``table`` to ``per_file``; return
-    its rejected records."""
+_ALL = (0, (1 << 63) - 1)
+
+
+def count_rows(con: duckdb.DuckDBPyConnection, table: str, per_file: list[list[int]],
+               span: tuple[int, int] = _ALL) -> int:
+    """Add each file's good, merged and extra-record counts of ``table`` (its rows whose line_no
+    is within ``span``) to ``per_file``; return its rejected records."""
     if table not in _TABLES:
         raise ValueError(table)
     bad = 0
     for f, good, merged, extra, rejected in con.execute(
         f"""SELECT line_no >> {FILE_SHIFT}, count(*) FILTER (WHERE {GOOD}), count(*) FILTER (WHERE merged),
                    count(*) FILTER (WHERE record_no > 0), count(*) FILTER (WHERE reason IS NOT NULL AND NOT merged)
-            FROM {table} GROUP BY ALL"""
+            FROM {table} WHERE line_no BETWEEN ? AND ? GROUP BY ALL""", list(span)
     ).fetchall():
         acc = per_file[int(f)]
         acc[0] += int(good)
@@ -106,9 +110,11 @@ def count_rows(con: duckdb.DuckDBPyConnection, table: str, per_file: list[list[i
     return bad
 
 
-def bad_rows(con: duckdb.DuckDBPyConnection, table: str, lines: int, where: str = "true") -> dict[int, list[tuple]]:
-    """The first ``lines`` rejected lines of ``table`` (one file): {staged line_no: [(reason,
-    source_format, record_no, records in its line, request_id), ...]}."""
+def bad_rows(con: duckdb.DuckDBPyConnection, table: str, lines: int, where: str = "true",
+             span: tuple[int, int] = _ALL) -> dict[int, list[tuple]]:
+    """The first ``lines`` rejected lines of ``table`` (one file; rows whose line_no is within
+    ``span``): {staged line_no: [(reason, source_format, record_no, records in its line,
+    request_id), ...]}."""
     if table not in _TABLES or where not in ("true", "NOT _unfit"):
         raise ValueError(table)
     out: dict[int, list[tuple]] = {}
@@ -118,12 +124,12 @@ def bad_rows(con: duckdb.DuckDBPyConnection, table: str, lines: int, where: str 
         f"""WITH bad AS (
                 SELECT line_no, reason, source_format, record_no, request_id
                 FROM (SELECT *, dense_rank() OVER (ORDER BY line_no) AS r
-                      FROM {table} WHERE reason IS NOT NULL AND NOT merged AND {where})
+                      FROM {table} WHERE reason IS NOT NULL AND NOT merged AND {where} AND line_no BETWEEN ? AND ?)
                 WHERE r <= ?),
             n AS (SELECT line_no, count(*) AS n FROM {table} WHERE line_no IN (SELECT line_no FROM bad) GROUP BY ALL)
             SELECT line_no, reason, source_format, record_no, n, request_id FROM bad JOIN n USING (line_no)
             ORDER BY line_no, record_no""",
-        [lines],
+        [*span, lines],
     ).fetchall():
         out.setdefault(int(ln), []).append((reason, sf, rec, n, rid))
     return out

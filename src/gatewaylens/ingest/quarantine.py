@@ -121,6 +121,10 @@ class Collector:
                             f"{self.max_rows:,})", None, self.now, f.flooded))
         return out
 
+    def drop(self, k: int) -> None:
+        """Forget file ``k``'s rows (a file found to be a copy of one ingested before)."""
+        self.files[k] = FileRows(self.files[k].path)
+
     def quarantined(self, k: int) -> int:
         f = self.files[k]
         return len(f.rows) + f.flooded

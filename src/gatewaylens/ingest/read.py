@@ -1,9 +1,12 @@
 """Stage 1, *read*: find the input files and stream each one in bounded chunks of whole lines.
 
-Nothing here holds a whole file: :func:`probe` streams it once (sha256, size, lines, limits)
-and :func:`chunks` streams it again in chunks of at most :data:`CHUNK_BYTES` bytes /
-:data:`CHUNK_LINES` lines, each handed to DuckDB as one Arrow column (plain or gzip; gzip is
-recognised by its magic bytes). A leading UTF-8 byte order mark is stripped from the first line
+Nothing here holds a whole file, and a file is read once: :func:`chunks` streams it in chunks
+of at most :data:`CHUNK_BYTES` bytes / :data:`CHUNK_LINES` lines, each handed to DuckDB as one
+Arrow column (plain or gzip; gzip is recognised by its magic bytes), and records in a
+:class:`Probe` what the stream showed (sha256, size, lines, BOM) as it goes. :func:`probe` is
+the same pass without the chunks, for the files that need their identity before anything is
+staged (a path ingested before: probably unchanged, skipped on its hash) and for the canonical
+read_json fast path (hashed by a thread while DuckDB parses the file). A leading UTF-8 byte order mark is stripped from the first line
 of every file, however files are batched. Lines that cannot reach DuckDB — longer than
 ``max_line_bytes``, not valid UTF-8, or empty — are set aside here with their reason.
 
@@ -97,6 +100,12 @@ def _check_regular(path: Path) -> None:
         raise NotRegularFile(f"not a regular file ({kind}); ingest reads regular files only")
 
 
+def regular_size(path: Path) -> int:
+    """Bytes on disk of a regular file; NotRegularFile for a FIFO, a device or a socket."""
+    _check_regular(path)
+    return os.stat(path).st_size
+
+
 def is_gzip(path: Path) -> bool:
     _check_regular(path)
     with path.open("rb") as fh:
@@ -125,11 +134,11 @@ def _stream(path: Path, limits: Limits) -> Iterator[bytes]:
 class Probe:
     """What one streaming pass over a file tells: identity, size and line count."""
 
-    sha256: str
-    bytes: int
-    lines: int
-    gzipped: bool
-    bom: bool
+    sha256: str = ""
+    bytes: int = 0
+    lines: int = 0
+    gzipped: bool = False
+    bom: bool = False
 
 
 def probe(path: Path, limits: Limits = Limits()) -> Probe:
@@ -144,10 +153,15 @@ def probe(path: Path, limits: Limits = Limits()) -> Probe:
             first += block[:3]
         digest.update(block)
         size += len(block)
-        newlines += block.count(b"\n")
+        newlines += _newlines(block)
         last = block[-1:]
     lines = newlines + (0 if last == b"\n" else 1)
     return Probe(digest.hexdigest(), size, lines, is_gzip(path), first.startswith(BOM))
+
+
+def _newlines(block: bytes) -> int:
+    # (numpy releases the GIL: a probe in a thread runs beside DuckDB's parse)
+    return int(np.count_nonzero(np.frombuffer(block, dtype=np.uint8) == 10))
 
 
 @dataclass
@@ -231,9 +245,34 @@ def _split(body: bytes, first_line: int, shift: int, limits: Limits, bom: bool, 
         yield Chunk(len(s), table, set_aside, empty)
 
 
-def chunks(path: Path, shift: int = 0, limits: Limits = Limits()) -> Iterator[Chunk]:
+def chunks(path: Path, shift: int = 0, limits: Limits = Limits(), seen: Probe | None = None) -> Iterator[Chunk]:
     """The lines of ``path`` in bounded chunks (see the module doc). A line longer than
-    ``limits.max_line_bytes`` is never held whole: its first bytes are kept and the rest skipped."""
+    ``limits.max_line_bytes`` is never held whole: its first bytes are kept and the rest skipped.
+    With ``seen``, the pass also fills it in (sha256 of the decompressed bytes, their size, the
+    lines, gzip, BOM): complete once the iterator is exhausted."""
+    digest = hashlib.sha256() if seen is not None else None
+    if seen is not None:
+        seen.gzipped, seen.bytes, seen.lines, seen.bom = is_gzip(path), 0, 0, False
+    for chunk in _chunks(path, shift, limits, digest, seen):
+        if seen is not None:
+            seen.lines += chunk.lines
+        yield chunk
+    if seen is not None and digest is not None:
+        seen.sha256 = digest.hexdigest()
+
+
+def _hashed(path: Path, limits: Limits, digest, seen: Probe | None) -> Iterator[bytes]:
+    first = True
+    for block in _stream(path, limits):
+        if digest is not None:
+            digest.update(block)
+            seen.bytes += len(block)
+            if first:
+                seen.bom, first = block.startswith(BOM), False
+        yield block
+
+
+def _chunks(path: Path, shift: int, limits: Limits, digest, seen: Probe | None) -> Iterator[Chunk]:
     carry = b""
     line = 1  # number of the first line not yet emitted
     skipping: SetAside | None = None  # an overlong line being skipped up to its '\n'
@@ -241,7 +280,7 @@ def chunks(path: Path, shift: int = 0, limits: Limits = Limits()) -> Iterator[Ch
     first = True
     pending: list[bytes] = []  # whole lines read but not yet split (staged in chunks of CHUNK_BYTES)
     pending_bytes = pending_lines = 0
-    for block in _stream(path, limits):
+    for block in _hashed(path, limits, digest, seen):
         if skipping is not None:
             nl = block.find(b"\n")
             if nl < 0:
@@ -260,7 +299,7 @@ def chunks(path: Path, shift: int = 0, limits: Limits = Limits()) -> Iterator[Ch
             body, carry = buf[: last + 1], buf[last + 1 :]
             pending.append(body)
             pending_bytes += len(body)
-            pending_lines += body.count(b"\n")
+            pending_lines += _newlines(body)
             if pending_bytes >= CHUNK_BYTES or pending_lines >= CHUNK_LINES:
                 for chunk in _split(b"".join(pending), line, shift, limits, first, terminated=True):
                     line += chunk.lines

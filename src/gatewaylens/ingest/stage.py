@@ -16,6 +16,7 @@ from __future__ import annotations
 import gzip
 import json
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -23,7 +24,7 @@ import duckdb
 from gatewaylens import formats
 from gatewaylens.formats import canonical
 from gatewaylens.ingest import check
-from gatewaylens.ingest.read import MAX_LINE_BYTES, is_gzip
+from gatewaylens.ingest.read import BOM, MAX_LINE_BYTES, is_gzip
 
 # read_json's buffers grow with its maximum_object_size, which costs the fast path its
 # parallelism; a file with a longer line fails read_json and takes the per-line path.
@@ -134,7 +135,7 @@ def _head_foreign(path: Path, gzipped: bool, lines: int = PEEK_LINES) -> bool:
     return False
 
 
-def stage_fast(con: duckdb.DuckDBPyConnection, path: Path, lines: int) -> list[int] | None:
+def stage_fast(con: duckdb.DuckDBPyConnection, path: Path, lines: Callable[[], int]) -> list[int] | None:
     """Fast path for canonical files, into ``_gl_staged`` (checked rows, line_no = line number).
 
     Returns the line numbers of the rows it could not stage — ``_unfit``: not a JSON object
@@ -143,8 +144,13 @@ def stage_fast(con: duckdb.DuckDBPyConnection, path: Path, lines: int) -> list[i
     through the per-line path; an empty list for a clean file. Returns None (nothing staged) when
     the rows do not map 1:1 onto the file's lines (read_json skips blank lines: a row-count
     mismatch) or read_json fails: the caller then takes the per-line path for the whole file.
+    ``lines()`` gives the file's line count (it may wait for a probe running beside the parse). A
+    file starting with a byte order mark takes the per-line path (which strips it).
     """
     gzipped = is_gzip(path)
+    with (gzip.open if gzipped else open)(path, "rb") as fh:
+        if fh.read(len(BOM)) == BOM:
+            return None
     if _head_foreign(path, gzipped):
         return None
     names = [n for n, _ in canonical.FIELDS] + list(canonical.FOREIGN_KEYS)
@@ -171,7 +177,44 @@ def stage_fast(con: duckdb.DuckDBPyConnection, path: Path, lines: int) -> list[i
     # push the whole parse through one thread.)
     con.execute("UPDATE _gl_staged SET line_no = rowid + 1")
     rows = con.execute("SELECT count(*) FROM _gl_staged").fetchall()[0][0]
-    if rows != lines:
+    if rows != lines():
         con.execute("DROP TABLE _gl_staged")
         return None
+    doubled = _duplicate_key_lines(con, path, gzipped)
+    if doubled is None:
+        con.execute("DROP TABLE _gl_staged")
+        return None
+    if doubled:  # re-staged line by line, where detection names the key
+        con.execute("UPDATE _gl_staged SET _unfit = true WHERE list_contains(?, line_no)", [doubled])
     return [r[0] for r in con.execute("SELECT line_no FROM _gl_staged WHERE _unfit ORDER BY line_no").fetchall()]
+
+
+def _duplicate_key_lines(con: duckdb.DuckDBPyConnection, path: Path, gzipped: bool) -> list[int] | None:
+    """Line numbers of the file's lines whose top-level object gives a key twice (read_json keeps
+    the first value silently; the per-line path quarantines such lines). One parallel pass of the
+    lines' keys, grouped by their list of keys (a file holds a few dozen): the usual answer, none,
+    costs no per-line list work. Only when a shape has a duplicate are the lines numbered, in a
+    second pass. None when the passes do not map 1:1 onto the lines."""
+    objects = f"""read_json_objects(?, format = 'newline_delimited', compression = ?,
+                                    maximum_object_size = {FAST_PATH_MAX_LINE_BYTES}, ignore_errors = true)"""
+    keyed = f"SELECT array_to_string(k, chr(1)) AS shape, len(k) AS n FROM (SELECT try(json_keys(json)) AS k FROM {objects})"
+    # (a key holding chr(1) splits its shape into more parts than keys: counted as suspect too)
+    suspect = ("n > 0 AND (len(string_split(shape, chr(1))) <> n "
+               "OR len(list_distinct(string_split(shape, chr(1)))) <> n)")
+    params = [str(path), "gzip" if gzipped else "none"]
+    try:
+        # (materialised first: DuckDB would push the test below the DISTINCT, i.e. run it per line)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _gl_shapes AS SELECT DISTINCT shape, n FROM ({keyed})", params)
+        bad = [r[0] for r in con.execute(f"SELECT DISTINCT shape FROM _gl_shapes WHERE {suspect}").fetchall()]
+        if not bad:
+            return []
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _gl_shapes AS SELECT list_contains(?, shape) AS doubled FROM ({keyed})",
+                    [bad, *params])
+        if con.execute("SELECT count(*) FROM _gl_shapes").fetchall()[0][0] != \
+                con.execute("SELECT count(*) FROM _gl_staged").fetchall()[0][0]:
+            return None
+        return [r[0] for r in con.execute("SELECT rowid + 1 FROM _gl_shapes WHERE doubled").fetchall()]
+    except duckdb.Error:
+        return None
+    finally:
+        con.execute("DROP TABLE IF EXISTS _gl_shapes")
