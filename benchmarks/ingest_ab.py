@@ -23,6 +23,7 @@ from pathlib import Path
 
 import duckdb
 
+from formats import baseline_scan, persist_floor  # benchmarks/formats.py (this script's folder)
 from gatewaylens import db as dbmod
 from gatewaylens.ingest import ingest_paths
 
@@ -34,28 +35,11 @@ def _timed(fn):
 
 
 def floor(con: duckdb.DuckDBPyConnection, path: Path, work: Path) -> tuple[float, float]:
-    """(wall, CPU) of scan + persist for ``path`` and the rows ingested into ``con``."""
-    scan = duckdb.connect()
-    _, sw, sc = _timed(lambda: scan.sql(
-        "SELECT count(json_extract_string(line, '$.x')), count(*) FROM read_csv(?, columns={'line': 'VARCHAR'}, "
-        "header=false, delim=chr(1), quote='', escape='', max_line_size=2000000)", params=[str(path)]).fetchall())
-    scan.close()
-    ddl = [r[0] for r in con.sql(
-        "SELECT sql FROM duckdb_tables() WHERE database_name = current_database() "
-        "AND table_name IN ('requests', 'provider_attempts')").fetchall()]
-    con.execute("ATTACH ? AS copy", [str(work / "copy.duckdb")])
-    for statement in ddl:
-        con.execute(statement.replace("CREATE TABLE ", "CREATE TABLE copy.", 1))
-
-    def persist():
-        con.execute("BEGIN TRANSACTION")
-        con.execute("INSERT INTO copy.requests SELECT * FROM requests")
-        con.execute("INSERT INTO copy.provider_attempts SELECT * FROM provider_attempts")
-        con.execute("COMMIT")
-
-    _, pw, pc = _timed(persist)
-    con.execute("DETACH copy")
-    return sw + pw, sc + pc
+    """(wall, CPU) of scan + persist (benchmarks/formats.py's floors) for ``path`` and the rows
+    ingested into ``con``."""
+    scan_wall, _, scan_cpu = _timed(lambda: baseline_scan(path))
+    persist_wall, _, persist_cpu = _timed(lambda: persist_floor(con, work / "copy.duckdb"))  # (CPU: with its DDL)
+    return scan_wall + persist_wall, scan_cpu + persist_cpu
 
 
 def main() -> int:

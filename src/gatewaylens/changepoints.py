@@ -1,10 +1,10 @@
 """Change detection on daily series: weekday-aware baselines, CUSUM with a stated false-alarm
 rate, onset estimates and attribution (pure Python + numpy/scipy; no DuckDB, Dagster or Streamlit).
 
-Used by the marts ``provider_regressions`` (a model x provider pair against its OWN history),
-``usage_anomalies_daily`` and ``spend_forecast`` (see docs/marts.md).
+Used by the marts ``provider_regressions`` (one metric of one model across its providers:
+:func:`detect_group`), ``usage_anomalies_daily`` and ``spend_forecast`` (see docs/marts.md).
 
-Baseline model (:func:`fit_baseline`)
+Baseline model (:func:`fit_baseline`, :func:`rolling_fits`)
     For a day ``d`` the baseline is the weighted least-squares fit, over the ``baseline_days``
     days that end ``guard_days`` before ``d``, of ``value ~ 1 + trend + weekday`` with weights
     = the day's observations (a rate over 400 requests counts 4x one over 100). The weekday
@@ -13,39 +13,34 @@ Baseline model (:func:`fit_baseline`)
     year) from looking like changes. The residual variance per unit weight ``s2`` absorbs
     over-dispersion (app mix, batch nights): the variance of day ``d`` is ``s2 / w_d``.
 
-Standardised residual
+Standardised residual (score)
     ``z_d = (x_d - prediction) / sqrt(s2 / w_d + var(prediction))``, a Student t with the fit's
     residual degrees of freedom, mapped to the normal scale (``Phi^-1(F_t(z))``).
 
-Detection (:func:`detect_changes`)
-    Two-sided CUSUM on ``z``: ``S+ = max(0, S+ + z - k)``, ``S- = max(0, S- - z - k)`` with
-    ``k`` = ``cusum_k`` (0.5: tuned to shifts of one daily standard deviation). While a sum is
-    above 0 the baseline is frozen at the fit from the run's first day (a change does not leak
-    into its own baseline). Alarm when a sum exceeds ``h``; ``h`` is calibrated
-    (:func:`cusum_threshold`, Siegmund's approximation of the in-control average run length
-    ``ARL0 = (exp(2k(h+1.166)) - 2k(h+1.166) - 1) / (2k^2)``) so that each side's ARL0 is
-    ``2 / false_alarm_rate``: the stated rate is the expected number of false alarms per
-    pair-metric-day on in-control data (default 0.001 = 1 per 1,000 pair-metric-days).
-    ``onset`` = the first day of the CUSUM run that alarmed (the change-point estimate of the
-    CUSUM); ``detected`` = the alarm day. An alarm whose change is below the practical threshold
-    (``min_relative_change`` of the baseline value) is dropped. After an alarm the series is
-    quiet until its baseline window lies entirely after the onset (then a further change, or a
-    relapse, can alarm again).
+Scans (:func:`detect_group`; :func:`detect_changes` for one series alone)
+    Two-sided CUSUM on scores clipped to +-``z_clip``: ``S+ = max(0, S+ + z - k)``,
+    ``S- = max(0, S- - z - k)``, ``k`` = ``cusum_k`` (0.5: tuned to shifts of one daily SD); the
+    clip makes an alarm need several days (persistence). Alarm when a sum exceeds ``h``; ``h`` is
+    calibrated by simulating the detector on unchanged series (:func:`calibrated_threshold`: the
+    scores of neighbouring days share their baseline and are correlated, so Siegmund's textbook
+    threshold, :func:`cusum_threshold`, would alarm too often). A model's providers are scanned on
+    their peer-relative series (:func:`relative_series`: a model-wide move cancels) and together
+    (:func:`model_z`), each scan at half the stated rate; an alarm is kept only when the shift
+    tests (:func:`shift`) say who moved (see :func:`detect_group`). ``onset`` = the
+    likelihood-ratio step estimate within the alarmed run (:func:`refine_onset`); ``detected`` =
+    the alarm day. After a kept alarm a scan is quiet until its baseline window lies entirely
+    after the onset (then a further change, or a relapse, can alarm again); an alarm against the
+    direction its own baseline just moved is dropped as an echo (:func:`echo`).
 
 Reported values
     ``baseline`` = weighted mean over the ``baseline_days`` before the onset, ``current`` = over
     the ``current_days`` from the onset (to the last day); 95% intervals from the weighted
     standard error and Student t; ``p_value`` = two-sided Stouffer test of the current window's
-    standardised residuals against the baseline fit ending the day before the onset.
+    own scores against the baseline fit ending the day before the onset.
 
 Resolution
     A change is resolved on the first day after detection whose trailing 7-day weighted mean is
     back on the baseline side of the midpoint between ``baseline`` and ``current``.
-
-Attribution (:func:`attribute`)
-    Each other provider of the model is tested at the same onset with the same Stouffer test:
-    'model' when every other provider moved the same way (p < ``attribution_alpha``), 'provider'
-    when none moved, 'unclear' otherwise or when the model has no other provider with data.
 """
 
 from __future__ import annotations
@@ -244,17 +239,6 @@ class Series:
         se = math.sqrt(float(np.sum(w * (v - m) ** 2)) / ((n - 1) * float(np.sum(w))))
         q = float(stats.t.ppf(0.975, n - 1))
         return m, m - q * se, m + q * se, n
-
-    def shift_test(self, onset: int, end: int, cfg: DetectorSettings) -> tuple[float, float] | None:
-        """(Stouffer Z, two-sided p) of the days [onset, end] against the baseline fit on the
-        ``baseline_days`` before ``onset``. None when either side lacks data."""
-        fit = self.fit(onset - cfg.baseline_days, onset - 1, cfg)
-        d, v, w = self.window(onset, end)
-        if fit is None or len(d) == 0:
-            return None
-        z = fit.z(d, v, w)
-        zs = float(z.sum() / math.sqrt(len(z)))
-        return zs, float(2 * stats.norm.sf(abs(zs)))
 
 
 @dataclass
@@ -469,38 +453,10 @@ def calibrated_threshold(k: float, rate: float, baseline_days: int, guard_days: 
     return float(optimize.brentq(excess, lo, hi, xtol=0.01)) if hi > lo else lo
 
 
-def detect_changes(series: Series, cfg: DetectorSettings | None = None) -> list[Change]:
-    """CUSUM changes of one series (see the module docstring), in onset order."""
-    cfg = cfg or DetectorSettings()
-    if len(series.days) == 0:
-        return []
-    z = rolling_z(series, cfg)
-    if not np.isfinite(z).any():
-        return []  # no day has a baseline yet
-    d = series.days
-    last_day = int(d[-1])
-    # after an alarm: quiet until the baseline window lies after the onset (approximated by the alarm run)
-    z = np.clip(z, -cfg.z_clip, cfg.z_clip)
-    changes: list[Change] = []
-    i0 = 0
-    while True:
-        alarms = cusum_alarms(z[i0:], cfg.cusum_k, cfg.threshold)
-        if not alarms:
-            break
-        start, at, direction, stat = alarms[0]
-        start, at = start + i0, at + i0
-        onset = start + refine_onset(z[start:at + 1], direction)
-        change = _describe(series, Change(int(d[onset]), int(d[at]), direction, stat), last_day, cfg)
-        base = change.baseline[0]
-        if (abs(change.delta) >= cfg.min_relative_change * abs(base) and np.sign(change.delta) == direction
-                and change.p_value < cfg.confirm_alpha):
-            changes.append(change)
-            i0 = int(np.searchsorted(d, change.onset + cfg.guard_days + cfg.baseline_days, "left"))
-        else:
-            i0 = at + 1  # below the practical threshold: keep watching from the next day
-        if i0 >= len(d):
-            break
-    return changes
+def detect_changes(series: Series, cfg: DetectorSettings | None = None, log: bool = False) -> list[Change]:
+    """Changes of one series on its own (a model with a single provider: the 'own' scan of
+    :func:`detect_group`), in onset order."""
+    return [f.change for f in detect_group({"": series}, cfg, log)]
 
 
 # ------------------------------------------------------------------------------------------
@@ -794,12 +750,10 @@ def refine_onset(z: np.ndarray, direction: int) -> int:
 
 
 def _describe(series: Series, c: Change, last_day: int, cfg: DetectorSettings) -> Change:
-    """Baseline (the days before the onset), level at detection ([onset, detected]), p-value and
-    resolution day — all from data up to the day each is known (causal)."""
+    """Baseline (the days before the onset), level at detection ([onset, detected]) and resolution
+    day — all from data up to the day each is known (causal)."""
     c.baseline = series.mean_ci(c.onset - cfg.baseline_days, c.onset - 1)[:3]
     c.current = series.mean_ci(c.onset, c.detected)[:3]
-    test = series.shift_test(c.onset, c.detected, cfg)
-    c.p_value = test[1] if test else math.nan
     mid = (c.baseline[0] + c.current[0]) / 2
     for d in series.days[series.days > c.detected].tolist():
         m, *_ = series.mean_ci(d - 6, d)
