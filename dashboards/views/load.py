@@ -6,6 +6,7 @@ import polars as pl
 import streamlit as st
 
 from dashboards.charts import data, sidebar, ui
+from gatewaylens.metrics import metric_sql
 from dashboards.charts.figures import build_batch_share_figure, build_load_heatmap_figure, build_peak_to_mean_figure
 
 PAGE = "load"
@@ -35,7 +36,8 @@ busiest = heat.group_by("hour_of_day").agg(pl.col("requests").sum()).sort("reque
 c1.metric("Busiest hour of day (UTC)", f"{busiest['hour_of_day'][0]:02d}:00" if heat.height else "n/a")
 c2.metric("Median peak-to-mean", f"{profile['peak_to_mean'].median():.2f}×" if profile.height else "n/a")
 if profile.height:
-    share = profile["batch_window_requests"].sum() / max(profile["requests"].sum(), 1)
+    share = data.query(metric_sql(["batch_window_share"], where="day BETWEEN $start AND $end"),
+                       {"start": filters.start, "end": filters.end})["batch_window_share"][0] or 0.0
     window = f"{profile['batch_window_start_hour'][0]:02d}:00–{profile['batch_window_end_hour'][0]:02d}:00 UTC"
     c3.metric("Traffic in batch window", f"{share:.1%}", help=f"batch window {window}")
 else:

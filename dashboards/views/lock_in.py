@@ -9,6 +9,7 @@ import polars as pl
 import streamlit as st
 
 from dashboards.charts import data, sidebar, ui
+from gatewaylens.metrics import metric_sql
 from dashboards.charts.analytics_figures import (
     build_adoption_lag_figure,
     build_hhi_figure,
@@ -42,26 +43,20 @@ if conc.height == 0:
     st.info("No traffic matches the filters in this period.")
     st.stop()
 last = conc.filter(pl.col("day") == conc["day"].max())
-totals = conc.select(pl.col("single_provider_tokens").sum(), pl.col("total_tokens").sum(),
-                     pl.col("failover_covered_requests").sum(), pl.col("requests").sum()).row(0, named=True)
+OPTIONALITY = ["single_provider_share", "failover_coverage"]
+totals = data.query(metric_sql(OPTIONALITY, where=months), params).row(0, named=True)
 c1, c2, c3, c4 = st.columns(4)
 c1.metric("Apps on one vendor (last month)", f"{last.filter(pl.col('vendors_used') == 1).height} of {last.height}")
 c2.metric("Median vendor HHI (last month)", f"{last['vendor_hhi'].median():.2f}" if last.height else "n/a",
           help="1 = one vendor; 0.5 = two vendors with equal shares")
-c3.metric("Tokens on single-provider models", ui.fmt_pct(ui.ratio(totals["single_provider_tokens"], totals["total_tokens"])))
-c4.metric("Requests with failover coverage", ui.fmt_pct(ui.ratio(totals["failover_covered_requests"], totals["requests"])),
+c3.metric("Tokens on single-provider models", ui.fmt_pct(totals["single_provider_share"]))
+c4.metric("Requests with failover coverage", ui.fmt_pct(totals["failover_coverage"]),
           help="the model had at least two providers in the gateway that day")
 
 hhi = conc.select("day", "app", "vendor_hhi", "top_vendor", "top_vendor_share", "vendors_used")
 ui.chart(build_hhi_figure(hhi), hhi, "vendor_concentration", PAGE)
 
-option = conc.group_by("app").agg(
-    pl.col("single_provider_tokens").sum(), pl.col("total_tokens").sum(), pl.col("failover_covered_requests").sum(),
-    pl.col("requests").sum(),
-).with_columns(
-    single_provider_share=pl.col("single_provider_tokens") / pl.col("total_tokens"),
-    failover_coverage=pl.col("failover_covered_requests") / pl.col("requests"),
-).sort("app")
+option = data.query(metric_sql(OPTIONALITY, by=APP, where=months), params)
 ui.chart(build_optionality_figure(option), option, "optionality_by_app", PAGE)
 
 st.subheader("Model switches")

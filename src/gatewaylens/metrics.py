@@ -111,6 +111,12 @@ _METRICS: tuple[Metric, ...] = (
            "Input + output tokens sent to providers (slice by a catalogue attribute; share = of the period's tokens).",
            numerator_sql="input_tokens + output_tokens", extra={"requests": "requests"}),
     # ---- users and sessions
+    Metric("single_provider_share", "vendor_concentration_monthly", "single_provider_tokens", "total_tokens", ("app",),
+           "rate", "Tokens on models only one provider served to the app that month / all its tokens (no failover)."),
+    Metric("failover_coverage", "vendor_concentration_monthly", "failover_covered_requests", "requests", ("app",),
+           "rate", "Requests whose model had at least two providers in the gateway that day / all requests."),
+    Metric("batch_window_share", "load_profile_daily", "batch_window_requests", "requests", (), "rate",
+           "Requests in the batch window (GATEWAYLENS_BATCH_WINDOW_*_HOUR, UTC) / all requests."),
     Metric("cost_per_active_user", "user_activity_daily", "cost_usd", "active_users", ("app",), "usd",
            "Cost of identified users / active users (over several days: cost per user-day).",
            extra={"requests": "requests", "new_users": "new_users", "tokens": "tokens"}),
