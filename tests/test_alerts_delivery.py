@@ -170,3 +170,21 @@ def test_cli_alerts_list_and_send(tmp_path, monkeypatch) -> None:
         assert down.exit_code == 1 and "warning" in down.output.lower()
     finally:
         stop()
+
+
+def test_alert_links_encode_names_from_the_data() -> None:
+    """A name with '&', '#' or '=' stays one query value of the alert's link (links go to webhooks)."""
+    from urllib.parse import parse_qs, urlsplit
+
+    import duckdb
+
+    from gatewaylens.alerts import budget_candidates
+
+    con = duckdb.connect()
+    con.execute("""CREATE TABLE spend_forecast AS SELECT DATE '2026-03-10' AS day, 'a&b=c #d' AS app,
+                   10.0 AS month_to_date_usd, 20.0 AS budget_usd, 30.0 AS forecast_usd, 25.0 AS forecast_low_usd,
+                   35.0 AS forecast_high_usd, DATE '2026-03-20' AS budget_runout_day""")
+    (cand,) = budget_candidates(con)
+    link = urlsplit(cand.link)
+    assert link.path == "alerts" and not link.fragment
+    assert parse_qs(link.query) == {"kind": ["budget_runway"], "app": ["a&b=c #d"]}

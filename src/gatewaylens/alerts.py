@@ -21,6 +21,7 @@ import datetime as dt
 import hashlib
 import json
 from dataclasses import dataclass, field
+from urllib.parse import urlencode
 
 import duckdb
 
@@ -206,7 +207,7 @@ def regression_candidates(con) -> list[Candidate]:
             summary=f"{r['metric']} of {r['model']} on {r['provider']} changed {change} since {r['onset_day']} "
                     f"(attribution: {r['attribution']}, p={r['p_value']:.2g})",
             evidence=r,
-            link=f"providers?model={r['model']}&provider={r['provider']}",
+            link="providers?" + urlencode({"model": r["model"], "provider": r["provider"]}),
         ))
     return out
 
@@ -227,7 +228,7 @@ def anomaly_candidates(con) -> list[Candidate]:
                     f"the expected {r['expected']:,.4g} (95% {r['expected_low']:,.4g}-{r['expected_high']:,.4g}, "
                     f"score {r['score']:+.1f})",
             evidence=r,
-            link=f"alerts?kind=usage_anomaly&{r['dimension']}={r['subject']}",
+            link="alerts?" + urlencode({"kind": "usage_anomaly", r["dimension"]: r["subject"]}),
         ))
     return out
 
@@ -247,7 +248,7 @@ def budget_candidates(con) -> list[Candidate]:
                     f"forecast ${r['forecast_usd']:,.2f} (95% {r['forecast_low_usd']:,.2f}-{r['forecast_high_usd']:,.2f}); "
                     f"runs out on {r['budget_runout_day']}",
             evidence=r,
-            link=f"alerts?kind=budget_runway&app={r['app']}",
+            link="alerts?" + urlencode({"kind": "budget_runway", "app": r["app"]}),
         ))
     return out
 
