@@ -125,7 +125,7 @@ def _a(name: str) -> str:
     """Value text of attribute ``name`` (lists k/v hold the span's keys and value texts)."""
     if name not in WANTED:
         raise ValueError(name)
-    return f"v[list_position(k, '{name}')]"
+    return f'"w:{name}"'
 
 
 def _f(field: str) -> str:
@@ -296,7 +296,7 @@ def _listed_tool_calls() -> str:
     """Tool calls the model span lists: by key (see _LISTED_TOOL_KEY), or tool_call parts of the
     current conventions' gen_ai.output.messages (their type only is read). NULL when none."""
     parts = f"""len(regexp_extract_all({_f('output_messages')}, '"type"\\s*:\\s*"tool_call"'))"""
-    keyed = f"len(list_filter(k, lambda key: {_LISTED_TOOL_KEY}))"
+    keyed = "keyed_tools"
     return f"nullif(greatest({keyed}, coalesce({parts}, 0)), 0)"
 
 
@@ -315,12 +315,20 @@ def staged_sql(source: str) -> str:
                    END AS shape_reason
             FROM (SELECT * FROM otlp_spans UNION ALL BY NAME SELECT * FROM flat_spans)
         ),
+        pivoted AS (
+            -- every attribute any field reads, looked up once per span (the lists are dropped here)
+            SELECT * EXCLUDE (k, v),
+                   {", ".join(f"v[list_position(k, '{n}')] AS {_a(n)}" for n in WANTED)},
+                   len(list_filter(k, lambda key: {_LISTED_TOOL_KEY})) AS keyed_tools,
+                   len(list_filter(k, lambda key: {_OFFERED_KEY})) > 0 AS offered
+            FROM spans
+        ),
         kinded AS (
             -- what each span declares (its kind attributes, read once), for the spans that may be GenAI
             SELECT *,
                    lower({_f('op')}) AS k_op, upper({_f('oi_kind')}) AS k_oi, upper({_f('span_kind')}) AS k_sk,
                    lower({_f('tl_kind')}) AS k_tl, lower({_f('request_type')}) AS k_rt
-            FROM spans
+            FROM pivoted
         ),
         typed AS MATERIALIZED (
             SELECT *, {KIND_SQL} AS kind FROM kinded
@@ -337,7 +345,7 @@ def staged_sql(source: str) -> str:
                                                                                  THEN {_f('entity')} END)
                         ELSE {_f('agent')} END AS agent_name,
                    CASE WHEN kind = 'call' THEN {_listed_tool_calls()} END AS listed_tools,
-                   CASE WHEN kind = 'call' AND len(list_filter(k, lambda key: {_OFFERED_KEY})) > 0 THEN true END AS tools_offered,
+                   CASE WHEN kind = 'call' AND offered THEN true END AS tools_offered,
                    {", ".join(f"{_f(n)} AS {_c(n)}" for n in _KEPT)},
                    CASE
                        WHEN shape_reason IS NOT NULL THEN shape_reason
