@@ -300,6 +300,26 @@ def _listed_tool_calls() -> str:
     return f"nullif(greatest({keyed}, coalesce({parts}, 0)), 0)"
 
 
+# Attribute families that most spans do not use at all: a span's lookups of a family's names are
+# skipped when none of its keys starts with the family's prefix (one substring test of the span's
+# keys joined, instead of a list search per name). Exact: a key with the prefix always shows in
+# the joined text, so a lookup is only skipped where it would find nothing.
+_GUARDED_FAMILIES = ("llm.", "traceloop.", "openai.")
+
+
+def _sig_has(text: str, key_start: bool = True) -> str:
+    """SQL: the span's keys joined (``sig``: chr(1) before each key) contain ``text`` (at a key's
+    start when ``key_start``)."""
+    return f"contains(sig, {'chr(1) || ' if key_start else ''}'{text}')"
+
+
+def _lookup(name: str) -> str:
+    """Value text of attribute ``name`` out of the span's key/value lists (first key wins)."""
+    found = f"v[list_position(k, '{name}')]"
+    family = next((f for f in _GUARDED_FAMILIES if name.startswith(f)), None)
+    return f"CASE WHEN {_sig_has(family)} THEN {found} END" if family else found
+
+
 def staged_sql(source: str) -> str:
     int_checks = "\n".join(_first_int_error(f) for f in INT_FIELDS)
     num_checks = "\n".join(_first_num_error(f) for f in NUM_FIELDS)
@@ -317,11 +337,14 @@ def staged_sql(source: str) -> str:
         ),
         pivoted AS (
             -- every attribute any field reads, looked up once per span (the lists are dropped here)
-            SELECT * EXCLUDE (k, v),
-                   {", ".join(f"v[list_position(k, '{n}')] AS {_a(n)}" for n in WANTED)},
-                   len(list_filter(k, lambda key: {_LISTED_TOOL_KEY})) AS keyed_tools,
-                   len(list_filter(k, lambda key: {_OFFERED_KEY})) > 0 AS offered
-            FROM spans
+            SELECT * EXCLUDE (k, v, sig),
+                   {", ".join(f"{_lookup(n)} AS {_a(n)}" for n in WANTED)},
+                   CASE WHEN {_sig_has(".tool_calls.", key_start=False)} THEN len(list_filter(k, lambda key: {_LISTED_TOOL_KEY}))
+                        WHEN k IS NOT NULL THEN 0 END AS keyed_tools,
+                   CASE WHEN {" OR ".join(_sig_has(p) for p in _TOOLS_OFFERED_PREFIXES)}
+                            THEN len(list_filter(k, lambda key: {_OFFERED_KEY})) > 0
+                        WHEN k IS NOT NULL THEN false END AS offered
+            FROM (SELECT *, chr(1) || array_to_string(k, chr(1)) AS sig FROM spans)
         ),
         kinded AS (
             -- what each span declares (its kind attributes, read once), for the spans that may be GenAI
