@@ -150,6 +150,27 @@ def test_reader_during_rewrites_sees_old_or_new_partition(tmp_path: Path) -> Non
     assert [p.name for p in Path(lake.partition("t", day)).iterdir()] == ["data.parquet"]  # no temp file left
 
 
+
+def test_write_days_writes_each_wanted_day_once(tmp_path: Path) -> None:
+    """One partitioned pass: each wanted day's rows in its own file (the day as the partition, not a
+    column), an empty file for a wanted day without rows (it replaces the old one), other days
+    untouched, no scratch folder left."""
+    lake = lakemod.Lake(tmp_path / "lake")
+    con = duckdb.connect()
+    d = [dt.date(2026, 1, 1) + dt.timedelta(days=i) for i in range(4)]
+    lake.write(con, "SELECT 99 AS n", [], "t", d[2], "data")  # replaced by an empty file below
+    lake.write(con, "SELECT 7 AS n", [], "t", d[3], "data")  # not wanted: kept as it is
+    rows = "SELECT n, DATE '2026-01-01' + CAST(n % 2 AS INTEGER) AS day FROM range(?) t(n)"  # days 0 and 1
+    written = lake.write_days(con, rows, [1000], "t", d[:3], "data")
+    assert written == [f"{lake.partition('t', day)}/data.parquet" for day in d[:3]]
+    got = con.sql(f"SELECT day, count(*), sum(n) FROM read_parquet('{lake.glob('t')}', hive_partitioning = true, "
+                  "hive_types = {'day': DATE}) GROUP BY day ORDER BY day").fetchall()
+    assert got == [(d[0], 500, sum(range(0, 1000, 2))), (d[1], 500, sum(range(1, 1000, 2))), (d[3], 1, 7)]
+    empty = con.sql(f"SELECT * FROM read_parquet('{written[2]}', hive_partitioning = false)")
+    assert empty.columns == ["n"] and empty.fetchall() == []  # empty, with the columns
+    assert sorted(p.name for p in Path(lake.folder("t")).iterdir()) == [f"day={day}" for day in d]
+    assert all(len(list(Path(lake.partition("t", day)).iterdir())) == 1 for day in d)
+
 def test_object_storage_through_an_fsspec_filesystem(landing: Path, lake_build, tmp_path: Path) -> None:
     """The lake on an fsspec URL (memory://, standing in for s3://): same marts as a local lake. Its
     serving file is readable by a reader that cannot reach the lake (a DuckDB without the fsspec

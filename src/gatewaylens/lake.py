@@ -44,6 +44,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import os
+import shutil
 import tempfile
 import time
 import uuid
@@ -157,6 +158,46 @@ class Lake:
             self.fs.put(str(tmp), final)  # one PUT: the object appears whole or not at all
         return final
 
+    def write_days(self, con: duckdb.DuckDBPyConnection, query: str, params: list, table: str,
+                   days: list[dt.date], name: str) -> list[str]:
+        """Write the rows of ``query`` (it has a ``day`` column) as ``<table>/day=<day>/<name>.parquet``
+        for each of ``days`` (rows of other days are left out; a day without rows gets an empty
+        file), each file published atomically as :meth:`write` does. One pass over the query —
+        DuckDB's partitioned COPY into a scratch folder — then one rename (or PUT) per file, instead
+        of one COPY per day (~20 ms each: most of a year's publish)."""
+        if not days:
+            return []
+        wanted = "SELECT * FROM ({q}) WHERE day IN (SELECT unnest(CAST(? AS DATE[])))"
+        scratch_parent = Path(self.folder(table)) if self.fs is None else Path(tempfile.mkdtemp(prefix="gl-lake-"))
+        scratch = scratch_parent / f".write-{os.getpid()}-{uuid.uuid4().hex[:8]}"  # not matched by day=*/ globs
+        scratch_parent.mkdir(parents=True, exist_ok=True)
+        written: list[str] = []
+        try:
+            con.execute(
+                f"COPY ({wanted.format(q=query)}) TO '{_sql_str(str(scratch))}' "
+                "(FORMAT parquet, PARTITION_BY (day), FILENAME_PATTERN 'part_{i}')", [*params, list(days)])
+            for day in days:
+                parts = sorted((scratch / f"day={day.isoformat()}").glob("*.parquet"))
+                if not parts:  # no rows that day: an empty file replaces what was there
+                    written.append(self.write(con, f"SELECT * EXCLUDE (day) FROM ({query}) WHERE false", params,
+                                              table, day, name))
+                    continue
+                if len(parts) > 1:  # DuckDB split the day: one file again
+                    merged = scratch / f"day={day.isoformat()}" / "merged.parquet.tmp"
+                    con.execute(f"COPY (SELECT * FROM read_parquet(?)) TO '{_sql_str(str(merged))}' (FORMAT parquet)",
+                                [[str(p) for p in parts]])
+                    parts = [merged]
+                final = f"{self.partition(table, day)}/{name}.parquet"
+                if self.fs is None:
+                    Path(final).parent.mkdir(parents=True, exist_ok=True)
+                    os.replace(parts[0], final)  # the atomic step
+                else:
+                    self.fs.put(str(parts[0]), final)  # one PUT: the object appears whole or not at all
+                written.append(final)
+        finally:
+            shutil.rmtree(scratch if self.fs is None else scratch_parent, ignore_errors=True)
+        return written
+
     def remove(self, path: str) -> None:
         if self.fs is None:
             Path(path).unlink(missing_ok=True)
@@ -267,9 +308,7 @@ def build_mart(
     marts.compute(con, name, cfg)
     days = days_between(start_day, end_day) if mart.grain == "day" else sorted(
         {d.replace(day=1) for d in days_between(start_day, end_day)})
-    for day in days:
-        lake.write(con, f"SELECT * EXCLUDE (day) FROM {marts.ROWS_TABLE} WHERE day = ?", [day],
-                   f"marts/{name}", day, MART_FILE)
+    lake.write_days(con, f"SELECT * FROM {marts.ROWS_TABLE}", [], f"marts/{name}", days, MART_FILE)
     refresh_view(con, lake, name)
     rows = con.execute(f"SELECT count(*) FROM {marts.ROWS_TABLE}").fetchall()[0][0]
     con.execute(f"DROP TABLE IF EXISTS temp.{marts.ROWS_TABLE}")
@@ -359,9 +398,7 @@ def ingest_source(
         name = f"from-{source}"
         for table in BY_REQUEST_DAY:
             previous = {f for f in lake.files(table) if f.endswith("/" + mine)}
-            for day in days:
-                written = lake.write(con, f"SELECT * EXCLUDE (day) FROM {table} WHERE day = ?", [day], table, day, name)
-                previous.discard(written)
+            previous.difference_update(lake.write_days(con, f"SELECT * FROM {table}", [], table, days, name))
             for stale in previous:
                 lake.remove(stale)
         for table in ("quarantine", "ingested_files"):

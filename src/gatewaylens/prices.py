@@ -35,10 +35,13 @@ import functools
 from collections.abc import Iterable
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
-import polars as pl
 import pyarrow as pa
+
+if TYPE_CHECKING:
+    import polars as pl
 
 from gatewaylens import identity
 
@@ -243,20 +246,27 @@ def price_rows(model_raw: str, slug: str, provider: str | None, catalog: dict[st
     return [{**key, **r} for r in _genai_rows(model_raw, slug, provider)]
 
 
-def price_table(pairs: Iterable[tuple[str, str | None]]) -> pa.Table:
-    """Price rows for distinct (model_raw, provider) pairs (slugs from the identity resolver)."""
+def price_table_rows(pairs: Iterable[tuple[str, str | None]]) -> list[dict]:
+    """Price rows (columns of PRICE_SCHEMA) for distinct (model_raw, provider) pairs (slugs from the
+    identity resolver)."""
     r = identity.resolver()
     catalog = _catalog_prices()
     rows: list[dict] = []
     for raw, provider in sorted({p for p in pairs if p[0] is not None}, key=lambda p: (p[0], p[1] or "")):
         rows += price_rows(raw, r.resolve(raw).model, provider, catalog)
-    return pa.Table.from_pylist(rows, schema=PRICE_SCHEMA)
+    return rows
+
+
+def price_table(pairs: Iterable[tuple[str, str | None]]) -> pa.Table:
+    """Price rows for distinct (model_raw, provider) pairs, as an Arrow table."""
+    return pa.Table.from_pylist(price_table_rows(pairs), schema=PRICE_SCHEMA)
 
 
 def register_price_table(con: duckdb.DuckDBPyConnection, pairs_sql: str, name: str = "_gl_prices") -> int:
     """Create temp table ``name`` with the price rows of the distinct (model_raw, provider) pairs
     that ``pairs_sql`` (package SQL, two VARCHAR columns) returns. Returns its row count."""
-    return identity.temp_table(con, name, price_table(tuple(row) for row in con.sql(pairs_sql).fetchall()))
+    pairs = [tuple(row) for row in con.sql(pairs_sql).fetchall()]
+    return identity.temp_table(con, name, PRICE_SCHEMA, price_table_rows(pairs))
 
 
 def join_sql(p: str, model_raw: str, provider: str, ts: str, input_tokens: str) -> str:
@@ -286,4 +296,6 @@ def estimate_sql(p: str, input_tokens: str, cached: str, cache_write: str, outpu
 
 def frame(pairs: Iterable[tuple[str, str | None]]) -> pl.DataFrame:
     """The price table as a polars frame (for inspection and tests)."""
+    import polars as pl  # (not at import: polars costs ~0.3 s of every CLI run)
+
     return pl.from_arrow(price_table(pairs))

@@ -292,9 +292,8 @@ def _export_raw(con: duckdb.DuckDBPyConnection, mirror: Lake, days: tuple[dt.dat
     wanted = sorted(set(wanted))
     version = f"v{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:6]}"
     for table in RAW_TABLES:
-        for day in wanted:
-            mirror.write(con, f"SELECT * EXCLUDE (day) FROM {table} WHERE day = ?", [day], table, day, version)
-            # keep this version and the previous one (readers of the previous snapshot still list it)
+        mirror.write_days(con, f"SELECT * FROM {table}", [], table, wanted, version)
+        for day in wanted:  # keep this version and the previous one (readers of the previous snapshot list it)
             for stale in sorted(mirror.files_in(mirror.partition(table, day)))[:-2]:
                 mirror.remove(stale)
     return wanted

@@ -18,12 +18,11 @@ mart's post-processing step in the registry; the runner writes the result).
 from __future__ import annotations
 
 import math
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import polars as pl
-from scipy.stats import norm
-
 
 
 def wilson_interval(x: int, n: int, z: float = 1.959963984540054) -> tuple[float, float] | None:
@@ -44,7 +43,7 @@ def two_proportion_p(x1: int, n1: int, x2: int, n2: int) -> float:
     if se == 0:
         return 1.0  # both samples all-zero or all-one: no evidence of a difference
     z = (x1 / n1 - x2 / n2) / se
-    return float(2 * norm.sf(abs(z)))
+    return math.erfc(abs(z) / math.sqrt(2))  # = 2 * (1 - Phi(|z|)), the normal survival function twice
 
 
 def holm(p_values: Sequence[float]) -> list[float]:
@@ -116,23 +115,33 @@ def score_frame(frame: pl.DataFrame, x_col: str, n_col: str, *, alpha: float, th
 
     Returns day, model, provider, reference_providers, other_x, other_n, other_rate, delta,
     p_value, p_adjusted, flagged (Holm per day over all pairs with a p-value)."""
+    ordered = frame.sort("day", "model", "provider")
+    days, models, providers = ordered["day"].to_list(), ordered["model"].to_list(), ordered["provider"].to_list()
+    xs, ns = ordered[x_col].to_list(), ordered[n_col].to_list()
     rows = []
-    for (day, _model), group in frame.sort("day", "model", "provider").group_by(["day", "model"], maintain_order=True):
-        scores = score_model(group["provider"].to_list(), group[x_col].to_list(), group[n_col].to_list(),
+    start = 0
+    for end in range(1, len(days) + 1):  # one (day, model) group = a run of consecutive sorted rows
+        if end < len(days) and days[end] == days[start] and models[end] == models[start]:
+            continue
+        scores = score_model(providers[start:end], xs[start:end], ns[start:end],
                              alpha=alpha, threshold=threshold, min_n=min_n)
         for s in scores:
-            rows.append({"day": day, "model": _model, "provider": s.provider,
+            rows.append({"day": days[start], "model": models[start], "provider": s.provider,
                          "reference_providers": ",".join(s.reference) or None,
                          "other_x": s.other_x, "other_n": s.other_n, "other_rate": s.other_rate,
                          "delta": s.delta, "p_value": s.p_value})
+        start = end
     schema = {"day": pl.Date, "model": pl.String, "provider": pl.String, "reference_providers": pl.String,
               "other_x": pl.Int64, "other_n": pl.Int64, "other_rate": pl.Float64, "delta": pl.Float64,
               "p_value": pl.Float64}
     out = pl.DataFrame(rows, schema=schema)
     adjusted: list[float | None] = [None] * out.height
     p_list = out["p_value"].to_list()
-    for day in out["day"].unique().to_list():
-        idx = [i for i, (d, p) in enumerate(zip(out["day"].to_list(), p_list)) if d == day and p is not None]
+    tested_by_day: dict = defaultdict(list)  # day -> rows with a p-value
+    for i, (d, p) in enumerate(zip(out["day"].to_list(), p_list)):
+        if p is not None:
+            tested_by_day[d].append(i)
+    for idx in tested_by_day.values():
         for i, a in zip(idx, holm([p_list[i] for i in idx])):
             adjusted[i] = a
     out = out.with_columns(p_adjusted=pl.Series(adjusted, dtype=pl.Float64))

@@ -24,25 +24,38 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 
-from gatewaylens import lake as lakemod
-from gatewaylens import marts, serving
 from gatewaylens.config import Settings, settings
 from gatewaylens.db import connect as connect_file
 from gatewaylens.salt import Salt
 from gatewaylens.salt import resolve_salt as _resolve_salt
 
+if TYPE_CHECKING:
+    from gatewaylens import lake as lakemod
+    from gatewaylens import marts, serving
+# (lake, marts and serving are imported where they are used: with polars they cost ~0.4 s of
+# every CLI run, and `gatewaylens ingest` into the DuckDB file needs none of them)
+
 
 def _lake(cfg: Settings) -> lakemod.Lake | None:
-    return lakemod.Lake(cfg.lake) if cfg.storage == "lake" else None
+    if cfg.storage != "lake":
+        return None
+    from gatewaylens import lake as lakemod
+
+    return lakemod.Lake(cfg.lake)
 
 
 def connect(cfg: Settings | None = None) -> duckdb.DuckDBPyConnection:
     cfg = cfg or settings()
     lake = _lake(cfg)
-    return lakemod.connect(lake) if lake else connect_file(cfg.db)
+    if lake is None:
+        return connect_file(cfg.db)
+    from gatewaylens import lake as lakemod
+
+    return lakemod.connect(lake)
 
 
 def resolve_salt(cfg: Settings | None = None) -> Salt:
@@ -126,6 +139,8 @@ def ingest_days(
     if lake is None:
         files = [f for day in sorted(files_by_day) for f in files_by_day[day]]
         return ingest_files(con, files, salt=salt, fmt=fmt, force=force, on_file=on_file)
+    from gatewaylens import lake as lakemod
+
     if cfg.engine == "spark":
         from gatewaylens.engines import spark as spark_engine
 
@@ -147,6 +162,9 @@ def ingest_days(
 
 def build_mart(con: duckdb.DuckDBPyConnection, name: str, start_day: dt.date, end_day: dt.date | None = None,
                cfg: Settings | None = None, spark=None) -> marts.MartResult:
+    from gatewaylens import lake as lakemod
+    from gatewaylens import marts
+
     cfg = cfg or settings()
     lake = _lake(cfg)
     if lake is None:
@@ -163,6 +181,9 @@ def build_mart(con: duckdb.DuckDBPyConnection, name: str, start_day: dt.date, en
 def drop_marts(cfg: Settings | None = None) -> None:
     """``build --rebuild``: drop every mart (tables of the file, or partition files of the lake).
     Open the connection after this (a lake connection lists the marts' files when it opens)."""
+    from gatewaylens import lake as lakemod
+    from gatewaylens import marts
+
     cfg = cfg or settings()
     lake = _lake(cfg)
     if lake is not None:
@@ -183,5 +204,7 @@ def where(cfg: Settings | None = None) -> str:
 
 def publish(con: duckdb.DuckDBPyConnection, days: tuple[dt.date, dt.date] | None,
             cfg: Settings | None = None) -> serving.PublishResult:
+    from gatewaylens import serving
+
     cfg = cfg or settings()
     return serving.publish_snapshot(con, cfg.serving_path, days=days, lake=_lake(cfg))

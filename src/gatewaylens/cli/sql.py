@@ -26,7 +26,7 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from gatewaylens import results, serving, sqlguard
+from gatewaylens import sqlguard
 from gatewaylens.cli import app
 from gatewaylens.cli._common import console, fail
 from gatewaylens.db import WarehouseLockedError
@@ -40,6 +40,8 @@ class Format(str, Enum):
 
 def render(frame, fmt: Format, *, width: int | None, tty: bool) -> str:
     """The text written to stdout for ``frame`` in ``fmt``."""
+    from gatewaylens import results  # (here, not at import: polars would cost every CLI command ~0.3 s)
+
     if fmt is Format.csv:
         return results.csv_text(frame)
     if fmt is Format.json:
@@ -70,6 +72,8 @@ def sql(
     ),
 ) -> None:
     """Run a read-only SQL query on the serving snapshot and print the result."""
+    from gatewaylens import serving
+
     if csv:
         fmt = Format.csv
     path, is_snapshot = serving.reading_path(db)

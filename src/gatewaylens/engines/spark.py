@@ -385,9 +385,7 @@ def build_mart(spark, lake, name: str, start_day: dt.date, end_day: dt.date | No
     try:
         lake.register(con)
         con.register("_gl_rows", rows.to_arrow())
-        for day in days:
-            lake.write(con, "SELECT * EXCLUDE (day) FROM _gl_rows WHERE day = ?", [day],
-                       f"marts/{name}", day, lakemod.MART_FILE)
+        lake.write_days(con, "SELECT * FROM _gl_rows", [], f"marts/{name}", days, lakemod.MART_FILE)
     finally:
         con.close()
     return marts.MartResult(name, start_day, end_day, rows.height, time.perf_counter() - started)

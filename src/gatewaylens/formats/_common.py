@@ -160,6 +160,20 @@ class Fields:
             return f"WHEN {f} IS NOT NULL AND NOT isfinite(TRY_CAST({f} AS DOUBLE)) THEN 'non-finite value: {label}'"
         return ""
 
+    @staticmethod
+    def fast_ok(name: str, kind: str) -> str:
+        """A cheap SQL test that IMPLIES the field passes its type arm and its domain arms (NULL
+        counts as failing): a present integer must read back as exactly its own text (so it is a
+        plain integer literal that fits the column: finite, no fraction, in range), a number must
+        be finite. When it fails, the full arms (:meth:`ok`, :meth:`domain_arms`) give the reason;
+        a row passing every field's ``fast_ok`` (nearly all rows) skips them."""
+        f = Fields.frag(name)
+        if kind in ("int", "int32"):
+            return f"({f} IS NULL OR CAST({Fields.value(name, kind)} AS VARCHAR) = {f})"
+        if kind == "num":
+            return f"({f} IS NULL OR isfinite({Fields.value(name, kind)}))"
+        return Fields.ok(name, kind)
+
     def type_arms(self, kinds: dict[str, str], labels: dict[str, str] | None = None) -> str:
         """CASE arms rejecting a present value of the wrong JSON type, then numbers outside their
         domain (non-finite, out of range)."""

@@ -50,10 +50,15 @@ def status_sql(p: str = "") -> str:
 
 
 def _control(columns: list[str]) -> str:
-    """One regexp over the concatenated identifiers; the per-column arms run only when it hits."""
+    """One regexp over the concatenated identifiers; the per-column arms run only when it hits.
+    The regexp (~0.4 CPU s per 300k rows) runs only where a cheaper test says a control character
+    may be present: JSON-quoting a text escapes every character below U+0020 (so its quoted form is
+    longer than the text + 2 quotes), and U+007F, which JSON leaves as it is, is looked for alone.
+    (Quotes, backslashes and escaped non-ASCII also lengthen it: those rows just take the regexp.)"""
     arms = " ".join(f"WHEN regexp_matches({c}, {_CONTROL}) THEN 'control character: {c}'" for c in columns)
-    joined = " || ".join(f"coalesce({c}, '')" for c in columns)
-    return f"WHEN regexp_matches({joined}, {_CONTROL}) THEN CASE {arms} END"
+    joined = "concat(" + ", ".join(columns) + ")"
+    maybe = f"(strlen(to_json({joined})) <> strlen({joined}) + 2 OR contains({joined}, chr(127)))"
+    return f"WHEN {maybe} AND regexp_matches({joined}, {_CONTROL}) THEN CASE {arms} END"
 
 
 def reason_sql() -> str:
