@@ -50,6 +50,9 @@ from gatewaylens.formats import canonical
 from gatewaylens.ingest import load, stage
 from gatewaylens.ingest.quarantine import FAILED, OVER_LIMIT, REFUSED, UNREADABLE, Collector, row_text
 from gatewaylens.ingest.read import (
+    CHUNK_BYTES,
+    CHUNK_LINES,
+    EMPTY_LINES,
     LOG_SUFFIXES,
     MAX_LINE_BYTES,
     Limits,
@@ -310,7 +313,7 @@ def _ingest_group(con: duckdb.DuckDBPyConnection, items: list[_Item], opts: Opti
         texts = load.bad_rows(con, "_gl_staged", quarantine.wants(0), where="NOT _unfit")
         con.execute("DELETE FROM _gl_staged WHERE _unfit")
         con.execute("ALTER TABLE _gl_staged DROP COLUMN _unfit")
-        rejected = load.count_rows(con, "_gl_staged", per_file)
+        rejected = sum(load.count_rows(con, "_gl_staged", per_file).values())
         stored = sum(len(r) for r in texts.values())
         if rejected > stored:  # past the cap: counted in the flood row
             quarantine.count_only(0, rejected - stored, max(texts, default=0) + 1)
@@ -391,14 +394,51 @@ def _only(table: pa.Table, plain_line_nos: set[int]) -> pa.Table:
 
 def _stream_group(con: duckdb.DuckDBPyConnection, items: list[_Item], opts: Options, quarantine: Collector,
                   per_file: list[list[int]], restage: set[int] | None, texts: dict[int, list[tuple]]) -> bool:
-    """Stream the group's files chunk by chunk (read), stage and check each chunk's lines into
-    _gl_staged (the load stage takes only its good rows: load.GOOD) and keep its rejected ones'
-    quarantine rows. With ``restage`` (the fast path's unfit lines of a single file) only those
-    lines are staged (through _gl_chunk: _gl_staged already holds rows of the same line
-    numbers), and ``texts`` names rows staged earlier whose line text quarantine still needs.
-    Returns whether a multi-record format was staged."""
-    multi = False
+    """Stream the group's files chunk by chunk (read), stage and check their lines into
+    _gl_staged (the load stage takes only its good rows: load.GOOD) and keep the rejected ones'
+    quarantine rows. Chunks are staged together, across the files of the group, up to
+    CHUNK_BYTES / CHUNK_LINES per staging pass: a landing folder of many small files costs a few
+    passes of the staging SQL, not one per file. With ``restage`` (the fast path's unfit lines of
+    a single file) only those lines are staged (through _gl_chunk: _gl_staged already holds rows
+    of the same line numbers), and ``texts`` names rows staged earlier whose line text quarantine
+    still needs. Returns whether a multi-record format was staged."""
     into = "_gl_staged" if restage is None else "_gl_chunk"
+    pending: list[tuple[int, pa.Table, list, np.ndarray]] = []  # (file, lines, set aside, empty lines)
+    size = [0, 0]  # bytes and lines pending
+    multi = False
+
+    def flush() -> None:
+        nonlocal multi
+        tables = [t for _, t, _, _ in pending if t.num_rows]
+        rejected: dict[int, int] = {}
+        if tables:
+            table = tables[0] if len(tables) == 1 else pa.concat_tables(tables)
+            if into == "_gl_chunk":
+                stage.create(con, "_gl_chunk")
+            # the rows of this pass: ascending line numbers (file << 32 | line), after every earlier pass's
+            span = (tables[0]["line_no"][0].as_py(), tables[-1]["line_no"][-1].as_py())
+            con.register("_gl_lines", table)
+            try:
+                multi |= stage.stage_lines(con, opts.fmt, into)
+            finally:
+                con.unregister("_gl_lines")
+            rejected = load.count_rows(con, into, per_file, span)
+            if into == "_gl_chunk":
+                con.execute(f"INSERT INTO _gl_staged SELECT * FROM _gl_chunk WHERE {load.GOOD}")
+        for k in dict.fromkeys(k for k, _, _, _ in pending):  # each file of the pass, in order
+            mine = [p for p in pending if p[0] == k]
+            lines = [t for _, t, _, _ in mine if t.num_rows]
+            table = lines[0] if len(lines) == 1 else pa.concat_tables(lines) if lines else EMPTY_LINES
+            bad = {}
+            if rejected.get(k):
+                span = (table["line_no"][0].as_py(), table["line_no"][-1].as_py())
+                bad = load.bad_rows(con, into, quarantine.wants(k) + 1, span=span)  # +1: where the rest starts
+            asides = [a for _, _, got, _ in mine for a in got]
+            empty = np.concatenate([e for _, _, _, e in mine])
+            _quarantine_chunk(quarantine, k, table, asides, empty, bad, rejected.get(k, 0))
+        pending.clear()
+        size[0] = size[1] = 0
+
     for k, item in enumerate(items):
         filling = None
         if item.probe is None or not item.probe.sha256:  # (not identified yet: hashed as it is read)
@@ -414,23 +454,12 @@ def _stream_group(con: duckdb.DuckDBPyConnection, items: list[_Item], opts: Opti
                 table = _only(table, restage)
             asides = [a for a in chunk.set_aside if restage is None or a.line_no in restage]
             empty = chunk.empty if restage is None else chunk.empty[:0]
-            bad, rejected = {}, 0
-            if table.num_rows:
-                if into == "_gl_chunk":
-                    stage.create(con, "_gl_chunk")
-                # the chunk's rows: its line numbers (consecutive lines of one file, ascending)
-                span = (table["line_no"][0].as_py(), table["line_no"][-1].as_py())
-                con.register("_gl_lines", table)
-                try:
-                    multi |= stage.stage_lines(con, opts.fmt, into)
-                finally:
-                    con.unregister("_gl_lines")
-                rejected = load.count_rows(con, into, per_file, span)
-                if rejected:
-                    bad = load.bad_rows(con, into, quarantine.wants(k) + 1, span=span)  # +1: where the rest starts
-                if into == "_gl_chunk":
-                    con.execute(f"INSERT INTO _gl_staged SELECT * FROM _gl_chunk WHERE {load.GOOD}")
-            _quarantine_chunk(quarantine, k, table, asides, empty, bad, rejected)
+            if pending and (size[0] + table.nbytes > CHUNK_BYTES or size[1] + table.num_rows > CHUNK_LINES):
+                flush()  # (at most one chunk's worth of lines is registered with DuckDB at a time)
+            pending.append((k, table, asides, empty))
+            size[0] += table.nbytes
+            size[1] += table.num_rows
+    flush()
     for ln, records in texts.items():  # rejected rows whose line was not found again
         load.add_text(quarantine, 0, ln, "", records)
     return multi

@@ -91,12 +91,12 @@ _ALL = (0, (1 << 63) - 1)
 
 
 def count_rows(con: duckdb.DuckDBPyConnection, table: str, per_file: list[list[int]],
-               span: tuple[int, int] = _ALL) -> int:
+               span: tuple[int, int] = _ALL) -> dict[int, int]:
     """Add each file's good, merged and extra-record counts of ``table`` (its rows whose line_no
-    is within ``span``) to ``per_file``; return its rejected records."""
+    is within ``span``) to ``per_file``; return {file number: rejected records} (files with some)."""
     if table not in _TABLES:
         raise ValueError(table)
-    bad = 0
+    bad: dict[int, int] = {}
     for f, good, merged, extra, rejected in con.execute(
         f"""SELECT line_no >> {FILE_SHIFT}, count(*) FILTER (WHERE {GOOD}), count(*) FILTER (WHERE merged),
                    count(*) FILTER (WHERE record_no > 0), count(*) FILTER (WHERE reason IS NOT NULL AND NOT merged)
@@ -106,7 +106,8 @@ def count_rows(con: duckdb.DuckDBPyConnection, table: str, per_file: list[list[i
         acc[0] += int(good)
         acc[1] += int(merged)
         acc[2] += int(extra)
-        bad += int(rejected)
+        if rejected:
+            bad[int(f)] = int(rejected)
     return bad
 
 

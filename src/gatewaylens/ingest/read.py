@@ -293,7 +293,7 @@ def _chunks(path: Path, shift: int, limits: Limits, digest, seen: Probe | None) 
                 continue
             skipped += nl
             skipping.detail = f"{skipped:,} bytes; the limit is {limits.max_line_bytes:,}: is the file JSON Lines?"
-            yield Chunk(1, _EMPTY_TABLE, [skipping])
+            yield Chunk(1, EMPTY_LINES, [skipping])
             line += 1
             skipping, block = None, block[nl + 1 :]
         buf = carry + block if carry else block
@@ -325,9 +325,9 @@ def _chunks(path: Path, shift: int, limits: Limits, digest, seen: Probe | None) 
         first = False
     if skipping is not None:
         skipping.detail = f"{skipped:,} bytes; the limit is {limits.max_line_bytes:,}: is the file JSON Lines?"
-        yield Chunk(1, _EMPTY_TABLE, [skipping])
+        yield Chunk(1, EMPTY_LINES, [skipping])
     elif carry:
         yield from _split(carry, line, shift, limits, first, terminated=False)
 
 
-_EMPTY_TABLE = pa.Table.from_batches([], schema=LINES_SCHEMA)
+EMPTY_LINES = pa.Table.from_batches([], schema=LINES_SCHEMA)
