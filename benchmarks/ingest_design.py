@@ -22,6 +22,7 @@ The file must be canonical (e.g. benchmarks/formats.py --formats canonical --kee
 from __future__ import annotations
 
 import argparse
+import graphlib
 import json
 import time
 
@@ -80,15 +81,18 @@ def grammar(order: list[str]) -> str:
     return f"{ws}\\{{{ws}" + "".join(f"(?:,?{ws}{by_name[n]}{ws})?" for n in keys) + f"\\}}{ws}"
 
 
-def key_order(path: str, lines: int = 1000) -> list[str]:
-    """The canonical keys in the order the file's first lines give them (first appearance)."""
-    known, order = {n for n, _ in canonical.FIELDS}, []
+def key_order(path: str, lines: int = 2000) -> list[str]:
+    """The canonical keys in an order consistent with every one of the file's first lines (a
+    topological order of "comes before"; a writer emits its keys in one fixed order)."""
+    known, before = {n for n, _ in canonical.FIELDS}, {}
     with open(path, encoding="utf-8") as fh:
         for _, line in zip(range(lines), fh):
-            for k in json.loads(line):
-                if k in known and k not in order:
-                    order.append(k)
-    return order
+            keys = [k for k in json.loads(line) if k in known]
+            for k in keys:
+                before.setdefault(k, set())
+            for a, b in zip(keys, keys[1:]):
+                before[b].add(a)
+    return list(graphlib.TopologicalSorter(before).static_order())
 
 
 def main() -> int:
