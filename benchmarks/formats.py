@@ -16,13 +16,18 @@ and, to show what any ingest must at least spend on this machine, three floors:
   floor     hash + scan + persist: reading, parsing and storing with no validation, no
             normalisation and no dedupe. (A pipeline hashing on one core while DuckDB parses on
             the other could hide part of the hash; ``floor w/o hash`` = scan + persist.)
-Prints lines/s for each; the target is >= 250k lines/s.
+Prints lines/s for each (wall clock), then the CPU seconds of each step (the process's user +
+system time, DuckDB's threads included) and ingest CPU / floor CPU: on a machine shared with other
+work the wall-clock figures mostly measure the load, the CPU ratio much less so (the A/B of two
+code versions on the same files is benchmarks/ingest_ab.py; instruction counts of the format
+readers alone, which no load moves, benchmarks/staging_ir.py). The target is >= 250k lines/s.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import shutil
 import sys
 import tempfile
@@ -56,6 +61,10 @@ def build_file(fmt: str, lines: int, work: Path) -> tuple[Path, int]:
     return target, n
 
 
+def _cpu() -> float:
+    return time.process_time()
+
+
 def baseline_scan(path: Path) -> float:
     """Seconds for DuckDB to read every line and parse it as JSON once (one key extracted)."""
     con = duckdb.connect()
@@ -77,15 +86,19 @@ def hash_file(path: Path) -> float:
     return time.perf_counter() - started
 
 
-def bench_ingest(path: Path, work: Path) -> tuple[float, float, int, int, int]:
-    """(ingest seconds, persist seconds, rows inserted, merged, quarantined)."""
+def bench_ingest(path: Path, work: Path) -> tuple[float, float, int, int, int, float, float]:
+    """(ingest seconds, persist seconds, rows inserted, merged, quarantined, ingest CPU s, persist CPU s)."""
     db = work / f"{path.stem}.duckdb"
     con = dbmod.connect(db)
+    cpu = _cpu()
     summary = ingest_paths(con, [path], salt="bench")
+    ingest_cpu = _cpu() - cpu
+    cpu = _cpu()
     persist = persist_floor(con, work / f"{path.stem}-copy.duckdb")
+    persist_cpu = _cpu() - cpu
     con.close()
     db.unlink()
-    return summary.seconds, persist, summary.rows_inserted, summary.merged, summary.quarantined
+    return summary.seconds, persist, summary.rows_inserted, summary.merged, summary.quarantined, ingest_cpu, persist_cpu
 
 
 def persist_floor(con: duckdb.DuckDBPyConnection, copy: Path) -> float:
@@ -121,13 +134,17 @@ def main() -> int:
     identity.resolver().resolve("gpt-4o")
     prices._providers()
     print(f"genai-prices snapshot load (once per process): {time.perf_counter() - started:.2f} s", file=sys.stderr)
-    rows = []
+    rows, cpus = [], []
     try:
         for fmt in args.formats.split(","):
             path, n = build_file(fmt, args.lines, work)
+            cpu = _cpu()
             hashed = hash_file(path)
+            hash_cpu, cpu = _cpu() - cpu, _cpu()
             scan = baseline_scan(path)
-            secs, persist, inserted, merged, quarantined = bench_ingest(path, work)
+            scan_cpu = _cpu() - cpu
+            secs, persist, inserted, merged, quarantined, ingest_cpu, persist_cpu = bench_ingest(path, work)
+            cpus.append((fmt, n, hash_cpu, scan_cpu, persist_cpu, ingest_cpu, os.getloadavg()[0]))
             rows.append((fmt, n, path.stat().st_size / n, n / hashed, n / scan, n / persist,
                          n / (hashed + scan + persist), n / (scan + persist), n / secs, inserted, merged, quarantined))
             path.unlink()
@@ -141,6 +158,12 @@ def main() -> int:
     for fmt, n, bpl, h, sc, pe, fl, fl_nohash, lps, inserted, merged, quarantined in rows:
         print(f"{fmt:<11} {n:>9,} {bpl:>7.0f} {h:>10,.0f} {sc:>10,.0f} {pe:>10,.0f} {fl:>10,.0f} {fl_nohash:>10,.0f} "
               f"{lps:>10,.0f} {fl / lps:>12.2f} {inserted:>9,} {merged:>7,} {quarantined:>5}")
+    print("\nCPU seconds per step (process user + system, DuckDB's threads included)")
+    print(f"{'format':<11} {'hash':>7} {'scan':>7} {'persist':>7} {'ingest':>7} {'ingest/floor':>12} "
+          f"{'ingest/(scan+persist)':>21} {'load':>5}")
+    for fmt, n, h, sc, pe, ing, load in cpus:
+        print(f"{fmt:<11} {h:>7.2f} {sc:>7.2f} {pe:>7.2f} {ing:>7.2f} {ing / (h + sc + pe):>12.2f} "
+              f"{ing / (sc + pe):>21.2f} {load:>5.1f}")
     slow = [r[0] for r in rows if r[8] < TARGET]
     print(f"target >= {TARGET:,} lines/s: " + ("met by every format" if not slow else "NOT met by " + ", ".join(slow)))
     below = [r[0] for r in rows if r[6] < TARGET]

@@ -2,8 +2,11 @@
 local[1] vs Spark local[2], and the serving cost per nightly run vs history size.
 
 Usage: .venv/bin/python benchmarks/scale.py [--days 30] [--rpd 200000] [--masters "local[1],local[2]"]
+                                           [--root DIR] [--skip-duckdb]
 
-Generates the days with the project's generator (seed 7), then on the same landing files:
+Generates the days with the project's generator (seed 7) — into ``--root`` when given, where the
+landing files are kept and reused by the next run (generating 6 M requests takes minutes) — then
+on the same landing files:
 
 * DuckDB on the lake: each landing day ingested by ``lake.ingest_source`` (serially), then every
   mart built by ``lake.build_all`` for the whole range;
@@ -14,8 +17,9 @@ Generates the days with the project's generator (seed 7), then on the same landi
 * serving: the publish of ONE day's serving file (``serving.publish_snapshot(days=(d, d))``, the
   last step of a nightly run) with a third of the history and with all of it (median of 3).
 
-Printed: the size, seconds per phase and engine, Spark's speed-up local[1] -> local[2], Spark /
-DuckDB, and the serving ratio. Every figure is measured in the same run; none is a target.
+Printed: the size, seconds per phase and engine (and per mart, as each finishes, so a run stopped
+early still says how far it got), Spark's speed-up local[1] -> local[2], Spark / DuckDB, and the
+serving ratio. Every figure is measured in the same run; none is a target.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -48,8 +53,18 @@ def mart_counts(con) -> dict[str, int]:
     return {m: con.execute(f"SELECT count(*) FROM {m}").fetchall()[0][0] for m in marts.MARTS}
 
 
+def progress(engine: str):
+    """Print each mart's build time as it finishes (stderr: the Spark workers' stdout is their result)."""
+    def show(res) -> None:
+        print(f"  {engine} {res.name}: {res.seconds:.1f} s ({res.rows:,} rows)", file=sys.stderr, flush=True)
+    return show
+
+
 def run_duckdb(landing: Path, work: Path, days: list[dt.date]) -> dict:
     """DuckDB on the lake, in two halves (1/3 then 2/3 of the days) to time serving at both sizes."""
+    shutil.rmtree(work / "lake-duckdb", ignore_errors=True)
+    shutil.rmtree(work / "serving.raw", ignore_errors=True)
+    (work / "serving.duckdb").unlink(missing_ok=True)
     lake = lakemod.Lake(work / "lake-duckdb")
     target = work / "serving.duckdb"
     cut = max(1, len(days) // 3)
@@ -63,7 +78,7 @@ def run_duckdb(landing: Path, work: Path, days: list[dt.date]) -> dict:
             lakemod.ingest_source(day.isoformat(), files, salt=SALT, lake=lake)
         t1 = time.perf_counter()
         con = lakemod.connect(lake)
-        lakemod.build_all(con, part[0], part[-1], lake=lake)
+        lakemod.build_all(con, part[0], part[-1], lake=lake, on_mart=progress("duckdb"))
         t2 = time.perf_counter()
         out["ingest"] += t1 - t0
         out["marts"] += t2 - t1
@@ -88,11 +103,14 @@ def run_spark(master: str, landing: Path, work: Path, days: list[dt.date]) -> di
     t = time.perf_counter()
     session = engine.session(engine.spark_conf(master, {"spark.driver.memory": "3g"}))
     started = time.perf_counter() - t
-    lake = lakemod.Lake(work / f"lake-spark-{master.replace('[', '').replace(']', '')}")
+    folder = work / f"lake-spark-{master.replace('[', '').replace(']', '')}"
+    shutil.rmtree(folder, ignore_errors=True)
+    lake = lakemod.Lake(folder)
     t0 = time.perf_counter()
     engine.ingest_days(session, lake, files_by_day(landing, days), salt=SALT)
     t1 = time.perf_counter()
-    engine.build_all(session, lake, days[0], days[-1])
+    print(f"  spark {master} ingest: {t1 - t0:.1f} s", file=sys.stderr, flush=True)
+    engine.build_all(session, lake, days[0], days[-1], on_mart=progress(f"spark {master}"))
     t2 = time.perf_counter()
     session.stop()
     con = lakemod.connect(lake)
@@ -106,21 +124,39 @@ def main() -> None:
     ap.add_argument("--days", type=int, default=30)
     ap.add_argument("--rpd", type=int, default=200_000)
     ap.add_argument("--masters", default="local[1],local[2]")
+    ap.add_argument("--root", help="keep the landing files (and lakes) here; landing files already there are reused")
+    ap.add_argument("--skip-duckdb", action="store_true", help="Spark runs only (no DuckDB baseline, no serving)")
     ap.add_argument("--worker", help=argparse.SUPPRESS)  # internal: run Spark with this master
-    ap.add_argument("--root", help=argparse.SUPPRESS)
     args = ap.parse_args()
     days = [START + dt.timedelta(days=i) for i in range(args.days)]
     if args.worker:
         root = Path(args.root)
         print(json.dumps(run_spark(args.worker, root / "landing", root, days)))
         return
-    with tempfile.TemporaryDirectory(prefix="gl-scale-") as tmp:
-        root = Path(tmp)
+    if args.root:
+        Path(args.root).mkdir(parents=True, exist_ok=True)
+        measure(args, Path(args.root), days)
+    else:
+        with tempfile.TemporaryDirectory(prefix="gl-scale-") as tmp:
+            measure(args, Path(tmp), days)
+
+
+def measure(args, root: Path, days: list[dt.date]) -> None:
+    landing = root / "landing"
+    stamp = landing / f".generated-{args.days}x{args.rpd}"
+    if stamp.exists():
+        print(f"size: {args.days} days x {args.rpd:,} requests/day = {args.days * args.rpd:,} requests "
+              f"(landing files reused from {landing}); {os.cpu_count()} CPUs", flush=True)
+    else:
+        shutil.rmtree(landing, ignore_errors=True)
         t = time.perf_counter()
-        generate(args.days, args.rpd, 7, root / "landing", start=START)
+        generate(args.days, args.rpd, 7, landing, start=START)
+        stamp.touch()
         print(f"size: {args.days} days x {args.rpd:,} requests/day = {args.days * args.rpd:,} requests "
               f"(generated in {time.perf_counter() - t:.0f} s); {os.cpu_count()} CPUs", flush=True)
-        duck = run_duckdb(root / "landing", root, days)
+    duck = None
+    if not args.skip_duckdb:
+        duck = run_duckdb(landing, root, days)
         print(f"duckdb  lake: ingest {duck['ingest']:.1f} s, marts {duck['marts']:.1f} s, total {duck['total']:.1f} s",
               flush=True)
         sizes = sorted(duck["serving"])
@@ -129,22 +165,24 @@ def main() -> None:
         if len(sizes) == 2:
             print(f"serving ratio {sizes[1]} d / {sizes[0]} d: {duck['serving'][sizes[1]] / duck['serving'][sizes[0]]:.2f}",
                   flush=True)
-        spark = {}
-        for master in args.masters.split(","):
-            proc = subprocess.run([sys.executable, __file__, "--days", str(args.days), "--rpd", str(args.rpd),
-                                   "--worker", master, "--root", str(root)],
-                                  capture_output=True, text=True, check=True)
-            res = json.loads(proc.stdout.strip().splitlines()[-1])
-            spark[master] = res
-            same = "equal" if res["counts"] == duck["counts"] else f"DIFFER {res['counts']} vs {duck['counts']}"
-            print(f"spark {master}: ingest {res['ingest']:.1f} s, marts {res['marts']:.1f} s, total {res['total']:.1f} s "
-                  f"(+ session start {res['session']:.1f} s); mart row counts vs DuckDB: {same}", flush=True)
-        masters = args.masters.split(",")
-        if len(masters) >= 2:
-            a, b = spark[masters[0]], spark[masters[1]]
-            print(f"speed-up {masters[0]} -> {masters[1]}: ingest {a['ingest'] / b['ingest']:.2f}x, "
-                  f"marts {a['marts'] / b['marts']:.2f}x, total {a['total'] / b['total']:.2f}x")
-        for master, res in spark.items():
+    spark = {}
+    masters = args.masters.split(",") if args.masters else []
+    for master in masters:
+        proc = subprocess.run([sys.executable, __file__, "--days", str(args.days), "--rpd", str(args.rpd),
+                               "--worker", master, "--root", str(root)],
+                              stdout=subprocess.PIPE, text=True, check=True)  # progress lines go to our stderr
+        res = json.loads(proc.stdout.strip().splitlines()[-1])
+        spark[master] = res
+        same = ("not compared" if duck is None else "equal" if res["counts"] == duck["counts"]
+                else f"DIFFER {res['counts']} vs {duck['counts']}")
+        print(f"spark {master}: ingest {res['ingest']:.1f} s, marts {res['marts']:.1f} s, total {res['total']:.1f} s "
+              f"(+ session start {res['session']:.1f} s); mart row counts vs DuckDB: {same}", flush=True)
+    if len(masters) >= 2:
+        a, b = spark[masters[0]], spark[masters[1]]
+        print(f"speed-up {masters[0]} -> {masters[1]}: ingest {a['ingest'] / b['ingest']:.2f}x, "
+              f"marts {a['marts'] / b['marts']:.2f}x, total {a['total'] / b['total']:.2f}x")
+    for master, res in spark.items():
+        if duck is not None:
             print(f"spark {master} / duckdb (total): {res['total'] / duck['total']:.2f}")
 
 

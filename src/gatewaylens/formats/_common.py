@@ -184,6 +184,77 @@ class Fields:
         return "\n".join(wrong + [d for d in domain if d])
 
 
+class TypedFields(Fields):
+    """:class:`Fields` whose derived forms are computed ONCE per row, as columns of :meth:`cut`.
+
+    A field's text (``ft_<name>``), its number (``fd_<name>``: DOUBLE), its integer
+    (``fi_<name>``), its string (``fs_<name>``) or boolean (``fb_<name>``) appear several times in a
+    format's SQL (the type arm, the domain arms, the value, the timestamp parser); written inline,
+    DuckDB evaluates each occurrence again (one ``TRY_CAST`` or ``json_extract_string`` per
+    occurrence and row). The expressions are those of :class:`Fields`, so the answers are the same;
+    ``kinds`` (name -> kind) says which forms each field needs, and every method must be asked with
+    that kind. Columns the query does not use are dropped by DuckDB's optimiser.
+    """
+
+    def __init__(self, paths: dict[str, str], kinds: dict[str, str], wrapper: str | None = None,
+                 nodes: dict[str, str] | None = None):
+        super().__init__(paths, wrapper, nodes)
+        unknown = set(kinds) - set(paths)
+        if unknown:
+            raise ValueError(f"kinds for fields without a path: {sorted(unknown)}")
+        self.kinds = dict(kinds)
+
+    def cut(self, source: str, column: str = "line", keep: str = "line_no") -> str:
+        texts = ", ".join(f"{Fields.frag(n)} AS ft_{n}" for n in self.paths)
+        typed = []
+        for n, k in self.kinds.items():
+            if k in ("int", "int32", "num"):
+                typed.append(f"TRY_CAST(ft_{n} AS DOUBLE) AS fd_{n}")
+            if k in ("int", "int32"):
+                typed.append(f"TRY_CAST(ft_{n} AS {'BIGINT' if k == 'int' else 'INTEGER'}) AS fi_{n}")
+            elif k == "str":
+                typed.append(f"{Fields.value(n, k)} AS fs_{n}")
+            elif k == "bool":
+                typed.append(f"TRY_CAST(ft_{n} AS BOOLEAN) AS fb_{n}")
+        inner = f"(SELECT *, {texts} FROM {super().cut(source, column, keep)})"
+        return f"(SELECT *, {', '.join(typed)} FROM {inner})" if typed else inner
+
+    def _kind(self, name: str, kind: str) -> str:
+        if self.kinds.get(name, kind) != kind:
+            raise ValueError(f"{name} is declared {self.kinds[name]!r}, asked as {kind!r}")
+        return kind
+
+    def frag(self, name: str) -> str:  # type: ignore[override]
+        if name not in self.paths:
+            raise ValueError(name)
+        return f"ft_{name}"
+
+    def ok(self, name: str, kind: str) -> str:  # type: ignore[override]
+        f, kind = self.frag(name), self._kind(name, kind)
+        if kind in ("int", "int32"):
+            d = f"fd_{name}"
+            return f"({f} IS NULL OR coalesce(NOT isfinite({d}) OR {d} = trunc({d}), false))"
+        if kind == "num":
+            return f"({f} IS NULL OR fd_{name} IS NOT NULL)"
+        return Fields.ok(name, kind).replace(Fields.frag(name), f)
+
+    def value(self, name: str, kind: str) -> str:  # type: ignore[override]
+        kind = self._kind(name, kind)
+        if name not in self.kinds:
+            return Fields.value(name, kind).replace(Fields.frag(name), self.frag(name))
+        return {"str": f"fs_{name}", "int": f"fi_{name}", "int32": f"fi_{name}", "num": f"fd_{name}",
+                "bool": f"fb_{name}"}.get(kind, self.frag(name))
+
+    def domain_arms(self, name: str, kind: str, label: str | None = None) -> str:  # type: ignore[override]
+        f, kind, label = self.frag(name), self._kind(name, kind), label or name
+        if kind in ("int", "int32"):
+            return (f"WHEN {f} IS NOT NULL AND NOT isfinite(fd_{name}) THEN 'non-finite value: {label}'\n"
+                    f"WHEN {f} IS NOT NULL AND fi_{name} IS NULL THEN 'out of range: {label}'")
+        if kind == "num":
+            return f"WHEN {f} IS NOT NULL AND NOT isfinite(fd_{name}) THEN 'non-finite value: {label}'"
+        return ""
+
+
 def blank_null(expr: str) -> str:
     """SQL: ``expr`` with an empty or blank string as NULL (an empty id is no id: LiteLLM writes
     ``end_user: ""`` when there is no end user)."""

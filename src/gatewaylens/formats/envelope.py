@@ -34,7 +34,7 @@ is never read.
 from __future__ import annotations
 
 from gatewaylens.formats._common import (
-    Fields, any_key_sql, blank_null, epoch_or_iso_sql, finish_sql, provider_sql, string_list_sql,
+    TypedFields, any_key_sql, blank_null, epoch_or_iso_sql, finish_sql, provider_sql, string_list_sql,
 )
 
 NAME = "envelope"
@@ -87,7 +87,6 @@ _P = {
     "tags": "tags",
     "agent": "agent",
 }
-F = Fields(_P, nodes={"request": "request", "choices": "response.choices"})
 KINDS: dict[str, str] = {
     "request_id": "str", "provider": "str", "app": "str", "user": "str", "latency_ms": "num", "ttft_ms": "num",
     "cost_usd": "num", "attempts": "list", "req_model": "str", "env_model": "str",
@@ -99,6 +98,7 @@ KINDS: dict[str, str] = {
     "service_tier": "str", "usage_service_tier": "str", "session_id": "str", "team": "str", "tags": "list",
     "agent": "str",
 }
+F = TypedFields(_P, KINDS, nodes={"request": "request", "choices": "response.choices"})
 LABELS = {n: _P[n] for n in KINDS}
 _ATTEMPT_STRUCT = '[{"provider":"VARCHAR","http_status":"JSON","latency_ms":"JSON","ts":"VARCHAR"}]'
 

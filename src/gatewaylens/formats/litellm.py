@@ -27,7 +27,7 @@ moderation, rerank, files/batches) are quarantined as 'unsupported call_type'.
 from __future__ import annotations
 
 from gatewaylens.formats._common import (
-    Fields, any_key_sql, blank_null, epoch_or_iso_sql, finish_sql, provider_sql, string_list_sql,
+    TypedFields, any_key_sql, blank_null, epoch_or_iso_sql, finish_sql, provider_sql, string_list_sql,
 )
 
 NAME = "litellm"
@@ -69,7 +69,7 @@ KINDS: dict[str, str] = {
     "cache_creation": "int",
     "details_cache_creation": "int",
 }
-F = Fields(
+F = TypedFields(
     {
         "id": "id",
         "trace_id": "trace_id",
@@ -109,6 +109,7 @@ F = Fields(
         "cache_creation": "response.usage.cache_creation_input_tokens",
         "details_cache_creation": "response.usage.prompt_tokens_details.cache_creation_tokens",
     },
+    kinds=KINDS,
     wrapper="standard_logging_object",
 )
 # Reasons name a nested field by its path in the record.

@@ -18,7 +18,7 @@ request's ts is used), exact tool_call_count (1 when finish_reason is tool_calls
 
 from __future__ import annotations
 
-from gatewaylens.formats._common import Fields, any_key_sql, blank_null, epoch_or_iso_sql, finish_sql, provider_sql
+from gatewaylens.formats._common import TypedFields, any_key_sql, blank_null, epoch_or_iso_sql, finish_sql, provider_sql
 
 NAME = "openrouter"
 
@@ -53,7 +53,7 @@ KINDS: dict[str, str] = {
     "router": "str",
     "service_tier": "str",
 }
-F = Fields({**{k: k for k in KINDS}, "app_id": "app_id"}, wrapper="data")
+F = TypedFields({**{k: k for k in KINDS}, "app_id": "app_id"}, KINDS, wrapper="data")
 _RESPONSES = '[{"provider_name": "VARCHAR", "status": "JSON", "latency": "JSON", "model_permaslug": "VARCHAR"}]'
 
 

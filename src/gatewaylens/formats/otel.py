@@ -125,7 +125,7 @@ def _a(name: str) -> str:
     """Value text of attribute ``name`` (lists k/v hold the span's keys and value texts)."""
     if name not in WANTED:
         raise ValueError(name)
-    return f"v[list_position(k, '{name}')]"
+    return f'"w:{name}"'
 
 
 def _f(field: str) -> str:
@@ -296,8 +296,28 @@ def _listed_tool_calls() -> str:
     """Tool calls the model span lists: by key (see _LISTED_TOOL_KEY), or tool_call parts of the
     current conventions' gen_ai.output.messages (their type only is read). NULL when none."""
     parts = f"""len(regexp_extract_all({_f('output_messages')}, '"type"\\s*:\\s*"tool_call"'))"""
-    keyed = f"len(list_filter(k, lambda key: {_LISTED_TOOL_KEY}))"
+    keyed = "keyed_tools"
     return f"nullif(greatest({keyed}, coalesce({parts}, 0)), 0)"
+
+
+# Attribute families that most spans do not use at all: a span's lookups of a family's names are
+# skipped when none of its keys starts with the family's prefix (one substring test of the span's
+# keys joined, instead of a list search per name). Exact: a key with the prefix always shows in
+# the joined text, so a lookup is only skipped where it would find nothing.
+_GUARDED_FAMILIES = ("llm.", "traceloop.", "openai.")
+
+
+def _sig_has(text: str, key_start: bool = True) -> str:
+    """SQL: the span's keys joined (``sig``: chr(1) before each key) contain ``text`` (at a key's
+    start when ``key_start``)."""
+    return f"contains(sig, {'chr(1) || ' if key_start else ''}'{text}')"
+
+
+def _lookup(name: str) -> str:
+    """Value text of attribute ``name`` out of the span's key/value lists (first key wins)."""
+    found = f"v[list_position(k, '{name}')]"
+    family = next((f for f in _GUARDED_FAMILIES if name.startswith(f)), None)
+    return f"CASE WHEN {_sig_has(family)} THEN {found} END" if family else found
 
 
 def staged_sql(source: str) -> str:
@@ -315,12 +335,23 @@ def staged_sql(source: str) -> str:
                    END AS shape_reason
             FROM (SELECT * FROM otlp_spans UNION ALL BY NAME SELECT * FROM flat_spans)
         ),
+        pivoted AS (
+            -- every attribute any field reads, looked up once per span (the lists are dropped here)
+            SELECT * EXCLUDE (k, v, sig),
+                   {", ".join(f"{_lookup(n)} AS {_a(n)}" for n in WANTED)},
+                   CASE WHEN {_sig_has(".tool_calls.", key_start=False)} THEN len(list_filter(k, lambda key: {_LISTED_TOOL_KEY}))
+                        WHEN k IS NOT NULL THEN 0 END AS keyed_tools,
+                   CASE WHEN {" OR ".join(_sig_has(p) for p in _TOOLS_OFFERED_PREFIXES)}
+                            THEN len(list_filter(k, lambda key: {_OFFERED_KEY})) > 0
+                        WHEN k IS NOT NULL THEN false END AS offered
+            FROM (SELECT *, chr(1) || array_to_string(k, chr(1)) AS sig FROM spans)
+        ),
         kinded AS (
             -- what each span declares (its kind attributes, read once), for the spans that may be GenAI
             SELECT *,
                    lower({_f('op')}) AS k_op, upper({_f('oi_kind')}) AS k_oi, upper({_f('span_kind')}) AS k_sk,
                    lower({_f('tl_kind')}) AS k_tl, lower({_f('request_type')}) AS k_rt
-            FROM spans
+            FROM pivoted
         ),
         typed AS MATERIALIZED (
             SELECT *, {KIND_SQL} AS kind FROM kinded
@@ -337,7 +368,7 @@ def staged_sql(source: str) -> str:
                                                                                  THEN {_f('entity')} END)
                         ELSE {_f('agent')} END AS agent_name,
                    CASE WHEN kind = 'call' THEN {_listed_tool_calls()} END AS listed_tools,
-                   CASE WHEN kind = 'call' AND len(list_filter(k, lambda key: {_OFFERED_KEY})) > 0 THEN true END AS tools_offered,
+                   CASE WHEN kind = 'call' AND offered THEN true END AS tools_offered,
                    {", ".join(f"{_f(n)} AS {_c(n)}" for n in _KEPT)},
                    CASE
                        WHEN shape_reason IS NOT NULL THEN shape_reason
