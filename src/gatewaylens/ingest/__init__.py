@@ -403,10 +403,11 @@ def _stream_group(con: duckdb.DuckDBPyConnection, items: list[_Item], opts: Opti
     _gl_staged (the load stage takes only its good rows: load.GOOD) and keep the rejected ones'
     quarantine rows. Chunks are staged together, across the files of the group, until they hold
     POOL_BYTES / POOL_LINES (never more than CHUNK_BYTES / CHUNK_LINES per staging pass): a landing
-    folder of many small files costs a few passes of the staging SQL, not one per file. With ``restage`` (the fast path's unfit lines of
-    a single file) only those lines are staged (through _gl_chunk: _gl_staged already holds rows
-    of the same line numbers), and ``texts`` names rows staged earlier whose line text quarantine
-    still needs. Returns whether a multi-record format was staged."""
+    folder of many small files costs a few passes of the staging SQL, not one per file. With
+    ``restage`` (the fast path's unfit lines of a single file) only those lines are staged (through
+    _gl_chunk: _gl_staged already holds rows of the same line numbers), and ``texts`` names rows
+    staged earlier whose line text quarantine still needs. Returns whether a multi-record format
+    was staged."""
     into = "_gl_staged" if restage is None else "_gl_chunk"
     pending: list[tuple[int, pa.Table, list, np.ndarray]] = []  # (file, lines, set aside, empty lines)
     size = [0, 0]  # bytes and lines pending
