@@ -26,12 +26,17 @@ def downstream(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     return dg.MaterializeResult(metadata={"dagster/row_count": 2 * len(context.partition_keys)})
 
 
+@dg.asset_check(asset=downstream)
+def downstream_rows(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(passed=True, metadata={"days": DAYS})
+
+
 def _run(home: Path, yaml: str, batch_size: int, monkeypatch: pytest.MonkeyPatch) -> tuple[dg.DagsterInstance, str]:
     home.mkdir()
     (home / "dagster.yaml").write_text(yaml)
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", str(batch_size))
-    job = dg.Definitions(assets=[upstream, downstream], jobs=[dg.define_asset_job("all", selection="*")]).resolve_job_def("all")
+    job = dg.Definitions(assets=[upstream, downstream], asset_checks=[downstream_rows], jobs=[dg.define_asset_job("all", selection="*")]).resolve_job_def("all")
     inst = dg.DagsterInstance.get()
     result = job.execute_in_process(
         instance=inst, tags={"dagster/asset_partition_range_start": START, "dagster/asset_partition_range_end": END})
@@ -56,13 +61,18 @@ def test_batched_writes_equal_dagsters_own(tmp_path: Path, monkeypatch: pytest.M
         return store_batch(self, events)
 
     monkeypatch.setattr(eventlog.BatchedSqliteEventLogStorage, "store_event_batch", counting)
+    batchable = eventlog._batchable
+    taken: list[bool] = []
+    monkeypatch.setattr(eventlog, "_batchable", lambda events: taken.append(batchable(events)) or taken[-1])
 
     plain_home, batched_home = tmp_path / "plain", tmp_path / "batched"
     plain, plain_run = _run(plain_home, "telemetry:\n  enabled: false\n", 0, monkeypatch)
     batched, batched_run = _run(batched_home, instancemod.INSTANCE_YAML, instancemod.EVENT_BATCH_SIZE, monkeypatch)
     assert isinstance(batched.event_log_storage, eventlog.BatchedSqliteEventLogStorage)
-    # planned materializations (both assets x 12 days), then each asset's 12 materializations
-    assert batches == [2 * DAYS, DAYS, DAYS]
+    # the run's planned materializations (both assets x 12 days) and its planned check, then each
+    # asset's 12 materializations
+    assert batches == [2 * DAYS + 1, DAYS, DAYS]
+    assert taken == [True, True, True]  # each written by the batched path, not Dagster's per-event one
 
     days = [k for k in daily.get_partition_keys() if START <= k <= END]
     for inst in (plain, batched):
@@ -83,6 +93,12 @@ def test_batched_writes_equal_dagsters_own(tmp_path: Path, monkeypatch: pytest.M
     assert len(_index_rows(batched_home, tags)) >= 2 * DAYS  # data-version tags of every event
     assert _index_rows(plain_home, "SELECT asset_key FROM asset_keys ORDER BY 1") == \
         _index_rows(batched_home, "SELECT asset_key FROM asset_keys ORDER BY 1")
+    checks = "SELECT asset_key, check_name, partition, execution_status FROM asset_check_executions"
+    assert _index_rows(batched_home, checks) == _index_rows(plain_home, checks)
+    # a planned row per day (written from the start-of-run batch), then the evaluation's row
+    assert sorted(r[3] for r in _index_rows(batched_home, checks)) == ["PLANNED"] * DAYS + ["SUCCEEDED"]
+    stored = "SELECT count(*) FROM asset_check_executions WHERE evaluation_event_storage_id IN (SELECT id FROM event_logs)"
+    assert _index_rows(batched_home, stored) == _index_rows(plain_home, stored) == [(DAYS + 1,)]
     # The run's own log (the run's SQLite file) holds the same events.
     def run_types(inst: dg.DagsterInstance, run_id: str) -> Counter:
         return Counter(e.dagster_event_type for e in inst.all_logs(run_id) if e.is_dagster_event)
