@@ -1,6 +1,6 @@
 """A/B of ingest CPU between two versions of the code, on the SAME files, each against its own floor.
 
-    .venv/bin/python benchmarks/ingest_ab.py LABEL FILE...            # the code of this checkout
+    .venv/bin/python benchmarks/ingest_ab.py LABEL FILE_OR_FOLDER...  # the code of this checkout
     PYTHONPATH=/tmp/before/src .venv/bin/python benchmarks/ingest_ab.py before FILE...
 
 (`git archive <commit> | tar -x -C /tmp/before` gives the other version.) For each file: in-process
@@ -35,9 +35,10 @@ def _timed(fn):
 
 
 def floor(con: duckdb.DuckDBPyConnection, path: Path, work: Path) -> tuple[float, float]:
-    """(wall, CPU) of scan + persist (benchmarks/formats.py's floors) for ``path`` and the rows
-    ingested into ``con``."""
-    scan_wall, _, scan_cpu = _timed(lambda: baseline_scan(path))
+    """(wall, CPU) of scan + persist (benchmarks/formats.py's floors) for ``path`` (a file, or a
+    folder: its *.jsonl files) and the rows ingested into ``con``."""
+    scanned = path / "**" / "*.jsonl" if path.is_dir() else path
+    scan_wall, _, scan_cpu = _timed(lambda: baseline_scan(scanned))
     persist_wall, _, persist_cpu = _timed(lambda: persist_floor(con, work / "copy.duckdb"))  # (CPU: with its DDL)
     return scan_wall + persist_wall, scan_cpu + persist_cpu
 

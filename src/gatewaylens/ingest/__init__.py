@@ -76,6 +76,11 @@ __all__ = [
 FILE_SHIFT = load.FILE_SHIFT  # staged line_no = (file number in the batch << 32) | line number in the file
 _MASK = (1 << FILE_SHIFT) - 1
 BATCH_BYTES = 128 << 20  # small files are staged together up to this many bytes on disk (one transaction)
+# The chunks of a batch's files are pooled into one staging pass until they hold this much: a pass
+# of the staging SQL costs ~0.2-0.3 s whatever its size, and what waits in the pool while the next
+# chunk is read (up to CHUNK_BYTES) stays small.
+POOL_BYTES = 32 << 20
+POOL_LINES = 1 << 19
 
 
 class _Counts:
@@ -396,12 +401,13 @@ def _stream_group(con: duckdb.DuckDBPyConnection, items: list[_Item], opts: Opti
                   per_file: list[list[int]], restage: set[int] | None, texts: dict[int, list[tuple]]) -> bool:
     """Stream the group's files chunk by chunk (read), stage and check their lines into
     _gl_staged (the load stage takes only its good rows: load.GOOD) and keep the rejected ones'
-    quarantine rows. Chunks are staged together, across the files of the group, up to
-    CHUNK_BYTES / CHUNK_LINES per staging pass: a landing folder of many small files costs a few
-    passes of the staging SQL, not one per file. With ``restage`` (the fast path's unfit lines of
-    a single file) only those lines are staged (through _gl_chunk: _gl_staged already holds rows
-    of the same line numbers), and ``texts`` names rows staged earlier whose line text quarantine
-    still needs. Returns whether a multi-record format was staged."""
+    quarantine rows. Chunks are staged together, across the files of the group, until they hold
+    POOL_BYTES / POOL_LINES (never more than CHUNK_BYTES / CHUNK_LINES per staging pass): a landing
+    folder of many small files costs a few passes of the staging SQL, not one per file. With
+    ``restage`` (the fast path's unfit lines of a single file) only those lines are staged (through
+    _gl_chunk: _gl_staged already holds rows of the same line numbers), and ``texts`` names rows
+    staged earlier whose line text quarantine still needs. Returns whether a multi-record format
+    was staged."""
     into = "_gl_staged" if restage is None else "_gl_chunk"
     pending: list[tuple[int, pa.Table, list, np.ndarray]] = []  # (file, lines, set aside, empty lines)
     size = [0, 0]  # bytes and lines pending
@@ -454,11 +460,17 @@ def _stream_group(con: duckdb.DuckDBPyConnection, items: list[_Item], opts: Opti
                 table = _only(table, restage)
             asides = [a for a in chunk.set_aside if restage is None or a.line_no in restage]
             empty = chunk.empty if restage is None else chunk.empty[:0]
-            if pending and (size[0] + table.nbytes > CHUNK_BYTES or size[1] + table.num_rows > CHUNK_LINES):
+            # what the piece holds: its lines, and the lines set aside or empty (a file of blank or
+            # undecodable lines stages nothing but must not pile up either)
+            held = (table.nbytes + empty.nbytes + sum(len(a.prefix) for a in asides),
+                    table.num_rows + len(empty) + len(asides))
+            if pending and (size[0] + held[0] > CHUNK_BYTES or size[1] + held[1] > CHUNK_LINES):
                 flush()  # (at most one chunk's worth of lines is registered with DuckDB at a time)
             pending.append((k, table, asides, empty))
-            size[0] += table.nbytes
-            size[1] += table.num_rows
+            size[0] += held[0]
+            size[1] += held[1]
+            if size[0] >= POOL_BYTES or size[1] >= POOL_LINES:
+                flush()  # (and at most POOL_BYTES wait while the next chunk is read)
     flush()
     for ln, records in texts.items():  # rejected rows whose line was not found again
         load.add_text(quarantine, 0, ln, "", records)

@@ -240,7 +240,9 @@ def _split(body: bytes, first_line: int, shift: int, limits: Limits, bom: bool, 
                     body[s[i] : e[i]].decode("utf-8")
                 except UnicodeDecodeError as exc:
                     keep[i] = False
-                    set_aside.append(SetAside(int(numbers[i]), "invalid UTF-8", body[s[i] : s[i] + RAW_PREFIX],
+                    # (the prefix stops at the line's end: it was 4 KiB whatever the line, i.e. the
+                    # next lines' bytes too, and a flood of short bad lines held ~4 KiB each)
+                    set_aside.append(SetAside(int(numbers[i]), "invalid UTF-8", body[s[i] : min(e[i], s[i] + RAW_PREFIX)],
                                               f"byte {exc.start}: {exc.reason}; re-encode the file as UTF-8"))
         table = pa.Table.from_arrays([_int64(numbers | shift), arr], schema=LINES_SCHEMA)
         if not keep.all():

@@ -135,6 +135,33 @@ def _head_foreign(path: Path, gzipped: bool, lines: int = PEEK_LINES) -> bool:
     return False
 
 
+def fast_sql(con: duckdb.DuckDBPyConnection) -> str:
+    """The fast path's staging SELECT (parameters: the file, its compression): read_json cuts every
+    canonical field (and the keys of other formats) out of each line as a JSON fragment, in
+    parallel; the rows come out checked (check.reason_sql) with ``_unfit`` for the lines the
+    per-line path must take (see :func:`stage_fast`)."""
+    names = [n for n, _ in canonical.FIELDS] + list(canonical.FOREIGN_KEYS)
+    columns = "{" + ", ".join(f"'{n}': 'JSON'" for n in names) + "}"
+    renamed = ", ".join(f'"{n}" AS f_{n}' for n in names)
+    unfit = " OR ".join(
+        [f"f_{n} IS NULL" for n in canonical.REQUIRED] + [f"f_{k} IS NOT NULL" for k in canonical.FOREIGN_KEYS]
+    )
+    fragments = f"""(SELECT CAST(0 AS BIGINT) AS line_no, {renamed}
+                     FROM read_json(?, format = 'newline_delimited', records = true, columns = {columns},
+                                    compression = ?, maximum_object_size = {FAST_PATH_MAX_LINE_BYTES},
+                                    ignore_errors = true))"""
+    sql = canonical.staged_from_fragments(fragments, extra=f"({unfit}) AS _unfit")
+    return checked(sql, produced_columns(con, canonical.NAME), ("_unfit",))
+
+
+# The top-level keys of every line of a file (parameters: the file, its compression), for the
+# fast path's duplicate-key pass: shape = the keys joined by chr(1), n = how many.
+KEY_SHAPES_SQL = f"""SELECT array_to_string(k, chr(1)) AS shape, len(k) AS n
+    FROM (SELECT try(json_keys(json)) AS k
+          FROM read_json_objects(?, format = 'newline_delimited', compression = ?,
+                                 maximum_object_size = {FAST_PATH_MAX_LINE_BYTES}, ignore_errors = true))"""
+
+
 def stage_fast(con: duckdb.DuckDBPyConnection, path: Path, lines: Callable[[], int]) -> list[int] | None:
     """Fast path for canonical files, into ``_gl_staged`` (checked rows, line_no = line number).
 
@@ -153,23 +180,11 @@ def stage_fast(con: duckdb.DuckDBPyConnection, path: Path, lines: Callable[[], i
             return None
     if _head_foreign(path, gzipped):
         return None
-    names = [n for n, _ in canonical.FIELDS] + list(canonical.FOREIGN_KEYS)
-    columns = "{" + ", ".join(f"'{n}': 'JSON'" for n in names) + "}"
-    renamed = ", ".join(f'"{n}" AS f_{n}' for n in names)
-    unfit = " OR ".join(
-        [f"f_{n} IS NULL" for n in canonical.REQUIRED] + [f"f_{k} IS NOT NULL" for k in canonical.FOREIGN_KEYS]
-    )
-    fragments = f"""(SELECT CAST(0 AS BIGINT) AS line_no, {renamed}
-                     FROM read_json(?, format = 'newline_delimited', records = true, columns = {columns},
-                                    compression = ?, maximum_object_size = {FAST_PATH_MAX_LINE_BYTES},
-                                    ignore_errors = true))"""
     create(con, "_gl_staged")
     con.execute("ALTER TABLE _gl_staged ADD COLUMN _unfit BOOLEAN")
     con.execute("SET preserve_insertion_order = true")  # line numbers below depend on it
-    sql = canonical.staged_from_fragments(fragments, extra=f"({unfit}) AS _unfit")
     try:
-        con.execute(f"INSERT INTO _gl_staged BY NAME {checked(sql, produced_columns(con, canonical.NAME), ('_unfit',))}",
-                    [str(path), "gzip" if gzipped else "none"])
+        con.execute(f"INSERT INTO _gl_staged BY NAME {fast_sql(con)}", [str(path), "gzip" if gzipped else "none"])
     except duckdb.Error:
         return None
     # Line numbers: with preserve_insertion_order (DuckDB's default) an INSERT keeps the reader's
@@ -195,9 +210,7 @@ def _duplicate_key_lines(con: duckdb.DuckDBPyConnection, path: Path, gzipped: bo
     lines' keys, grouped by their list of keys (a file holds a few dozen): the usual answer, none,
     costs no per-line list work. Only when a shape has a duplicate are the lines numbered, in a
     second pass. None when the passes do not map 1:1 onto the lines."""
-    objects = f"""read_json_objects(?, format = 'newline_delimited', compression = ?,
-                                    maximum_object_size = {FAST_PATH_MAX_LINE_BYTES}, ignore_errors = true)"""
-    keyed = f"SELECT array_to_string(k, chr(1)) AS shape, len(k) AS n FROM (SELECT try(json_keys(json)) AS k FROM {objects})"
+    keyed = KEY_SHAPES_SQL
     # (a key holding chr(1) splits its shape into more parts than keys: counted as suspect too)
     suspect = ("n > 0 AND (len(string_split(shape, chr(1))) <> n "
                "OR len(list_distinct(string_split(shape, chr(1)))) <> n)")
