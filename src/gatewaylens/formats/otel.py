@@ -300,13 +300,6 @@ def _listed_tool_calls() -> str:
     return f"nullif(greatest({keyed}, coalesce({parts}, 0)), 0)"
 
 
-# Attribute families that most spans do not use at all: a span's lookups of a family's names are
-# skipped when none of its keys starts with the family's prefix (one substring test of the span's
-# keys joined, instead of a list search per name). Exact: a key with the prefix always shows in
-# the joined text, so a lookup is only skipped where it would find nothing.
-_GUARDED_FAMILIES = ("llm.", "traceloop.", "openai.")
-
-
 def _sig_has(text: str, key_start: bool = True) -> str:
     """SQL: the span's keys joined (``sig``: chr(1) before each key) contain ``text`` (at a key's
     start when ``key_start``)."""
@@ -315,9 +308,7 @@ def _sig_has(text: str, key_start: bool = True) -> str:
 
 def _lookup(name: str) -> str:
     """Value text of attribute ``name`` out of the span's key/value lists (first key wins)."""
-    found = f"v[list_position(k, '{name}')]"
-    family = next((f for f in _GUARDED_FAMILIES if name.startswith(f)), None)
-    return f"CASE WHEN {_sig_has(family)} THEN {found} END" if family else found
+    return f"v[list_position(k, '{name}')]"
 
 
 def staged_sql(source: str) -> str:
