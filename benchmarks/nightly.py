@@ -7,8 +7,9 @@ Generates long+1 days with the project's generator (seed 7). For each storage mo
 history size H (short, long): the first H days are ingested, built and published once (setup,
 not timed); then the nightly job for day H+1 — the same file contents in both histories — runs
 `repeat` times (each run replaces the day: re-ingest in the lake / delete-and-reinsert of the
-marts and publish of the run's day in both) and the median is kept. Printed: seconds per step,
-serving file size, and ratio = median(long) / median(short). Target: ratio <= 1.3 in both
+marts and publish of the run's day in both), the two histories alternating run for run, and the
+median is kept. Printed: seconds per step, CPU seconds, serving file size, and ratio =
+median(long) / median(short), of wall and of CPU time. Target: ratio <= 1.3 in both
 modes (the nightly cost does not grow with history).
 """
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import resource
 import statistics
 import tempfile
 import time
@@ -61,6 +63,7 @@ def setup(mode: str, landing: Path, work: Path, history: int):
 def nightly(mode: str, con, lake, target: Path, landing: Path, day: dt.date) -> dict[str, float]:
     """One nightly run for `day`; seconds per step."""
     out = {}
+    c0 = _cpu()
     t0 = time.perf_counter()
     if mode == "duckdb":
         con.execute("DELETE FROM provider_attempts WHERE day = ?", [day])  # a re-run: the day's rows come back
@@ -79,8 +82,14 @@ def nightly(mode: str, con, lake, target: Path, landing: Path, day: dt.date) -> 
     t2 = time.perf_counter()
     res = serving.publish_snapshot(con, target, days=(day, day), lake=lake)
     t3 = time.perf_counter()
-    out.update(ingest=t1 - t0, marts=t2 - t1, serving=t3 - t2, total=t3 - t0, serving_mb=res.bytes / 1e6)
+    out.update(ingest=t1 - t0, marts=t2 - t1, serving=t3 - t2, total=t3 - t0, serving_mb=res.bytes / 1e6, cpu=_cpu() - c0)
     return out
+
+
+def _cpu() -> float:
+    """CPU seconds of this process (all of DuckDB's threads): what other work on the machine does not inflate."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
 
 
 def main() -> None:
@@ -95,7 +104,8 @@ def main() -> None:
         root = Path(tmp)
         generate(args.long + 1, args.rpd, 7, root / "landing", start=START)
         for mode in args.modes.split(","):
-            medians = {}
+            runs: dict[int, list[dict[str, float]]] = {}
+            setups = {}
             for history in (args.short, args.long):
                 work = root / f"{mode}-{history}"
                 work.mkdir()
@@ -109,16 +119,27 @@ def main() -> None:
                 t = time.perf_counter()
                 con, lake, target = setup(mode, landing, work, history)
                 print(f"[{mode}] history {history} days set up in {time.perf_counter() - t:.1f} s", flush=True)
-                nightly(mode, con, lake, target, landing, new_day)  # warm-up
-                runs = [nightly(mode, con, lake, target, landing, new_day) for _ in range(args.repeat)]
+                setups[history] = (con, lake, target, landing, new_day)
+                runs[history] = []
+            # the two histories alternate, run for run (after one warm-up each): a change of the
+            # machine's load during the benchmark falls on both alike
+            for i in range(args.repeat + 1):
+                for history, (con, lake, target, landing, new_day) in setups.items():
+                    res = nightly(mode, con, lake, target, landing, new_day)
+                    if i:
+                        runs[history].append(res)
+            medians = {}
+            for history, (con, *_rest) in setups.items():
                 con.close()
-                med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+                med = {k: statistics.median(r[k] for r in runs[history]) for k in runs[history][0]}
                 medians[history] = med
                 print(f"[{mode}] history {history:>3} d: nightly {med['total']:.2f} s (ingest {med['ingest']:.2f}, "
-                      f"marts {med['marts']:.2f}, serving {med['serving']:.2f}); serving file {med['serving_mb']:.1f} MB",
-                      flush=True)
+                      f"marts {med['marts']:.2f}, serving {med['serving']:.2f}; CPU {med['cpu']:.2f} s); "
+                      f"serving file {med['serving_mb']:.1f} MB", flush=True)
             ratio = medians[args.long]["total"] / medians[args.short]["total"]
-            print(f"[{mode}] ratio {args.long} d / {args.short} d history: {ratio:.2f} (target <= 1.3)", flush=True)
+            cpu = medians[args.long]["cpu"] / medians[args.short]["cpu"]
+            print(f"[{mode}] ratio {args.long} d / {args.short} d history: {ratio:.2f} wall, {cpu:.2f} CPU "
+                  f"(target <= 1.3; load {os.getloadavg()[0]:.1f})", flush=True)
 
 
 def _link(src_root: Path, dst_root: Path, src_day: dt.date, dst_day: dt.date, shift: bool = False) -> None:

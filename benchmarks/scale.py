@@ -19,7 +19,9 @@ on the same landing files:
 
 Printed: the size, seconds per phase and engine (and per mart, as each finishes, so a run stopped
 early still says how far it got), Spark's speed-up local[1] -> local[2], Spark / DuckDB, and the
-serving ratio. Every figure is measured in the same run; none is a target.
+serving ratio; with each phase its CPU seconds (this process, and the Spark JVM with its Python
+workers) and the load average, so that a figure inflated by other work on the machine shows as such.
+Every figure is measured in the same run; none is a target.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -49,6 +52,22 @@ def files_by_day(landing: Path, days: list[dt.date]) -> dict[dt.date, list[Path]
     return {d: find_input_files([landing / f"{d:%Y}" / f"{d:%m}" / f"{d:%d}"]) for d in days}
 
 
+def cpu_seconds(jvm_pid: int | None = None) -> float:
+    """CPU seconds (user + system) of this process, its waited-for children and, given its pid,
+    the Spark JVM with its Python workers: a figure the machine's load does not inflate."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    total = own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+    if jvm_pid is not None:
+        fields = Path(f"/proc/{jvm_pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")  # utime stime cutime cstime
+    return total
+
+
+def load() -> str:
+    return "load %.1f/%.1f" % os.getloadavg()[:2]
+
+
 def mart_counts(con) -> dict[str, int]:
     return {m: con.execute(f"SELECT count(*) FROM {m}").fetchall()[0][0] for m in marts.MARTS}
 
@@ -68,20 +87,23 @@ def run_duckdb(landing: Path, work: Path, days: list[dt.date]) -> dict:
     lake = lakemod.Lake(work / "lake-duckdb")
     target = work / "serving.duckdb"
     cut = max(1, len(days) // 3)
-    out = {"ingest": 0.0, "marts": 0.0}
+    out = {"ingest": 0.0, "marts": 0.0, "ingest_cpu": 0.0, "marts_cpu": 0.0}
     serving_s = {}
     for part in (days[:cut], days[cut:]):
         if not part:
             continue
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), cpu_seconds()
         for day, files in files_by_day(landing, part).items():
             lakemod.ingest_source(day.isoformat(), files, salt=SALT, lake=lake)
-        t1 = time.perf_counter()
+        t1, c1 = time.perf_counter(), cpu_seconds()
+        print(f"  duckdb ingest of {len(part)} days: {t1 - t0:.1f} s ({load()})", file=sys.stderr, flush=True)
         con = lakemod.connect(lake)
         lakemod.build_all(con, part[0], part[-1], lake=lake, on_mart=progress("duckdb"))
-        t2 = time.perf_counter()
+        t2, c2 = time.perf_counter(), cpu_seconds()
         out["ingest"] += t1 - t0
         out["marts"] += t2 - t1
+        out["ingest_cpu"] += c1 - c0
+        out["marts_cpu"] += c2 - c1
         serving.publish_snapshot(con, target, days=(days[0], part[-1]), lake=lake)  # setup: the history
         runs = []
         for _ in range(3):
@@ -106,17 +128,20 @@ def run_spark(master: str, landing: Path, work: Path, days: list[dt.date]) -> di
     folder = work / f"lake-spark-{master.replace('[', '').replace(']', '')}"
     shutil.rmtree(folder, ignore_errors=True)
     lake = lakemod.Lake(folder)
-    t0 = time.perf_counter()
+    jvm = session.sparkContext._gateway.proc.pid  # spark-submit execs the JVM: this is its pid
+    t0, c0 = time.perf_counter(), cpu_seconds(jvm)
     engine.ingest_days(session, lake, files_by_day(landing, days), salt=SALT)
-    t1 = time.perf_counter()
-    print(f"  spark {master} ingest: {t1 - t0:.1f} s", file=sys.stderr, flush=True)
+    t1, c1 = time.perf_counter(), cpu_seconds(jvm)
+    print(f"  spark {master} ingest: {t1 - t0:.1f} s ({load()})", file=sys.stderr, flush=True)
     engine.build_all(session, lake, days[0], days[-1], on_mart=progress(f"spark {master}"))
-    t2 = time.perf_counter()
+    t2, c2 = time.perf_counter(), cpu_seconds(jvm)
+    print(f"  spark {master} marts: {t2 - t1:.1f} s ({load()})", file=sys.stderr, flush=True)
     session.stop()
     con = lakemod.connect(lake)
     counts = mart_counts(con)
     con.close()
-    return {"session": started, "ingest": t1 - t0, "marts": t2 - t1, "total": t2 - t0, "counts": counts}
+    return {"session": started, "ingest": t1 - t0, "marts": t2 - t1, "total": t2 - t0, "counts": counts,
+            "ingest_cpu": c1 - c0, "marts_cpu": c2 - c1}
 
 
 def main() -> None:
@@ -157,8 +182,8 @@ def measure(args, root: Path, days: list[dt.date]) -> None:
     duck = None
     if not args.skip_duckdb:
         duck = run_duckdb(landing, root, days)
-        print(f"duckdb  lake: ingest {duck['ingest']:.1f} s, marts {duck['marts']:.1f} s, total {duck['total']:.1f} s",
-              flush=True)
+        print(f"duckdb  lake: ingest {duck['ingest']:.1f} s, marts {duck['marts']:.1f} s, total {duck['total']:.1f} s "
+              f"(CPU s: ingest {duck['ingest_cpu']:.1f}, marts {duck['marts_cpu']:.1f}; {load()})", flush=True)
         sizes = sorted(duck["serving"])
         for h in sizes:  # printed before the Spark runs: they take longest
             print(f"serving publish of one day with {h} days of history: {duck['serving'][h]:.2f} s", flush=True)
@@ -176,7 +201,8 @@ def measure(args, root: Path, days: list[dt.date]) -> None:
         same = ("not compared" if duck is None else "equal" if res["counts"] == duck["counts"]
                 else f"DIFFER {res['counts']} vs {duck['counts']}")
         print(f"spark {master}: ingest {res['ingest']:.1f} s, marts {res['marts']:.1f} s, total {res['total']:.1f} s "
-              f"(+ session start {res['session']:.1f} s); mart row counts vs DuckDB: {same}", flush=True)
+              f"(+ session start {res['session']:.1f} s; CPU s: ingest {res['ingest_cpu']:.1f}, "
+              f"marts {res['marts_cpu']:.1f}; {load()}); mart row counts vs DuckDB: {same}", flush=True)
     if len(masters) >= 2:
         a, b = spark[masters[0]], spark[masters[1]]
         print(f"speed-up {masters[0]} -> {masters[1]}: ingest {a['ingest'] / b['ingest']:.2f}x, "

@@ -51,6 +51,7 @@ first publish after an upgrade costs O(history) once.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import shutil
@@ -63,7 +64,7 @@ import duckdb
 
 from gatewaylens import marts
 from gatewaylens.config import settings
-from gatewaylens.lake import Lake, refresh_view
+from gatewaylens.lake import Lake, day_of, days_only, refresh_view
 
 SNAPSHOT_ALIAS = "gl_snapshot"  # fixed catalog alias of the temporary file while it is written
 MARKER = "_gl_serving"  # key/value table: storage mode, raw root, layout version, published_at, lake (remote)
@@ -175,7 +176,7 @@ def publish_snapshot(
             shutil.copyfile(target, tmp)  # marts only: small
         con.execute("ATTACH ? AS " + SNAPSHOT_ALIAS, [str(tmp)])
         attached = True
-        _write_tables(con, result, days, full, mode)
+        _write_tables(con, result, days, full, lake)
         con.execute(f"CREATE OR REPLACE TABLE {SNAPSHOT_ALIAS}.{MARKER} (key VARCHAR, value VARCHAR)")
         con.execute(f"INSERT INTO {SNAPSHOT_ALIAS}.{MARKER} VALUES ('storage', ?), ('raw', ?), ('layout', ?), "
                     "('published_at', ?), ('lake', ?)",
@@ -223,28 +224,38 @@ def publish_snapshot(
 
 
 def _write_tables(con: duckdb.DuckDBPyConnection, result: PublishResult, days: tuple[dt.date, dt.date] | None,
-                  full: bool, mode: str) -> None:
-    """Marts (the run's days, or whole), the catalog tables and the small tables into the snapshot."""
+                  full: bool, lake: Lake | None) -> None:
+    """Marts (the run's days, or whole), the catalog tables and the small tables into the snapshot.
+    ``lake``: ``con`` reads a lake (its marts' partitions of the run's days only)."""
     snap = SNAPSHOT_ALIAS
     for name in marts.CATALOG_TABLES:
-        con.execute(f"CREATE OR REPLACE TABLE {snap}.{name} AS SELECT * FROM {name}")
-        result.tables[name] = con.execute(f"SELECT count(*) FROM {snap}.{name}").fetchall()[0][0]
+        _copy_whole(con, result, name)
     for name in marts.MARTS:
         q = _quote_ident(name)
-        whole = full or days is None or _columns(con, name, snap) != _relation_columns(con, name)
-        if whole:
-            con.execute(f"CREATE OR REPLACE TABLE {snap}.{q} AS SELECT * FROM {q}")
-            result.tables[name] = con.execute(f"SELECT count(*) FROM {snap}.{q}").fetchall()[0][0]
+        if full or days is None:
+            _copy_whole(con, result, name)
             continue
         start, end = marts.get(name).bound_days(*days)
-        con.execute(f"DELETE FROM {snap}.{q} WHERE day BETWEEN ? AND ?", [start, end])
-        con.execute(f"INSERT INTO {snap}.{q} SELECT * FROM {q} WHERE day BETWEEN ? AND ?", [start, end])
+        with days_only(con, lake, [name], start, end) if lake is not None else contextlib.nullcontext():
+            same = _columns(con, name, snap) == _relation_columns(con, name)
+            if same:
+                con.execute(f"DELETE FROM {snap}.{q} WHERE day BETWEEN ? AND ?", [start, end])
+                con.execute(f"INSERT INTO {snap}.{q} SELECT * FROM {q} WHERE day BETWEEN ? AND ?", [start, end])
+        if not same:  # the mart's columns changed: all of it
+            _copy_whole(con, result, name)
+            continue
         result.tables[name] = con.execute(
             f"SELECT count(*) FROM {snap}.{q} WHERE day BETWEEN ? AND ?", [start, end]).fetchall()[0][0]
-    if mode == "duckdb":
+    if lake is None:
         for name in SMALL_TABLES:
-            con.execute(f"CREATE OR REPLACE TABLE {snap}.{name} AS SELECT * FROM {name}")
-            result.tables[name] = con.execute(f"SELECT count(*) FROM {snap}.{name}").fetchall()[0][0]
+            _copy_whole(con, result, name)
+
+
+def _copy_whole(con: duckdb.DuckDBPyConnection, result: PublishResult, name: str) -> None:
+    """Table ``name`` whole into the snapshot."""
+    q = _quote_ident(name)
+    con.execute(f"CREATE OR REPLACE TABLE {SNAPSHOT_ALIAS}.{q} AS SELECT * FROM {q}")
+    result.tables[name] = con.execute(f"SELECT count(*) FROM {SNAPSHOT_ALIAS}.{q}").fetchall()[0][0]
 
 
 def _finish_views(path: Path, raw: Lake, full: bool, mode: str, copies: list[tuple] | None = None) -> None:
@@ -268,7 +279,7 @@ def _finish_views(path: Path, raw: Lake, full: bool, mode: str, copies: list[tup
             for table in RAW_TABLES:
                 newest: dict[dt.date, str] = {}
                 for f in raw.files(table):  # sorted: versions sort by time
-                    newest[_day_of(f)] = f
+                    newest[day_of(f)] = f
                 _pinned_view(con, table, list(newest.values()))
         marts.ensure_views(con)
         con.execute("CHECKPOINT")
@@ -283,7 +294,7 @@ def _export_raw(con: duckdb.DuckDBPyConnection, mirror: Lake, days: tuple[dt.dat
     publish; ``days=None`` = every day (a day no longer in requests gets an empty version)."""
     if days is None:  # every day in the warehouse, and days of the mirror no longer in it (written empty)
         wanted = [r[0] for r in con.execute("SELECT DISTINCT day FROM requests ORDER BY day").fetchall()]
-        wanted += [_day_of(f) for table in RAW_TABLES for f in mirror.files(table)]
+        wanted += [day_of(f) for table in RAW_TABLES for f in mirror.files(table)]
     else:
         wanted = [days[0] + dt.timedelta(days=i) for i in range((days[1] - days[0]).days + 1)]
         if since:
@@ -299,11 +310,6 @@ def _export_raw(con: duckdb.DuckDBPyConnection, mirror: Lake, days: tuple[dt.dat
     return wanted
 
 
-def _day_of(path: str) -> dt.date | None:
-    part = next((p for p in path.split("/") if p.startswith("day=")), None)
-    return dt.date.fromisoformat(part[4:]) if part else None
-
-
 def _mirror_remote(lake: Lake, mirror: Lake, before: dict[str, tuple], result: PublishResult) -> list[tuple]:
     """Copy the remote lake's raw files that are new or changed since the previous publish
     (``before``: lake file -> its manifest row) into the local mirror; returns the new manifest
@@ -317,7 +323,7 @@ def _mirror_remote(lake: Lake, mirror: Lake, before: dict[str, tuple], result: P
             if old is not None and old[2] == sig and Path(old[3]).exists():
                 rows.append((table, url, sig, old[3]))
                 continue
-            day = _day_of(url)
+            day = day_of(url)
             base = url.rsplit("/", 1)[-1].removesuffix(".parquet")
             local = f"{mirror.partition(table, day)}/{base}.{version}.parquet"
             Path(local).parent.mkdir(parents=True, exist_ok=True)

@@ -20,6 +20,11 @@ An entry declares:
   (``provider_variance`` reads the previous ``variance_window_days - 1`` days). It writes only
   the bound days; Dagster maps the dependency on ``requests`` to the window, and a lake/Spark
   engine knows which partitions to scan.
+* ``history`` — the SELECT reads its inputs' whole history up to end_day (``model_adoption_lag``:
+  first use ever). Otherwise a build reads its inputs' days ``start_day - lookback`` .. ``end_day``
+  only, and the lake reads just those partitions (:meth:`Mart.reads_days`); a SELECT reading
+  outside them gives another answer in the lake than in the file (tests/test_lake.py builds a
+  late day both ways).
 * ``postprocess`` — an optional pure Python step ``(rows: pl.DataFrame, MartSettings) ->
   pl.DataFrame`` run on the SELECT's rows before they are written (same columns, same types):
   the statistics DuckDB lacks (``provider_variance``'s tests). It runs on the driver whatever
@@ -78,6 +83,7 @@ class Mart:
     grain: Literal["day", "month"] = "day"
     lookback: Callable[[MartSettings], int] | None = None
     postprocess: PostProcess | None = None
+    history: bool = False
 
     @property
     def sql_file(self) -> str:
@@ -86,6 +92,13 @@ class Mart:
     def lookback_days(self, cfg: MartSettings) -> int:
         """Days before start_day that the SELECT reads (0 unless a trailing window)."""
         return self.lookback(cfg) if self.lookback else 0
+
+    def reads_days(self, start_day: dt.date, end_day: dt.date, cfg: MartSettings) -> tuple[dt.date | None, dt.date]:
+        """The days of its inputs (base tables, deps) a build of the bound days start_day..end_day
+        reads; None as the first: the whole history."""
+        if self.history:
+            return None, end_day
+        return start_day - dt.timedelta(days=self.lookback_days(cfg)), end_day
 
     def bound_days(self, start_day: dt.date, end_day: dt.date) -> tuple[dt.date, dt.date]:
         """The day range a build of start_day..end_day binds (whole months for a monthly grain)."""
@@ -116,7 +129,7 @@ REGISTRY: tuple[Mart, ...] = (
     Mart("policy_exposure_daily", deps=("cost_daily",)),
     Mart("vendor_concentration_monthly", grain="month"),
     Mart("model_switches", grain="month", lookback=lambda cfg: 31),  # reads the previous month
-    Mart("model_adoption_lag", deps=("cost_daily",)),  # reads cost_daily's (small) history up to end_day
+    Mart("model_adoption_lag", deps=("cost_daily",), history=True),  # reads cost_daily's (small) history up to end_day
     Mart("user_activity_daily", lookback=lambda cfg: 90),  # new users: not seen in the previous 90 days
     Mart("session_summary_daily"),
     Mart("cache_daily"),
