@@ -15,7 +15,7 @@ DEMO_SEED ?= 7
 HOST ?= 127.0.0.1
 PORT ?= 8501
 
-.PHONY: setup demo test test-fast dashboard dagster browser-deps java-deps bench clean help docs
+.PHONY: setup setup-run demo test test-fast dashboard dagster browser-deps java-deps bench clean help docs
 
 help:
 	@echo "make demo   - set up, generate a year of sample logs, materialize via Dagster, serve the dashboard"
@@ -23,14 +23,32 @@ help:
 	@echo "make dagster - Dagster UI + daemon on http://127.0.0.1:3000"
 	@echo "make docs   - regenerate the generated blocks of docs/ (data dictionary, configuration)"
 
-$(STAMP): pyproject.toml
+# Two installs into one venv: what running gatewaylens needs (`make demo`, `make dashboard`,
+# `make dagster`: the package alone) and, for `make test` / `make setup`, the Spark engine (the
+# 'spark' extra: PySpark is ~500 MB) and the test tools ('dev'). uv (from PyPI, into the venv)
+# downloads and installs in parallel; pip when uv is unavailable. Times: docs/operations.md.
+RUN_STAMP := $(VENV)/.installed-run
+define install
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
-	$(BIN)/python -m pip install -q -e '.[dev]' 2>&1 | grep -v "^WARNING: Location" || true
-	$(BIN)/python -c "import gatewaylens, pipelines, dagster, streamlit, playwright"
-	@touch $(STAMP)
+	@test -x $(BIN)/uv || $(BIN)/python -m pip install -q uv 2>&1 | grep -v "^WARNING: Location" || true
+	@if [ -x $(BIN)/uv ] && $(BIN)/uv pip install --python $(BIN)/python -q -e '$(1)'; then :; else \
+	  echo "uv unavailable or failed: installing with pip"; \
+	  $(BIN)/python -m pip install -q --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true; \
+	  $(BIN)/python -m pip install -q -e '$(1)' 2>&1 | grep -v "^WARNING: Location" || true; fi
+endef
+
+$(RUN_STAMP): pyproject.toml
+	$(call install,.)
+	$(BIN)/python -c "import gatewaylens, pipelines, dagster, streamlit"
+	@touch $(RUN_STAMP)
+
+$(STAMP): pyproject.toml
+	$(call install,.[dev,spark])
+	$(BIN)/python -c "import gatewaylens, pipelines, dagster, streamlit, playwright, pyspark, dagster_pyspark"
+	@touch $(STAMP) $(RUN_STAMP)
 
 setup: $(STAMP)
+setup-run: $(RUN_STAMP)
 
 # Debian's Chromium for the real-browser tests (Playwright's own download does not work offline).
 browser-deps:
@@ -56,7 +74,7 @@ test: setup browser-deps java-deps
 test-fast: setup
 	$(BIN)/python -m pytest -n 2 -q -m "not browser and not slow"
 
-demo: setup
+demo: setup-run
 	@mkdir -p $(GATEWAYLENS_LANDING) $(DAGSTER_HOME)
 	@if [ -z "$$(find $(GATEWAYLENS_LANDING) -name '*.jsonl*' -print -quit)" ]; then \
 	  echo "generating $(DEMO_DAYS) days x $(DEMO_REQUESTS_PER_DAY) requests/day into $(GATEWAYLENS_LANDING)"; \
@@ -73,10 +91,10 @@ demo: setup
 	@echo ""
 	$(BIN)/streamlit run dashboards/app.py --server.address $(HOST) --server.port $(PORT) --server.headless true
 
-dashboard: setup
+dashboard: setup-run
 	$(BIN)/streamlit run dashboards/app.py --server.address $(HOST) --server.port $(PORT) --server.headless true
 
-dagster: setup
+dagster: setup-run
 	@$(BIN)/python -m pipelines.instance  # writes $(DAGSTER_HOME)/dagster.yaml if missing (one writer run at a time)
 	@echo "Dagster UI + daemon (schedules, sensors) on http://127.0.0.1:3000 - instance state in $(DAGSTER_HOME)"
 	VIRTUAL_ENV=$(CURDIR)/$(VENV) PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/dg dev --host 127.0.0.1 --port 3000

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
-from dagster_pyspark import LazyPySparkResource
 
 from gatewaylens import checks, marts, storage
 from gatewaylens.config import mart_settings, settings
@@ -22,7 +21,7 @@ from gatewaylens.report import frame_to_markdown
 
 from .landing import landing_folder
 from .partitions import daily
-from .resources import POOL, Warehouse, spark_session, with_warehouse
+from .resources import POOL, SparkResource, Warehouse, spark_session, with_warehouse
 
 # Marts: yesterday's partition materialized by 06:00 UTC (the nightly run starts at 02:00).
 MART_FRESHNESS = dg.FreshnessPolicy.cron(deadline_cron="0 6 * * *", lower_bound_delta=timedelta(hours=4))
@@ -55,7 +54,7 @@ def run_days(context: dg.AssetExecutionContext) -> list[dt.date]:
         "late file is read whole and only its new request_ids are inserted."
     ),
 )
-def requests(context: dg.AssetExecutionContext, duckdb: Warehouse, pyspark: LazyPySparkResource) -> dg.MaterializeResult:
+def requests(context: dg.AssetExecutionContext, duckdb: Warehouse, pyspark: SparkResource) -> dg.MaterializeResult:
     cfg = settings()
     days = run_days(context)
 
@@ -178,7 +177,7 @@ def build_mart_asset(name: str) -> dg.AssetsDefinition:
         description=mart_description(name),
         metadata=_mart_metadata(name),
     )
-    def _mart(context: dg.AssetExecutionContext, duckdb: Warehouse, pyspark: LazyPySparkResource) -> dg.MaterializeResult:
+    def _mart(context: dg.AssetExecutionContext, duckdb: Warehouse, pyspark: SparkResource) -> dg.MaterializeResult:
         days = run_days(context)
 
         def work(con):

@@ -20,7 +20,10 @@ from typing import TypeVar
 
 import dagster as dg
 import duckdb
-from dagster_pyspark import LazyPySparkResource
+try:
+    from dagster_pyspark import LazyPySparkResource
+except ImportError:  # installed without the 'spark' extra: the DuckDB engine needs none of it
+    LazyPySparkResource = None
 
 from gatewaylens import storage
 from gatewaylens.engines import spark as spark_engine
@@ -98,15 +101,29 @@ def with_warehouse(
         ) from exc
 
 
-def spark_resource() -> LazyPySparkResource:
+class SparkExtraMissing(dg.ConfigurableResource):
+    """Stands in for dagster-pyspark's resource when the 'spark' extra is not installed: the
+    DuckDB engine never touches it; GATEWAYLENS_ENGINE=spark fails with what to install."""
+
+    spark_config: dict = {}
+
+    @property
+    def spark_session(self):
+        raise RuntimeError(spark_engine.MISSING)
+
+
+SparkResource = LazyPySparkResource if LazyPySparkResource is not None else SparkExtraMissing
+
+
+def spark_resource() -> "SparkResource":
     """``pyspark``: dagster-pyspark's session resource, configured by :func:`gatewaylens.engines.spark.spark_conf`
     from GATEWAYLENS_SPARK_MASTER / GATEWAYLENS_SPARK_CONF. The lazy variant of PySparkResource:
     the session (a JVM) starts only when a step of the Spark engine asks for it, never with DuckDB."""
     cfg = settings()
-    return LazyPySparkResource(spark_config=spark_engine.spark_conf(cfg.spark_master, cfg.spark_conf))
+    return SparkResource(spark_config=spark_engine.spark_conf(cfg.spark_master, cfg.spark_conf))
 
 
-def spark_session(resource: LazyPySparkResource):
+def spark_session(resource: "SparkResource"):
     """The run's SparkSession when GATEWAYLENS_ENGINE=spark, else None (nothing started)."""
     if settings().engine != "spark":
         return None

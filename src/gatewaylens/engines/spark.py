@@ -54,9 +54,16 @@ def spark_conf(master: str, extra: Mapping[str, str] | None = None) -> dict[str,
     return conf
 
 
+MISSING = ("GATEWAYLENS_ENGINE=spark needs the Spark extra, which this install does not have: "
+           "pip install 'gatewaylens[spark]' (PySpark 4 and dagster-pyspark; Java 17+ on the machine)")
+
+
 def session(conf: Mapping[str, str]):
     """A SparkSession with ``conf`` (or the running one: Spark allows one per driver process)."""
-    from pyspark.sql import SparkSession
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError as exc:
+        raise RuntimeError(MISSING) from exc
 
     builder = SparkSession.builder
     for key, value in conf.items():
