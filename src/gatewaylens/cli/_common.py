@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
 from pathlib import Path
 
 import typer
@@ -28,6 +29,10 @@ def storage_settings(db: Path | None) -> Settings:
         cfg = settings()
     except ValueError as exc:  # e.g. GATEWAYLENS_ENGINE=spark without GATEWAYLENS_STORAGE=lake
         fail(str(exc))
+    if cfg.engine == "spark" and importlib.util.find_spec("pyspark") is None:
+        from gatewaylens.engines.spark import MISSING
+
+        fail(MISSING)
     if db is not None and cfg.storage == "lake":
         fail(f"--db names a DuckDB warehouse file, but GATEWAYLENS_STORAGE=lake writes to the lake {cfg.lake}; "
              "drop --db, or set GATEWAYLENS_STORAGE=duckdb")
