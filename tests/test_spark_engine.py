@@ -130,6 +130,12 @@ CASES = {
     # nullif guards a zero denominator: NULL on both engines
     "nullif_division": "SELECT g, count(*) FILTER (WHERE k > 1000) / nullif(count(*) FILTER (WHERE k > 1000), 0) AS z "
                        "FROM t GROUP BY g",
+    # products of integer totals in DOUBLE (vendor_concentration_monthly's HHI, the Wilson macros):
+    # DuckDB sums BIGINT to a 128-bit HUGEINT, Spark keeps BIGINT and its ANSI mode raises
+    # ARITHMETIC_OVERFLOW past 9.2e18 (these totals reach 3.9e10: their squares would)
+    "products_in_double": "WITH s AS (SELECT g, sum(k) * 3000000000 AS t FROM t GROUP BY ALL) "
+                          "SELECT sum(CAST(t AS DOUBLE) * t) / nullif(CAST(sum(t) AS DOUBLE) * sum(t), 0) AS hhi, "
+                          "max(t) AS top FROM s",
     # star EXCLUDE, IS DISTINCT FROM, split_part, window count
     "star_exclude": "WITH s AS (SELECT t.* EXCLUDE (x, d) FROM t) SELECT g, k, split_part(g, '/', 1) AS vendor, "
                     "g IS DISTINCT FROM 'a/x' AS not_ax, count(*) OVER (PARTITION BY g) AS in_g FROM s",

@@ -31,12 +31,12 @@ WITH r AS (
 ), v AS (
     SELECT month, app, vendor, sum(tokens) AS t FROM r GROUP BY month, app, vendor
 ), vh AS (
-    SELECT month, app, sum(t * t) AS tt, first(vendor ORDER BY t DESC, vendor) AS top_vendor, max(t) AS top_t
+    SELECT month, app, sum(CAST(t AS DOUBLE) * t) AS tt, first(vendor ORDER BY t DESC, vendor) AS top_vendor, max(t) AS top_t
     FROM v GROUP BY month, app
 ), p AS (
     SELECT month, app, provider, sum(tokens) AS t FROM r GROUP BY month, app, provider
 ), ph AS (
-    SELECT month, app, sum(t * t) AS tt FROM p GROUP BY month, app
+    SELECT month, app, sum(CAST(t AS DOUBLE) * t) AS tt FROM p GROUP BY month, app
 ), mp AS (
     SELECT month, app, model, sum(tokens) AS t,
            count(DISTINCT provider) FILTER (WHERE provider <> '(unknown)') AS providers
@@ -56,8 +56,8 @@ SELECT
     a.models_used,                                                -- Distinct models the app used.
     a.vendors_used,                                               -- Distinct model vendors the app used.
     a.providers_used,                                             -- Distinct (known) providers that served the app.
-    vh.tt / nullif(a.tokens * a.tokens, 0) AS vendor_hhi,         -- Herfindahl-Hirschman index of token shares over vendors (1/n..1); NULL without tokens.
-    ph.tt / nullif(a.tokens * a.tokens, 0) AS provider_hhi,       -- Herfindahl-Hirschman index of token shares over providers (1/n..1).
+    vh.tt / nullif(CAST(a.tokens AS DOUBLE) * a.tokens, 0) AS vendor_hhi,  -- Herfindahl-Hirschman index of token shares over vendors (1/n..1); NULL without tokens.
+    ph.tt / nullif(CAST(a.tokens AS DOUBLE) * a.tokens, 0) AS provider_hhi,  -- Herfindahl-Hirschman index of token shares over providers (1/n..1).
     vh.top_vendor,                                                -- Vendor with the most tokens (ties: alphabetical).
     vh.top_t / nullif(a.tokens, 0) AS top_vendor_share,           -- Its share of the app's tokens (0-1).
     CAST(s.single_tokens AS BIGINT) AS single_provider_tokens,                    -- Tokens on models only one provider served to the app that month.
