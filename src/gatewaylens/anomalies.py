@@ -28,11 +28,16 @@ def score_anomalies(rows: pl.DataFrame, cfg: MartSettings) -> pl.DataFrame:
     if rows.is_empty():
         return rows
     z_thr = float(stats.norm.isf(cfg.anomaly_false_alarm_rate / 2))
+    # a subject is active on a day with requests; each baseline starts at its first active day
+    active = (rows.filter(pl.col("metric") == "requests")
+              .select("day", "dimension", "subject", active=pl.col("value") > 0))
     parts = []
-    for _, g in rows.sort("day").group_by(["dimension", "subject", "metric"], maintain_order=True):
+    for _, g in (rows.join(active, on=["day", "dimension", "subject"], how="left")
+                 .sort("day").group_by(["dimension", "subject", "metric"], maintain_order=True)):
         days = np.array([cp._ordinal(d) for d in g["day"].to_list()], dtype=np.int64)
         y = np.log1p(np.maximum(g["value"].to_numpy().astype(float), 0.0))
-        fits = cp.rolling_fits(days, y, np.ones(len(y)), cfg.anomaly_baseline_days, 0, MIN_POINTS, 0.05)
+        fits = cp.rolling_fits(days, y, np.ones(len(y)), cfg.anomaly_baseline_days, 0, MIN_POINTS, 0.05,
+                               active=g["active"].fill_null(False).to_numpy())
         sd = np.sqrt(fits.s2 + fits.var_mean)
         q = stats.t.ppf(0.975, np.maximum(np.nan_to_num(fits.df, nan=1.0), 1))
         z = fits.z(y, np.ones(len(y)))

@@ -280,13 +280,16 @@ class RollingFits:
 
 
 def rolling_fits(days: np.ndarray, values: np.ndarray, weights: np.ndarray, baseline_days: int, guard_days: int,
-                 min_points: int, weekday_alpha: float, horizon: int = 0) -> RollingFits:
+                 min_points: int, weekday_alpha: float, horizon: int = 0,
+                 active: np.ndarray | None = None) -> RollingFits:
     """The baseline fit of every day over [day - guard - baseline, day - guard - 1], all at once.
 
     Each window is computed from its own days only (values centred on the window's own weighted
     mean, trend measured from the day tested), so a day's result does not depend on what else the
     series holds: a nightly one-day build and a backfill give bit-identical numbers.
-    ``horizon``: also each fit's predictions for the ``horizon`` days after its day."""
+    ``horizon``: also each fit's predictions for the ``horizon`` days after its day.
+    ``active`` (one flag per day): each window starts at its first active day — the days before it
+    are left out (a zero-filled series whose start depends on how far back it was read)."""
     n = len(days)
     nan = np.full(n, np.nan)
     out = RollingFits(nan.copy(), nan.copy(), nan.copy(), nan.copy())
@@ -304,6 +307,11 @@ def rolling_fits(days: np.ndarray, values: np.ndarray, weights: np.ndarray, base
     t = d - first  # grid positions of the series' days
     W = np.lib.stride_tricks.sliding_window_view(gw, L)[t]  # (n, L)
     Y = np.lib.stride_tricks.sliding_window_view(gy, L)[t]
+    if active is not None:
+        ga = np.zeros(span + pad, dtype=bool)
+        ga[d - first + pad] = np.asarray(active, dtype=bool)
+        started = np.logical_or.accumulate(np.lib.stride_tricks.sliding_window_view(ga, L)[t], axis=1)
+        W = W * started
     m = (W > 0).sum(axis=1)
     idx = np.flatnonzero(m >= max(min_points, 5))
     if len(idx) == 0:

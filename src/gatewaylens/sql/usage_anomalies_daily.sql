@@ -1,7 +1,9 @@
 -- usage_anomalies_daily
 -- Grain: one row per (day, dimension, subject, metric): dimension 'app' or 'model', metric 'requests',
 -- 'tokens' (input + output) or 'cost_usd' (cost_daily: logged or catalog estimate), compared with a
--- weekday-aware baseline. From its first day in the window, a subject gets a row every day (0 when silent).
+-- weekday-aware baseline. A subject gets a row on every day it was active in the trailing
+-- anomaly_baseline_days (0 when silent that day); its baseline starts at its first active day in the
+-- window, so a one-day nightly build and a backfill give the same rows and numbers.
 -- Method (gatewaylens.anomalies): log(1 + value) ~ 1 + trend [+ weekday, kept when a partial F-test finds
 -- a weekly pattern] fitted over the 28 days before `day` (ordinary least squares); expected =
 -- exp(prediction) - 1 with a 95% prediction interval (Student t); score = the day's standardised
@@ -26,11 +28,11 @@ WITH c AS (
 ), days AS (  -- a generator in the select list: the form Spark also runs (it has no generate_series in FROM)
     SELECT unnest(generate_series(getvariable('start_day') - getvariable('anomaly_baseline_days'), getvariable('end_day'),
                                   INTERVAL 1 DAY)) AS d
-), spine AS (
-    SELECT CAST(g.d AS DATE) AS day, s.dimension, s.subject
-    FROM (SELECT dimension, subject, min(day) AS first_day FROM totals GROUP BY ALL) s
-    CROSS JOIN days g
-    WHERE CAST(g.d AS DATE) >= s.first_day  -- each subject from its first day in the window
+), spine AS (  -- each subject on each day it was active within the trailing baseline window
+    SELECT DISTINCT CAST(g.d AS DATE) AS day, t.dimension, t.subject
+    FROM days g
+    JOIN totals t
+      ON t.day BETWEEN CAST(g.d AS DATE) - getvariable('anomaly_baseline_days') AND CAST(g.d AS DATE)
 ), series AS (
     SELECT sp.day, sp.dimension, sp.subject, m.metric,
            coalesce(CASE m.metric WHEN 'requests' THEN t.requests WHEN 'tokens' THEN t.tokens ELSE t.cost_usd END, 0) AS value
