@@ -24,18 +24,33 @@ WITH ends AS (
     SELECT DISTINCT day AS window_end
     FROM requests
     WHERE day BETWEEN getvariable('start_day') AND getvariable('end_day')
-), src AS (
-    SELECT e.window_end AS day, r.day AS request_day, r.* EXCLUDE (day)
+), days AS (  -- a generator in the select list: the form Spark also runs
+    SELECT unnest(generate_series(getvariable('start_day') - (getvariable('variance_window_days') - 1),
+                                  getvariable('end_day'), INTERVAL 1 DAY)) AS d
+), window_days AS (  -- (window_end, request_day) pairs, so that requests join on an equality (a range
+                     -- join on day made Spark pair every request with every window end)
+    SELECT e.window_end, CAST(g.d AS DATE) AS request_day
     FROM ends e
-    JOIN requests r
-      ON r.day BETWEEN e.window_end - (getvariable('variance_window_days') - 1) AND e.window_end
+    JOIN days g ON CAST(g.d AS DATE) BETWEEN e.window_end - (getvariable('variance_window_days') - 1) AND e.window_end
+), src AS (
+    SELECT w.window_end AS day, r.day AS request_day, r.* EXCLUDE (day)
+    FROM window_days w
+    JOIN requests r ON r.day = w.request_day
     WHERE r.day BETWEEN getvariable('start_day') - (getvariable('variance_window_days') - 1) AND getvariable('end_day')
+), pair_days AS (  -- days each pair served requests (a count(DISTINCT) beside the percentiles costs Spark a second pass)
+    SELECT DISTINCT day AS request_day, model, coalesce(provider, '(unknown)') AS provider
+    FROM requests
+    WHERE day BETWEEN getvariable('start_day') - (getvariable('variance_window_days') - 1) AND getvariable('end_day')
+), n_days AS (
+    SELECT w.window_end AS day, p.model, p.provider, count(*) AS n_days
+    FROM window_days w
+    JOIN pair_days p ON p.request_day = w.request_day
+    GROUP BY w.window_end, p.model, p.provider
 ), agg AS (
     SELECT
         day,
         model,
         coalesce(provider, '(unknown)') AS provider,
-        count(DISTINCT request_day) AS n_days,
         count(*) AS n_requests,
         count(*) FILTER (WHERE status = 'success') AS n_success,
         count(*) FILTER (WHERE status = 'success' AND finish_reason = 'tool_calls') AS n_tool,
@@ -53,6 +68,8 @@ WITH ends AS (
         count(*) FILTER (WHERE finish_reason = 'other') AS f_other
     FROM src
     GROUP BY ALL
+), pairs AS (
+    SELECT a.*, d.n_days FROM agg a JOIN n_days d USING (day, model, provider)
 )
 SELECT
     day,                                                          -- = window_end (partition).
@@ -98,5 +115,5 @@ SELECT
     f_filter AS finish_content_filter,                            -- Requests with finish_reason = 'content_filter'.
     f_error AS finish_error,                                      -- Requests with finish_reason = 'error'.
     f_other AS finish_other                                       -- Requests with finish_reason = 'other'.
-FROM agg
+FROM pairs
 ORDER BY day, model, provider;
