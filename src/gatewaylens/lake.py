@@ -36,9 +36,9 @@ Reading. :func:`connect` opens an in-memory DuckDB with one view per table over 
 (``read_parquet`` with hive partitioning: a filter on ``day`` reads only those folders), so the
 mart SQL, the checks and ad-hoc SQL run unchanged. Binding such a view costs a little per day
 folder of the whole history, so a mart build and the serving publish read through
-:func:`days_only`: views over just the partitions their days and window need (O(day)). Object storage goes through an fsspec
-filesystem registered with DuckDB (``duckdb.register_filesystem``); writes go through the same
-filesystem (``put`` of a locally written file).
+:func:`days_only`: views over just the partitions their days and window need (O(day)). Object
+storage goes through an fsspec filesystem registered with DuckDB (``duckdb.register_filesystem``);
+writes go through the same filesystem (``put`` of a locally written file).
 """
 
 from __future__ import annotations
