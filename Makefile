@@ -42,8 +42,9 @@ $(RUN_STAMP): pyproject.toml
 	$(BIN)/python -c "import gatewaylens, pipelines, dagster, streamlit"
 	@touch $(RUN_STAMP)
 
+FULL := .[dev,spark]
 $(STAMP): pyproject.toml
-	$(call install,.[dev,spark])
+	$(call install,$(FULL))
 	$(BIN)/python -c "import gatewaylens, pipelines, dagster, streamlit, playwright, pyspark, dagster_pyspark"
 	@touch $(STAMP) $(RUN_STAMP)
 
