@@ -325,6 +325,11 @@ def repr_sql(text: str) -> str:
     return "'" + _sql_str(text) + "'"
 
 
+def view_over_files(name: str, files: list[str]) -> str:
+    """The SELECT of base table or mart ``name``'s view over exactly ``files`` (listed by name)."""
+    return _view_select(name, "[" + ", ".join(repr_sql(f) for f in files) + "]")
+
+
 @contextlib.contextmanager
 def days_only(con: duckdb.DuckDBPyConnection, lake: Lake, tables: Iterable[str],
               start: dt.date | None, end: dt.date) -> Iterator[None]:
@@ -345,8 +350,7 @@ def days_only(con: duckdb.DuckDBPyConnection, lake: Lake, tables: Iterable[str],
                 files = lake.files_between(_folder_of(name), start.replace(day=1) if monthly else start, end)
                 if not files:
                     continue
-                listed = "[" + ", ".join(repr_sql(f) for f in files) + "]"
-                con.execute(f"CREATE OR REPLACE TEMP VIEW {_quote(name)} AS {_view_select(name, listed)}")
+                con.execute(f"CREATE OR REPLACE TEMP VIEW {_quote(name)} AS {view_over_files(name, files)}")
                 made.append(name)
         yield
     finally:

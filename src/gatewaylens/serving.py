@@ -352,7 +352,7 @@ def _prune_mirror(mirror: Lake, keep: set[str]) -> None:
 def _pinned_view(con: duckdb.DuckDBPyConnection, table: str, files: list[str]) -> None:
     """View ``table`` over the given local Parquet files, listed by name: a reader of this snapshot
     keeps reading these files even after the next publish writes newer ones."""
-    from gatewaylens.lake import _quote, base_columns
+    from gatewaylens.lake import _quote, view_over_files
 
     if not files:  # no file (any more): an empty table with the warehouse's columns
         if con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = ? AND NOT internal", [table]).fetchall()[0][0]:
@@ -361,14 +361,11 @@ def _pinned_view(con: duckdb.DuckDBPyConnection, table: str, files: list[str]) -
             con.execute(f"DROP VIEW {_quote(table)}")
             ensure_schema(con)
         return
-    listed = ", ".join(_quote(c) for c in base_columns(table))
-    files = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
     kind = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND database_name = current_database()",
                        [table]).fetchall()[0][0]
     if kind:
         con.execute(f"DROP TABLE {_quote(table)}")
-    con.execute(f"CREATE OR REPLACE VIEW {_quote(table)} AS SELECT {listed} FROM read_parquet([{files}], "
-                "hive_partitioning = true, hive_types = {'day': DATE})")
+    con.execute(f"CREATE OR REPLACE VIEW {_quote(table)} AS {view_over_files(table, files)}")
 
 
 def _fsync_dir(folder: Path) -> None:
